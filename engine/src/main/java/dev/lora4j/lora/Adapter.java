@@ -1,0 +1,407 @@
+package dev.lora4j.lora;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lora4j.config.Bias;
+import dev.lora4j.config.InitLoraWeights;
+import dev.lora4j.config.LoraConfig;
+import dev.lora4j.config.TaskType;
+import dev.lora4j.model.Adaptation;
+import dev.lora4j.model.BaseModel;
+import dev.lora4j.model.Forward;
+import dev.lora4j.model.ModuleNode;
+import dev.lora4j.runtime.GradMode;
+import dev.lora4j.runtime.Ops;
+import dev.lora4j.runtime.Torch;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * One trial's LoRA adapter on a shared base model: PEFT's {@code get_peft_model} without touching the base. The
+ * adapter owns its LoRA tensors, the trainable copies ({@code modules_to_save}, trainable biases) and the residual
+ * weights of base-rewriting inits, all in its own manager on the base's device.
+ */
+public final class Adapter implements Adaptation, AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Adapter.class);
+    private static final String PREFIX = "base_model.model.";
+    private static final String NAME = "default";
+
+    private static final List<String> UNSUPPORTED_KEYS = List.of("target_parameters", "layer_replication",
+            "trainable_token_indices", "alora_invocation_tokens", "megatron_config", "arrow_config", "velora_config",
+            "kasa_config", "use_bdlora", "monteclora_config", "lora_ga_config");
+
+    private final BaseModel base;
+    private final LoraConfig config;
+    private final NDManager manager;
+    private final Map<String, LoraLayer> layers;
+    private final Map<String, NDArray> overrides;
+    private final List<Parameter> parameters;
+    private final List<String> modulesToSave;
+    private final List<String> warnings;
+
+    private Adapter(BaseModel base, LoraConfig config, NDManager manager, Map<String, LoraLayer> layers,
+            Map<String, NDArray> overrides, List<Parameter> parameters, List<String> modulesToSave,
+            List<String> warnings) {
+        this.base = base;
+        this.config = config;
+        this.manager = manager;
+        this.layers = Collections.unmodifiableMap(layers);
+        this.overrides = Collections.unmodifiableMap(overrides);
+        this.parameters = List.copyOf(parameters);
+        this.modulesToSave = List.copyOf(modulesToSave);
+        this.warnings = List.copyOf(warnings);
+    }
+
+    /** A trainable adapter, initialised from {@code seed} (the same seed gives the same adapter). */
+    public static Adapter create(BaseModel base, LoraConfig config, long seed) {
+        return build(base, config, seed, true);
+    }
+
+    private static Adapter build(BaseModel base, LoraConfig config, long seed, boolean trainable) {
+        Torch.engine();
+        checkSupported(config);
+        Bias bias = config.biasMode().orElseThrow(() ->
+                new LoraException("Requested bias: " + config.bias() + ", is not implemented."));
+        LoraConfig withHeads = withTaskModulesToSave(config);
+        TargetMatcher.Selection sel = TargetMatcher.select(withHeads, base.tree());
+        LoraConfig resolved = sel.config();
+        List<String> warnings = new ArrayList<>(sel.warnings());
+        boolean fanInFanOut = resolved.fanInFanOut();
+        NDManager manager = Torch.newManager(base.device());
+        try (GradMode g = GradMode.off(); Ops tmp = Ops.scope(manager)) {
+            Map<String, LoraLayer> layers = new LinkedHashMap<>();
+            Map<String, NDArray> overrides = new LinkedHashMap<>();
+            List<Parameter> params = new ArrayList<>();
+            Ops keep = Ops.into(manager);
+            for (ModuleNode m : sel.targeted()) {
+                String key = m.path();
+                int r = resolved.rankFor(key);
+                if (r <= 0) {
+                    throw new LoraException("`r` should be a positive integer value but the value passed is " + r);
+                }
+                double p = resolved.loraDropout();
+                if (p > 1) {
+                    throw new LoraException("dropout probability has to be between 0 and 1, but got " + p);
+                }
+                double alpha = resolved.alphaFor(key);
+                double scaling = resolved.useRslora() ? alpha / Math.sqrt(r) : alpha / r;
+                boolean conv1d = m.kind() == ModuleNode.Kind.CONV1D;
+                if (m.isLinear() && fanInFanOut != conv1d) {
+                    warnings.add(conv1d
+                            ? "fan_in_fan_out is set to False but the target module is `Conv1D`. Setting"
+                                    + " fan_in_fan_out to True."
+                            : "fan_in_fan_out is set to True but the target module is `torch.nn.Linear`. Setting"
+                                    + " fan_in_fan_out to False.");
+                    fanInFanOut = conv1d;
+                }
+                LoraLayer layer = m.kind() == ModuleNode.Kind.EMBEDDING
+                        ? embeddingLayer(base, resolved, m, r, alpha, scaling, seed, keep)
+                        : linearLayer(base, resolved, m, r, alpha, scaling, Math.max(p, 0), seed, keep, tmp,
+                                overrides, warnings);
+                layers.put(key, layer);
+            }
+            // PEFT mutates the shared config with the last correction; the saved file says what the layers did
+            resolved = resolved.toBuilder().fanInFanOut(fanInFanOut).build();
+            for (LoraLayer l : layers.values()) {
+                addLayerParams(params, l, trainable);
+            }
+            List<String> wrapped = wrapModulesToSave(base, resolved, keep, overrides, params, trainable);
+            addTrainableBiases(base, bias, layers, keep, overrides, params, trainable);
+            for (Parameter prm : params) {
+                prm.tensor().setRequiresGradient(prm.trainable());
+            }
+            for (String w : warnings) {
+                LOG.warn(w);
+            }
+            return new Adapter(base, resolved, manager, layers, overrides, params, wrapped, warnings);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    private static void checkSupported(LoraConfig c) {
+        for (String k : UNSUPPORTED_KEYS) {
+            JsonNode v = c.extra().get(k);
+            if (v != null && !v.isNull() && !(v.isBoolean() && !v.asBoolean())
+                    && !(v.isContainerNode() && v.isEmpty())) {
+                throw new LoraException(k + " is not supported by lora4j yet");
+            }
+        }
+        JsonNode qa = c.extra().get("use_qalora");
+        if (qa != null && qa.asBoolean(false)) {
+            throw new LoraException("use_qalora is not supported by lora4j (QA-LoRA needs GPTQ-quantised models)");
+        }
+        InitLoraWeights init = c.initLoraWeights();
+        if (init.kind() == InitLoraWeights.Kind.UNKNOWN && init.json() instanceof String s && s.startsWith("pissa")) {
+            throw new LoraException("init_lora_weights should be 'pissa' or 'pissa_niter_[number of iters]', got "
+                    + s + " instead.");
+        }
+        if (init.kind() != InitLoraWeights.Kind.UNKNOWN && !init.kind().supported()) {
+            throw new LoraException("init_lora_weights='" + init.json() + "' is not supported by lora4j yet"
+                    + " (it needs calibration data, gradients or a quantisation back-end); use true, false,"
+                    + " \"gaussian\", \"pissa\", \"pissa_niter_K\", \"olora\" or \"orthogonal\"");
+        }
+    }
+
+    /** PEFT's task wrappers add their heads to {@code modules_to_save} (spec 5.8); the saved config lists them. */
+    static LoraConfig withTaskModulesToSave(LoraConfig c) {
+        TaskType t = c.task().orElse(null);
+        List<String> extra = t == TaskType.SEQ_CLS || t == TaskType.TOKEN_CLS ? List.of("classifier", "score")
+                : t == TaskType.QUESTION_ANS ? List.of("qa_outputs") : List.of();
+        if (extra.isEmpty()) {
+            return c;
+        }
+        List<String> mts = new ArrayList<>(c.modulesToSave().orElse(List.of()));
+        mts.addAll(extra);
+        return c.toBuilder().modulesToSave(mts).build();
+    }
+
+    private static SplittableRandom rng(long seed, String key) {
+        long h = 0xcbf29ce484222325L;
+        for (byte b : key.getBytes(StandardCharsets.UTF_8)) {
+            h = (h ^ (b & 0xff)) * 0x100000001b3L;
+        }
+        return new SplittableRandom(seed * 0x9E3779B97F4A7C15L ^ h);
+    }
+
+    private static LoraLayer linearLayer(BaseModel base, LoraConfig c, ModuleNode m, int r, double alpha,
+            double scaling, double dropout, long seed, Ops keep, Ops tmp, Map<String, NDArray> overrides,
+            List<String> warnings) {
+        String key = m.path();
+        int in = (int) m.inFeatures();
+        int out = (int) m.outFeatures();
+        boolean conv1d = m.kind() == ModuleNode.Kind.CONV1D;
+        if (c.loraBias() && !m.hasBias()) {
+            warnings.add("`lora_bias=True` was passed but the targeted layer of type Linear at " + key
+                    + " has no bias. This means that merging LoRA weights won't be possible.");
+        }
+        InitLoraWeights init = c.initLoraWeights();
+        String weightName = base.weightNameOf(m);
+        NDArray w = base.weight(weightName);
+        double[][] weightOutIn = null;
+        if (init.kind().mutatesBase()) {
+            if (!w.getDataType().isFloating()) {
+                throw new LoraException("Please initialize PiSSA under float32, float16, or bfloat16. (" + key
+                        + " has " + w.getDataType() + ")");
+            }
+            float[] flat = w.toType(DataType.FLOAT32, false).toFloatArray();
+            double[][] stored = Linalg.reshape(flat, (int) w.getShape().get(0), (int) w.getShape().get(1));
+            weightOutIn = conv1d && init.kind() != InitLoraWeights.Kind.OLORA ? Linalg.transpose(stored) : stored;
+        }
+        LoraInit.Init values = LoraInit.linear(init, r, in, out, scaling, c.loraBias(), weightOutIn, conv1d,
+                rng(seed, key));
+        NDArray a = keep.floats(values.a(), new Shape(r, in));
+        NDArray b = keep.floats(values.b(), new Shape(out, r));
+        NDArray bBias = values.bBias() == null ? null : keep.floats(values.bBias(), new Shape(out));
+        if (values.residual() != null) {
+            double[][] res = conv1d && init.kind() != InitLoraWeights.Kind.OLORA
+                    ? Linalg.transpose(values.residual()) : values.residual();
+            NDArray resW = keep.toType(keep.floats(Linalg.flatten(res), w.getShape()), w.getDataType());
+            resW.setName(weightName);
+            overrides.put(weightName, resW);
+        }
+        NDArray magnitude = null;
+        if (c.useDora()) {
+            // m = ||V + s·B·A|| per output row: identity at default init, plain LoRA with init false
+            NDArray v = overrides.getOrDefault(weightName, w);
+            NDArray vf = tmp.toType(conv1d ? tmp.transpose(v, 0, 1) : v, DataType.FLOAT32);
+            NDArray norm = tmp.rowNorm(tmp.add(vf, tmp.scale(tmp.matmul(b, a), scaling)));
+            magnitude = keep.copy(norm);
+        }
+        return new LoraLayer(m, r, alpha, scaling, dropout, conv1d, a, b, bBias, magnitude);
+    }
+
+    private static LoraLayer embeddingLayer(BaseModel base, LoraConfig c, ModuleNode m, int r, double alpha,
+            double scaling, long seed, Ops keep) {
+        if (c.loraBias()) {
+            throw new LoraException("lora_bias=True is not supported for Embedding.");
+        }
+        if (c.useDora()) {
+            throw new LoraException("DoRA on Embedding layers (" + m.path() + ") is not supported by lora4j yet");
+        }
+        int num = (int) m.weightShape()[0];
+        int dim = (int) m.weightShape()[1];
+        LoraInit.Init v = LoraInit.embedding(c.initLoraWeights(), r, num, dim, rng(seed, m.path()));
+        NDArray a = keep.floats(v.a(), new Shape(r, num));
+        NDArray b = keep.floats(v.b(), new Shape(dim, r));
+        // PEFT never applies dropout to embedding adapters
+        return new LoraLayer(m, r, alpha, scaling, 0, false, a, b, null, null);
+    }
+
+    private static void addLayerParams(List<Parameter> params, LoraLayer l, boolean trainable) {
+        String k = PREFIX + l.key();
+        if (l.isEmbedding()) {
+            params.add(new Parameter(k + ".lora_embedding_A." + NAME, k + ".lora_embedding_A", l.a(), trainable));
+            params.add(new Parameter(k + ".lora_embedding_B." + NAME, k + ".lora_embedding_B", l.b(), trainable));
+            return;
+        }
+        params.add(new Parameter(k + ".lora_A." + NAME + ".weight", k + ".lora_A.weight", l.a(), trainable));
+        params.add(new Parameter(k + ".lora_B." + NAME + ".weight", k + ".lora_B.weight", l.b(), trainable));
+        if (l.bBias() != null) {
+            params.add(new Parameter(k + ".lora_B." + NAME + ".bias", k + ".lora_B.bias", l.bBias(), trainable));
+        }
+        if (l.magnitude() != null) {
+            params.add(new Parameter(k + ".lora_magnitude_vector." + NAME + ".weight", k + ".lora_magnitude_vector",
+                    l.magnitude(), trainable));
+        }
+    }
+
+    /**
+     * PEFT's {@code ModulesToSaveWrapper}: every module whose key ends with a listed name (plain suffix, no dot
+     * boundary, as PEFT: "classifier" also wraps "pre_classifier") gets a trainable copy of all its parameters.
+     */
+    private static List<String> wrapModulesToSave(BaseModel base, LoraConfig c, Ops keep,
+            Map<String, NDArray> overrides, List<Parameter> params, boolean trainable) {
+        List<String> wrapped = new ArrayList<>();
+        for (String name : new LinkedHashSet<>(c.modulesToSave().orElse(List.of()))) {
+            for (ModuleNode n : base.tree().nodes()) {
+                if (n.path().endsWith(name) && !wrapped.contains(n.path())) {
+                    wrapped.add(n.path());
+                }
+            }
+        }
+        for (String path : wrapped) {
+            for (Map.Entry<String, NDArray> w : base.weights().entrySet()) {
+                if (!w.getKey().startsWith(path + ".")) {
+                    continue;
+                }
+                NDArray copy = keep.copy(overrides.getOrDefault(w.getKey(), w.getValue()));
+                copy.setName(w.getKey());
+                overrides.put(w.getKey(), copy);
+                String p = w.getKey().substring(path.length() + 1);
+                params.add(new Parameter(PREFIX + path + ".modules_to_save." + NAME + "." + p,
+                        PREFIX + w.getKey(), copy, trainable));
+            }
+        }
+        return wrapped;
+    }
+
+    /** {@code bias="all"}: every base bias; {@code "lora_only"}: the biases of LoRA-wrapped layers (spec 5.7). */
+    private static void addTrainableBiases(BaseModel base, Bias bias, Map<String, LoraLayer> layers, Ops keep,
+            Map<String, NDArray> overrides, List<Parameter> params, boolean trainable) {
+        if (bias == Bias.NONE) {
+            return;
+        }
+        for (Map.Entry<String, NDArray> w : base.weights().entrySet()) {
+            String name = w.getKey();
+            if (!(name.equals("bias") || name.endsWith(".bias")) || overrides.containsKey(name)) {
+                continue;
+            }
+            String module = name.endsWith(".bias") ? name.substring(0, name.length() - 5) : "";
+            boolean wrapped = layers.containsKey(module);
+            if (bias == Bias.LORA_ONLY && !wrapped) {
+                continue;
+            }
+            NDArray copy = keep.copy(w.getValue());
+            copy.setName(name);
+            overrides.put(name, copy);
+            String key = PREFIX + (wrapped ? module + ".base_layer.bias" : name);
+            params.add(new Parameter(key, key, copy, trainable));
+        }
+    }
+
+    // ------------------------------------------------------------------ Adaptation
+
+    @Override
+    public NDArray override(String name) {
+        return overrides.get(name);
+    }
+
+    @Override
+    public NDArray linear(Forward f, ModuleNode module, NDArray x, NDArray baseOut, NDArray weight, NDArray bias) {
+        LoraLayer l = layers.get(module.path());
+        return l == null ? baseOut : l.linear(f, x, baseOut, weight, bias);
+    }
+
+    @Override
+    public NDArray embedding(Forward f, ModuleNode module, NDArray ids, NDArray baseOut) {
+        LoraLayer l = layers.get(module.path());
+        return l == null ? baseOut : l.embedding(f, ids, baseOut);
+    }
+
+    // ------------------------------------------------------------------ accessors
+
+    public BaseModel base() {
+        return base;
+    }
+
+    /** The config as PEFT would save it: targets resolved, task heads in modules_to_save, fan_in_fan_out fixed. */
+    public LoraConfig config() {
+        return config;
+    }
+
+    public Map<String, LoraLayer> layers() {
+        return layers;
+    }
+
+    /** Base parameters this trial replaces (trainable copies, residual weights), by base name. */
+    public Map<String, NDArray> overrides() {
+        return overrides;
+    }
+
+    public List<Parameter> parameters() {
+        return parameters;
+    }
+
+    public List<Parameter> trainableParameters() {
+        return parameters.stream().filter(Parameter::trainable).toList();
+    }
+
+    /** Keys of the modules wrapped for {@code modules_to_save}. */
+    public List<String> modulesToSave() {
+        return modulesToSave;
+    }
+
+    public List<String> warnings() {
+        return warnings;
+    }
+
+    public NDManager manager() {
+        return manager;
+    }
+
+    public long trainableCount() {
+        return parameters.stream().filter(Parameter::trainable).mapToLong(Parameter::size).sum();
+    }
+
+    /** All parameters of the PEFT model: the base, the adapter's, and the modules_to_save copies. */
+    public long allCount() {
+        long extra = 0;
+        for (Parameter p : parameters) {
+            if (!p.name().endsWith(".base_layer.bias") && !(config.bias().equals("all") && p.name().endsWith(".bias")
+                    && !p.name().contains(".lora_") && !p.name().contains(".modules_to_save."))) {
+                extra += p.size();
+            }
+        }
+        return base.parameterCount() + extra;
+    }
+
+    /** PEFT's {@code print_trainable_parameters} line. */
+    public String trainableReport() {
+        long t = trainableCount();
+        long all = allCount();
+        return String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: %.4f", t, all,
+                100.0 * t / all);
+    }
+
+    public Set<String> keys() {
+        return layers.keySet();
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,133 @@
+package dev.lora4j.lora;
+
+import ai.djl.ndarray.NDArray;
+import dev.lora4j.model.Forward;
+import dev.lora4j.model.ModuleNode;
+import dev.lora4j.runtime.Ops;
+
+/**
+ * The LoRA state of one wrapped module (spec section 5): A, B, the scaling, dropout, and optionally B's bias
+ * ({@code lora_bias}) and the DoRA magnitude. The tensors are the trial's own; the base weight arrives per call.
+ */
+public final class LoraLayer {
+    private final ModuleNode module;
+    private final int r;
+    private final double alpha;
+    private final double scaling;
+    private final double dropout;
+    private final boolean fanInFanOut;
+    private final NDArray a;
+    private final NDArray b;
+    private final NDArray bBias;
+    private final NDArray magnitude;
+
+    LoraLayer(ModuleNode module, int r, double alpha, double scaling, double dropout, boolean fanInFanOut,
+            NDArray a, NDArray b, NDArray bBias, NDArray magnitude) {
+        this.module = module;
+        this.r = r;
+        this.alpha = alpha;
+        this.scaling = scaling;
+        this.dropout = dropout;
+        this.fanInFanOut = fanInFanOut;
+        this.a = a;
+        this.b = b;
+        this.bBias = bBias;
+        this.magnitude = magnitude;
+    }
+
+    public ModuleNode module() {
+        return module;
+    }
+
+    public String key() {
+        return module.path();
+    }
+
+    public int r() {
+        return r;
+    }
+
+    public double alpha() {
+        return alpha;
+    }
+
+    /** {@code alpha / r}, or {@code alpha / sqrt(r)} with rsLoRA, after rank/alpha patterns. */
+    public double scaling() {
+        return scaling;
+    }
+
+    public double dropout() {
+        return dropout;
+    }
+
+    public boolean fanInFanOut() {
+        return fanInFanOut;
+    }
+
+    public boolean isEmbedding() {
+        return module.kind() == ModuleNode.Kind.EMBEDDING;
+    }
+
+    public boolean isDora() {
+        return magnitude != null;
+    }
+
+    /** {@code lora_A} (r, in), or {@code lora_embedding_A} (r, num_embeddings). */
+    public NDArray a() {
+        return a;
+    }
+
+    /** {@code lora_B} (out, r), or {@code lora_embedding_B} (dim, r). */
+    public NDArray b() {
+        return b;
+    }
+
+    /** {@code lora_B.bias} (out,) with {@code lora_bias}, else null. */
+    public NDArray bBias() {
+        return bBias;
+    }
+
+    /** The DoRA magnitude {@code m} (out,), else null. */
+    public NDArray magnitude() {
+        return magnitude;
+    }
+
+    /** {@code y = base + s * B(A(dropout(x)))} (+ s * b_B), or the DoRA form; spec 5.3 and 5.5. */
+    NDArray linear(Forward f, NDArray x, NDArray baseOut, NDArray weight, NDArray bias) {
+        Ops ops = f.ops();
+        NDArray xd = f.dropout(x, dropout);
+        NDArray lora = ops.linear(ops.linear(xd, a, null), b, bBias);
+        if (magnitude == null) {
+            return ops.add(baseOut, ops.scale(lora, scaling));
+        }
+        NDArray v = fanInFanOut ? ops.transpose(weight, 0, 1) : weight;
+        // the norm is recomputed from the current A, B every call and kept out of the graph (DoRA paper, 4.3)
+        NDArray norm = ops.detach(ops.rowNorm(ops.add(v, ops.scale(ops.matmul(b, a), scaling))));
+        NDArray factor = ops.div(magnitude, norm);
+        NDArray baseResult;
+        if (f.training() && dropout > 0) {
+            baseResult = ops.linear(xd, v, null);
+        } else {
+            baseResult = bias == null ? baseOut : ops.sub(baseOut, bias);
+        }
+        NDArray one = ops.scalar(1.0, factor.getDataType());
+        NDArray dora = ops.add(ops.mul(ops.sub(factor, one), baseResult), ops.mul(factor, ops.scale(lora, scaling)));
+        return ops.add(baseOut, dora);
+    }
+
+    /** {@code y = E[ids] + s * (A^T[ids] · B^T)}; never dropout (spec 5.3). */
+    NDArray embedding(Forward f, NDArray ids, NDArray baseOut) {
+        Ops ops = f.ops();
+        NDArray afterA = ops.embedding(ids, ops.transpose(a, 0, 1));
+        return ops.add(baseOut, ops.scale(ops.linear(afterA, b, null), scaling));
+    }
+
+    /** {@code ΔW = s · T(B·A)} in the stored layout of the base weight (spec 5.4), owned by {@code ops}. */
+    public NDArray delta(Ops ops) {
+        NDArray ba = ops.scale(ops.matmul(b, a), scaling);
+        if (isEmbedding()) {
+            return ops.transpose(ba, 0, 1);
+        }
+        return fanInFanOut ? ops.transpose(ba, 0, 1) : ba;
+    }
+}

@@ -1,0 +1,31 @@
+package dev.lora4j.model;
+
+import ai.djl.ndarray.NDArray;
+import java.util.Map;
+
+/**
+ * A model family written with Hugging Face's parameter names and numerics. An architecture is immutable and holds
+ * no tensors; the weights live in a {@link BaseModel} and reach the layers through {@link Forward}.
+ */
+public interface Architecture {
+
+    /** Every module by its dotted path, as transformers' implementation names them. */
+    ModuleTree tree();
+
+    /** Every parameter the forward pass reads, with its shape ({@code nn.Linear} layout). */
+    Map<String, long[]> parameters();
+
+    /** Parameters that are another parameter under a second name (tied {@code lm_head}): alias to target. */
+    default Map<String, String> aliases() {
+        return Map.of();
+    }
+
+    /**
+     * The model's output for one batch: causal LMs give logits {@code (B, T, vocab)}, sequence classifiers logits
+     * {@code (B, num_labels)}, encoders without a head the last hidden state {@code (B, T, hidden)}.
+     */
+    NDArray forward(Forward f, ModelInput input);
+
+    /** A short description for logs: {@code llama: 2 layers, hidden 64, 4 heads (2 kv), vocab 101}. */
+    String describe();
+}

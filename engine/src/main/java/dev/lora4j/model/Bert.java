@@ -1,0 +1,259 @@
+package dev.lora4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.lora4j.config.TaskType;
+import dev.lora4j.runtime.Ops;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * BERT as transformers computes it: word + absolute position + token type embeddings, post-LN encoder layers with
+ * exact GELU, a tanh pooler, and for {@code SEQ_CLS} a linear {@code classifier} on the pooled output
+ * ({@code BertForSequenceClassification}, parameters under {@code bert.}); otherwise {@code BertModel} (no prefix)
+ * returning the last hidden state.
+ */
+public final class Bert implements Architecture {
+    private final TaskType task;
+    private final String prefix;
+    private final int vocab;
+    private final int hidden;
+    private final int intermediate;
+    private final int layers;
+    private final int heads;
+    private final int maxPositions;
+    private final int typeVocab;
+    private final double eps;
+    private final double hiddenDropout;
+    private final double attentionDropout;
+    private final double classifierDropout;
+    private final int numLabels;
+    private final String act;
+    private final ModuleTree tree;
+    private final Map<String, long[]> params;
+
+    public Bert(HfConfig c, TaskType task) {
+        this.task = task;
+        this.prefix = task == TaskType.SEQ_CLS ? "bert." : "";
+        this.vocab = c.requireInt("vocab_size");
+        this.hidden = c.requireInt("hidden_size");
+        this.intermediate = c.requireInt("intermediate_size");
+        this.layers = c.requireInt("num_hidden_layers");
+        this.heads = c.requireInt("num_attention_heads");
+        this.maxPositions = c.intOr("max_position_embeddings", 512);
+        this.typeVocab = c.intOr("type_vocab_size", 2);
+        this.eps = c.doubleOr("layer_norm_eps", 1e-12);
+        this.hiddenDropout = c.doubleOr("hidden_dropout_prob", 0.1);
+        this.attentionDropout = c.doubleOr("attention_probs_dropout_prob", 0.1);
+        this.classifierDropout = c.doubleOr("classifier_dropout", hiddenDropout);
+        this.numLabels = Llama.numLabels(c);
+        this.act = c.stringOr("hidden_act", "gelu");
+        if (!act.equals("gelu") && !act.equals("gelu_new") && !act.equals("gelu_pytorch_tanh") && !act.equals("relu")) {
+            throw new ModelException(c.source() + ": hidden_act " + act
+                    + " is not supported for bert (supported: gelu, gelu_new, gelu_pytorch_tanh, relu)");
+        }
+        String pos = c.stringOr("position_embedding_type", "absolute");
+        if (!pos.equals("absolute")) {
+            throw new ModelException(c.source() + ": position_embedding_type " + pos
+                    + " is not supported (supported: absolute)");
+        }
+        if (hidden % heads != 0) {
+            throw new ModelException(c.source() + ": hidden_size " + hidden + " is not a multiple of "
+                    + "num_attention_heads " + heads);
+        }
+        this.params = buildParams();
+        this.tree = buildTree();
+    }
+
+    /** {@code bert.} for the classifier, nothing for the bare encoder. */
+    public String prefix() {
+        return prefix;
+    }
+
+    public TaskType task() {
+        return task;
+    }
+
+    public int numLabels() {
+        return numLabels;
+    }
+
+    private String layer(int i) {
+        return prefix + "encoder.layer." + i;
+    }
+
+    private Map<String, long[]> buildParams() {
+        Map<String, long[]> p = new LinkedHashMap<>();
+        String e = prefix + "embeddings.";
+        p.put(e + "word_embeddings.weight", new long[] {vocab, hidden});
+        p.put(e + "position_embeddings.weight", new long[] {maxPositions, hidden});
+        p.put(e + "token_type_embeddings.weight", new long[] {typeVocab, hidden});
+        p.put(e + "LayerNorm.weight", new long[] {hidden});
+        p.put(e + "LayerNorm.bias", new long[] {hidden});
+        for (int i = 0; i < layers; i++) {
+            String l = layer(i);
+            for (String n : new String[] {"query", "key", "value"}) {
+                p.put(l + ".attention.self." + n + ".weight", new long[] {hidden, hidden});
+                p.put(l + ".attention.self." + n + ".bias", new long[] {hidden});
+            }
+            p.put(l + ".attention.output.dense.weight", new long[] {hidden, hidden});
+            p.put(l + ".attention.output.dense.bias", new long[] {hidden});
+            p.put(l + ".attention.output.LayerNorm.weight", new long[] {hidden});
+            p.put(l + ".attention.output.LayerNorm.bias", new long[] {hidden});
+            p.put(l + ".intermediate.dense.weight", new long[] {intermediate, hidden});
+            p.put(l + ".intermediate.dense.bias", new long[] {intermediate});
+            p.put(l + ".output.dense.weight", new long[] {hidden, intermediate});
+            p.put(l + ".output.dense.bias", new long[] {hidden});
+            p.put(l + ".output.LayerNorm.weight", new long[] {hidden});
+            p.put(l + ".output.LayerNorm.bias", new long[] {hidden});
+        }
+        p.put(prefix + "pooler.dense.weight", new long[] {hidden, hidden});
+        p.put(prefix + "pooler.dense.bias", new long[] {hidden});
+        if (task == TaskType.SEQ_CLS) {
+            p.put("classifier.weight", new long[] {numLabels, hidden});
+            p.put("classifier.bias", new long[] {numLabels});
+        }
+        return p;
+    }
+
+    private ModuleTree buildTree() {
+        List<ModuleNode> n = new ArrayList<>();
+        if (!prefix.isEmpty()) {
+            n.add(ModuleNode.other("bert", "BertModel"));
+        }
+        String e = prefix + "embeddings";
+        n.add(ModuleNode.other(e, "BertEmbeddings"));
+        n.add(ModuleNode.embedding(e + ".word_embeddings", vocab, hidden));
+        n.add(ModuleNode.embedding(e + ".position_embeddings", maxPositions, hidden));
+        n.add(ModuleNode.embedding(e + ".token_type_embeddings", typeVocab, hidden));
+        n.add(ModuleNode.other(e + ".LayerNorm", "LayerNorm"));
+        n.add(ModuleNode.other(e + ".dropout", "Dropout"));
+        n.add(ModuleNode.other(prefix + "encoder", "BertEncoder"));
+        n.add(ModuleNode.other(prefix + "encoder.layer", "ModuleList"));
+        for (int i = 0; i < layers; i++) {
+            String l = layer(i);
+            n.add(ModuleNode.other(l, "BertLayer"));
+            n.add(ModuleNode.other(l + ".attention", "BertAttention"));
+            n.add(ModuleNode.other(l + ".attention.self", "BertSelfAttention"));
+            n.add(ModuleNode.linear(l + ".attention.self.query", hidden, hidden, true));
+            n.add(ModuleNode.linear(l + ".attention.self.key", hidden, hidden, true));
+            n.add(ModuleNode.linear(l + ".attention.self.value", hidden, hidden, true));
+            n.add(ModuleNode.other(l + ".attention.self.dropout", "Dropout"));
+            n.add(ModuleNode.other(l + ".attention.output", "BertSelfOutput"));
+            n.add(ModuleNode.linear(l + ".attention.output.dense", hidden, hidden, true));
+            n.add(ModuleNode.other(l + ".attention.output.LayerNorm", "LayerNorm"));
+            n.add(ModuleNode.other(l + ".attention.output.dropout", "Dropout"));
+            n.add(ModuleNode.other(l + ".intermediate", "BertIntermediate"));
+            n.add(ModuleNode.linear(l + ".intermediate.dense", hidden, intermediate, true));
+            n.add(ModuleNode.other(l + ".intermediate.intermediate_act_fn", "GELUActivation"));
+            n.add(ModuleNode.other(l + ".output", "BertOutput"));
+            n.add(ModuleNode.linear(l + ".output.dense", intermediate, hidden, true));
+            n.add(ModuleNode.other(l + ".output.LayerNorm", "LayerNorm"));
+            n.add(ModuleNode.other(l + ".output.dropout", "Dropout"));
+        }
+        n.add(ModuleNode.other(prefix + "pooler", "BertPooler"));
+        n.add(ModuleNode.linear(prefix + "pooler.dense", hidden, hidden, true));
+        n.add(ModuleNode.other(prefix + "pooler.activation", "Tanh"));
+        if (task == TaskType.SEQ_CLS) {
+            n.add(ModuleNode.other("dropout", "Dropout"));
+            n.add(ModuleNode.linear("classifier", hidden, numLabels, true));
+        }
+        // BertForSequenceClassification has no output embeddings: all-linear + SEQ_CLS skips `classifier`
+        return new ModuleTree("bert", n, null, true);
+    }
+
+    @Override
+    public ModuleTree tree() {
+        return tree;
+    }
+
+    @Override
+    public Map<String, long[]> parameters() {
+        return params;
+    }
+
+    @Override
+    public String describe() {
+        return String.format("bert: %d layers, hidden %d, %d heads, intermediate %d, vocab %d%s", layers, hidden,
+                heads, intermediate, vocab, task == TaskType.SEQ_CLS ? ", classifier with " + numLabels + " labels"
+                        : "");
+    }
+
+    /** The encoder's last hidden state {@code (B, T, hidden)}. */
+    public NDArray encode(Forward f, ModelInput in) {
+        Ops ops = f.ops();
+        int b = in.batchSize();
+        int t = in.length();
+        if (t > maxPositions) {
+            throw new ModelException("sequence of " + t + " tokens is longer than max_position_embeddings "
+                    + maxPositions);
+        }
+        String e = prefix + "embeddings.";
+        NDArray x = f.embedding(e + "word_embeddings", in.inputIds());
+        long[] positions = new long[t];
+        for (int i = 0; i < t; i++) {
+            positions[i] = i;
+        }
+        x = ops.add(x, f.embedding(e + "position_embeddings", ops.longs(positions, new Shape(1, t))));
+        NDArray types = in.tokenTypeIds() != null ? in.tokenTypeIds() : ops.zeros(new Shape(b, t), DataType.INT64);
+        x = ops.add(x, f.embedding(e + "token_type_embeddings", types));
+        x = ops.layerNorm(x, f.param(e + "LayerNorm.weight"), f.param(e + "LayerNorm.bias"), eps);
+        x = f.dropout(x, hiddenDropout);
+        NDArray mask = in.attentionMask() == null ? null : Llama.padMask(ops, in.attentionMask(), b, t);
+        for (int i = 0; i < layers; i++) {
+            try (Ops lo = ops.child()) {
+                NDArray out = encoderLayer(f.withOps(lo), x, layer(i), mask, b, t);
+                x = lo.keep(out, ops);
+            }
+        }
+        return x;
+    }
+
+    private NDArray encoderLayer(Forward f, NDArray x, String l, NDArray mask, int b, int t) {
+        Ops ops = f.ops();
+        int hd = hidden / heads;
+        NDArray q = heads(ops, f.linear(l + ".attention.self.query", x), b, t, hd);
+        NDArray k = heads(ops, f.linear(l + ".attention.self.key", x), b, t, hd);
+        NDArray v = heads(ops, f.linear(l + ".attention.self.value", x), b, t, hd);
+        NDArray scores = ops.scale(ops.matmul(q, ops.transpose(k, 2, 3)), 1.0 / Math.sqrt(hd));
+        if (mask != null) {
+            scores = ops.add(scores, mask);
+        }
+        NDArray probs = f.dropout(ops.softmax(scores, -1), attentionDropout);
+        NDArray ctx = ops.reshape(ops.transpose(ops.matmul(probs, v), 1, 2), b, t, hidden);
+        NDArray attn = f.dropout(f.linear(l + ".attention.output.dense", ctx), hiddenDropout);
+        attn = ops.layerNorm(ops.add(attn, x), f.param(l + ".attention.output.LayerNorm.weight"),
+                f.param(l + ".attention.output.LayerNorm.bias"), eps);
+        NDArray inter = activation(ops, f.linear(l + ".intermediate.dense", attn));
+        NDArray out = f.dropout(f.linear(l + ".output.dense", inter), hiddenDropout);
+        return ops.layerNorm(ops.add(out, attn), f.param(l + ".output.LayerNorm.weight"),
+                f.param(l + ".output.LayerNorm.bias"), eps);
+    }
+
+    private NDArray activation(Ops ops, NDArray x) {
+        return switch (act) {
+            case "gelu_new", "gelu_pytorch_tanh" -> ops.geluTanh(x);
+            case "relu" -> ops.relu(x);
+            default -> ops.gelu(x);
+        };
+    }
+
+    private NDArray heads(Ops ops, NDArray y, int b, int t, int hd) {
+        return ops.transpose(ops.reshape(y, b, t, heads, hd), 1, 2);
+    }
+
+    @Override
+    public NDArray forward(Forward f, ModelInput in) {
+        NDArray x = encode(f, in);
+        if (task != TaskType.SEQ_CLS) {
+            return x;
+        }
+        Ops ops = f.ops();
+        NDArray first = ops.squeeze(ops.slice(x, 1, 0, 1), 1);
+        NDArray pooled = ops.tanh(f.linear(prefix + "pooler.dense", first));
+        return f.linear("classifier", f.dropout(pooled, classifierDropout));
+    }
+}

@@ -1,0 +1,200 @@
+package dev.lora4j.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.lora4j.config.TaskType;
+import dev.lora4j.runtime.Torch;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.stream.Collectors;
+
+/** Reads Hugging Face model folders ({@code config.json} + safetensors) into a {@link BaseModel} on a device. */
+public final class HfModels {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HfModels.class);
+
+    /** The {@code model_type}s lora4j implements. */
+    public static final List<String> SUPPORTED = List.of("llama", "mistral", "qwen2", "bert");
+
+    private HfModels() {}
+
+    /** How to load: device, compute dtype, task head, and the seed for heads the checkpoint lacks. */
+    public record Options(Device device, DataType dataType, TaskType task, long seed) {
+        public static Options cpu() {
+            return new Options(Device.cpu(), DataType.FLOAT32, null, 42);
+        }
+
+        public Options withTask(TaskType t) {
+            return new Options(device, dataType, t, seed);
+        }
+
+        public Options withDevice(Device d) {
+            return new Options(d, dataType, task, seed);
+        }
+
+        public Options withDataType(DataType t) {
+            return new Options(device, t, task, seed);
+        }
+
+        public Options withSeed(long s) {
+            return new Options(device, dataType, task, s);
+        }
+    }
+
+    public static BaseModel load(Path folder) {
+        return load(folder, Options.cpu());
+    }
+
+    public static BaseModel load(Path folder, Options options) {
+        Torch.engine();
+        HfConfig config;
+        try {
+            config = HfConfig.read(folder);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        try (WeightSource source = WeightSources.open(folder)) {
+            return load(folder, config, source, options);
+        } catch (IOException e) {
+            throw new UncheckedIOException(folder + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The architecture for a config and task, checking the task is one this family supports. */
+    public static Architecture architecture(HfConfig config, TaskType task, Set<String> checkpointNames) {
+        String type = config.modelType();
+        switch (type) {
+            case "llama", "mistral", "qwen2" -> {
+                TaskType t = task == null ? TaskType.CAUSAL_LM : task;
+                if (t != TaskType.CAUSAL_LM && t != TaskType.SEQ_CLS) {
+                    throw new ModelException(config.source() + ": task " + t + " is not supported for " + type
+                            + " (supported: CAUSAL_LM, SEQ_CLS)");
+                }
+                boolean hasLmHead = checkpointNames.contains("lm_head.weight");
+                return new Llama(config, t, hasLmHead);
+            }
+            case "bert" -> {
+                if (task != null && task != TaskType.SEQ_CLS && task != TaskType.FEATURE_EXTRACTION) {
+                    throw new ModelException(config.source() + ": task " + task + " is not supported for bert"
+                            + " (supported: SEQ_CLS, FEATURE_EXTRACTION)");
+                }
+                return new Bert(config, task == null ? TaskType.FEATURE_EXTRACTION : task);
+            }
+            default -> throw new ModelException(config.source() + ": model_type '" + type
+                    + "' is not supported (supported: " + String.join(", ", SUPPORTED) + ")");
+        }
+    }
+
+    static BaseModel load(Path folder, HfConfig config, WeightSource source, Options options) {
+        Set<String> names = new HashSet<>(source.names());
+        Architecture arch = architecture(config, options.task(), names);
+        Map<String, String> fileNames = new LinkedHashMap<>();
+        List<String> missing = new ArrayList<>();
+        List<String> heads = new ArrayList<>();
+        for (String p : arch.parameters().keySet()) {
+            String found = find(p, names);
+            if (found != null) {
+                fileNames.put(p, found);
+            } else if (isHead(p)) {
+                heads.add(p);
+            } else {
+                missing.add(p);
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new ModelException(source.describe() + ": " + missing.size() + " tensor(s) that "
+                    + arch.describe() + " needs are missing: " + sample(missing) + "; the file has "
+                    + names.size() + " tensors, e.g. " + sample(source.names()));
+        }
+        NDManager manager = Torch.newManager(options.device());
+        try {
+            Map<String, NDArray> weights = new LinkedHashMap<>();
+            for (Map.Entry<String, long[]> p : arch.parameters().entrySet()) {
+                String file = fileNames.get(p.getKey());
+                NDArray w;
+                if (file != null) {
+                    long[] stored = source.shape(file);
+                    if (!Arrays.equals(stored, p.getValue())) {
+                        throw new ModelException(source.describe() + ": tensor " + file + " has shape "
+                                + Arrays.toString(stored) + ", " + arch.describe() + " expects "
+                                + Arrays.toString(p.getValue()));
+                    }
+                    w = source.load(manager, file, options.dataType());
+                } else {
+                    w = initialiseHead(manager, p.getKey(), p.getValue(), config, options);
+                }
+                w.setName(p.getKey());
+                weights.put(p.getKey(), w);
+            }
+            if (!heads.isEmpty()) {
+                LOG.info("{}: initialised {} (not in the checkpoint), as transformers does for a new head",
+                        folder, heads);
+            }
+            return new BaseModel(config, arch, manager, weights, folder, heads);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** The file's name for parameter {@code p}, allowing for a checkpoint saved with or without the task prefix. */
+    private static String find(String p, Set<String> names) {
+        if (names.contains(p)) {
+            return p;
+        }
+        if (p.startsWith("bert.") && names.contains(p.substring(5))) {
+            return p.substring(5);
+        }
+        if (!p.startsWith("bert.") && names.contains("bert." + p)) {
+            return "bert." + p;
+        }
+        if (p.startsWith("model.") && names.contains(p.substring(6))) {
+            return p.substring(6);
+        }
+        return null;
+    }
+
+    private static boolean isHead(String p) {
+        return p.startsWith("classifier.") || p.startsWith("score.") || p.contains("pooler.");
+    }
+
+    /** transformers' {@code _init_weights}: normal(0, initializer_range) weights, zero biases; seeded. */
+    private static NDArray initialiseHead(NDManager manager, String name, long[] shape, HfConfig config,
+            Options options) {
+        int n = Math.toIntExact(Arrays.stream(shape).reduce(1, (a, b) -> a * b));
+        float[] v = new float[n];
+        if (name.endsWith(".weight")) {
+            double std = config.doubleOr("initializer_range", 0.02);
+            SplittableRandom rng = new SplittableRandom(options.seed() ^ name.hashCode());
+            for (int i = 0; i < n; i++) {
+                v[i] = (float) (rng.nextGaussian() * std);
+            }
+        }
+        NDArray blob = manager.create(v, new Shape(shape));
+        NDArray owned = blob.duplicate();
+        blob.close();
+        return owned.toType(options.dataType(), false);
+    }
+
+    private static String sample(List<String> items) {
+        List<String> s = items.size() > 8 ? items.subList(0, 8) : items;
+        return s.stream().collect(Collectors.joining(", ", "[", items.size() > 8 ? ", ...]" : "]"));
+    }
+
+    /** Whether {@code folder} looks like a Hugging Face model folder. */
+    public static boolean isModelFolder(Path folder) {
+        return Files.isRegularFile(folder.resolve("config.json"));
+    }
+}

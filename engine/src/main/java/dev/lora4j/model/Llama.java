@@ -1,0 +1,419 @@
+package dev.lora4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lora4j.config.TaskType;
+import dev.lora4j.runtime.Ops;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The Llama family ({@code llama}, {@code mistral}, {@code qwen2}) as transformers computes it: RMSNorm in fp32,
+ * rotary embeddings with {@code rotate_half}, grouped-query attention with a causal (and optionally sliding-window)
+ * mask and fp32 softmax, SwiGLU MLP, tied or untied {@code lm_head}; {@code LlamaForCausalLM} or
+ * {@code LlamaForSequenceClassification} (a {@code score} head on the last real token).
+ */
+public final class Llama implements Architecture {
+    private static final float MASKED = -Float.MAX_VALUE;
+
+    private final String modelType;
+    private final TaskType task;
+    private final int vocab;
+    private final int hidden;
+    private final int intermediate;
+    private final int layers;
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final double eps;
+    private final boolean qkvBias;
+    private final boolean oBias;
+    private final boolean mlpBias;
+    private final boolean tied;
+    private final int numLabels;
+    private final float[] invFreq;
+    private final double attentionScale;
+    private final int slidingWindow;
+    private final int firstSlidingLayer;
+    private final int padTokenId;
+    private final String hiddenAct;
+    private final ModuleTree tree;
+    private final Map<String, long[]> params;
+    private final Map<Integer, float[][]> ropeCache = new ConcurrentHashMap<>();
+
+    public Llama(HfConfig c, TaskType task, boolean checkpointHasLmHead) {
+        this.modelType = c.modelType();
+        this.task = task;
+        this.vocab = c.requireInt("vocab_size");
+        this.hidden = c.requireInt("hidden_size");
+        this.intermediate = c.requireInt("intermediate_size");
+        this.layers = c.requireInt("num_hidden_layers");
+        this.heads = c.requireInt("num_attention_heads");
+        this.kvHeads = c.intOr("num_key_value_heads", heads);
+        this.headDim = c.intOr("head_dim", hidden / heads);
+        this.eps = c.doubleOr("rms_norm_eps", 1e-6);
+        boolean attentionBias = c.boolOr("attention_bias", false);
+        this.qkvBias = modelType.equals("qwen2") || attentionBias;
+        this.oBias = !modelType.equals("qwen2") && attentionBias;
+        this.mlpBias = c.boolOr("mlp_bias", false);
+        // transformers' PretrainedConfig defaults to tying, LlamaConfig to not tying; a checkpoint without lm_head
+        // can only mean tied
+        this.tied = c.boolOr("tie_word_embeddings", !modelType.equals("llama") && !modelType.equals("mistral"))
+                || (task == TaskType.CAUSAL_LM && !checkpointHasLmHead);
+        this.numLabels = numLabels(c);
+        this.hiddenAct = c.stringOr("hidden_act", "silu");
+        if (!hiddenAct.equals("silu") && !hiddenAct.equals("swish")) {
+            throw new ModelException(c.source() + ": hidden_act " + hiddenAct + " is not supported for " + modelType
+                    + " (supported: silu)");
+        }
+        if (heads % kvHeads != 0) {
+            throw new ModelException(c.source() + ": num_attention_heads " + heads
+                    + " is not a multiple of num_key_value_heads " + kvHeads);
+        }
+        this.invFreq = inverseFrequencies(c, headDim);
+        this.attentionScale = 1.0 / Math.sqrt(headDim);
+        int window = 0;
+        int firstSliding = Integer.MAX_VALUE;
+        if (modelType.equals("mistral") && c.get("sliding_window").isPresent()) {
+            window = c.intOr("sliding_window", 0);
+            firstSliding = 0;
+        } else if (modelType.equals("qwen2") && c.boolOr("use_sliding_window", false)) {
+            window = c.intOr("sliding_window", 0);
+            firstSliding = c.intOr("max_window_layers", layers);
+        }
+        this.slidingWindow = window;
+        this.firstSlidingLayer = firstSliding;
+        this.padTokenId = c.intOr("pad_token_id", -1);
+        this.params = buildParams();
+        this.tree = buildTree();
+    }
+
+    static int numLabels(HfConfig c) {
+        if (c.get("num_labels").isPresent()) {
+            return c.intOr("num_labels", 2);
+        }
+        return c.get("id2label").map(JsonNode::size).orElse(2);
+    }
+
+    /** transformers' default RoPE, with the {@code linear} and {@code llama3} scalings. */
+    static float[] inverseFrequencies(HfConfig c, int dim) {
+        double theta = c.doubleOr("rope_theta", 10000.0);
+        float[] inv = new float[dim / 2];
+        for (int i = 0; i < inv.length; i++) {
+            // transformers computes base ** (arange(0, dim, 2) / dim) in fp32, then its reciprocal
+            float pow = (float) Math.pow(theta, (float) (2 * i) / (float) dim);
+            inv[i] = 1.0f / pow;
+        }
+        JsonNode scaling = c.get("rope_scaling").orElse(null);
+        if (scaling == null || scaling.isNull()) {
+            return inv;
+        }
+        String type = scaling.has("rope_type") ? scaling.get("rope_type").asText()
+                : scaling.path("type").asText("default");
+        switch (type.toLowerCase(Locale.ROOT)) {
+            case "default":
+                return inv;
+            case "linear": {
+                double factor = scaling.path("factor").asDouble(1.0);
+                for (int i = 0; i < inv.length; i++) {
+                    inv[i] = (float) (inv[i] / factor);
+                }
+                return inv;
+            }
+            case "llama3": {
+                double factor = scaling.path("factor").asDouble(8.0);
+                double low = scaling.path("low_freq_factor").asDouble(1.0);
+                double high = scaling.path("high_freq_factor").asDouble(4.0);
+                double original = scaling.path("original_max_position_embeddings").asDouble(8192);
+                double lowWavelen = original / low;
+                double highWavelen = original / high;
+                for (int i = 0; i < inv.length; i++) {
+                    double wavelen = 2 * Math.PI / inv[i];
+                    double f = inv[i];
+                    if (wavelen > lowWavelen) {
+                        f = f / factor;
+                    } else if (wavelen >= highWavelen) {
+                        double smooth = (original / wavelen - low) / (high - low);
+                        f = (1 - smooth) * f / factor + smooth * f;
+                    }
+                    inv[i] = (float) f;
+                }
+                return inv;
+            }
+            default:
+                throw new ModelException(c.source() + ": rope_scaling type '" + type
+                        + "' is not supported (supported: default, linear, llama3)");
+        }
+    }
+
+    private String layer(int i) {
+        return "model.layers." + i;
+    }
+
+    private Map<String, long[]> buildParams() {
+        Map<String, long[]> p = new LinkedHashMap<>();
+        p.put("model.embed_tokens.weight", new long[] {vocab, hidden});
+        int q = heads * headDim;
+        int kv = kvHeads * headDim;
+        for (int i = 0; i < layers; i++) {
+            String l = layer(i);
+            p.put(l + ".self_attn.q_proj.weight", new long[] {q, hidden});
+            if (qkvBias) {
+                p.put(l + ".self_attn.q_proj.bias", new long[] {q});
+            }
+            p.put(l + ".self_attn.k_proj.weight", new long[] {kv, hidden});
+            if (qkvBias) {
+                p.put(l + ".self_attn.k_proj.bias", new long[] {kv});
+            }
+            p.put(l + ".self_attn.v_proj.weight", new long[] {kv, hidden});
+            if (qkvBias) {
+                p.put(l + ".self_attn.v_proj.bias", new long[] {kv});
+            }
+            p.put(l + ".self_attn.o_proj.weight", new long[] {hidden, q});
+            if (oBias) {
+                p.put(l + ".self_attn.o_proj.bias", new long[] {hidden});
+            }
+            for (String proj : new String[] {"gate_proj", "up_proj"}) {
+                p.put(l + ".mlp." + proj + ".weight", new long[] {intermediate, hidden});
+                if (mlpBias) {
+                    p.put(l + ".mlp." + proj + ".bias", new long[] {intermediate});
+                }
+            }
+            p.put(l + ".mlp.down_proj.weight", new long[] {hidden, intermediate});
+            if (mlpBias) {
+                p.put(l + ".mlp.down_proj.bias", new long[] {hidden});
+            }
+            p.put(l + ".input_layernorm.weight", new long[] {hidden});
+            p.put(l + ".post_attention_layernorm.weight", new long[] {hidden});
+        }
+        p.put("model.norm.weight", new long[] {hidden});
+        if (task == TaskType.SEQ_CLS) {
+            p.put("score.weight", new long[] {numLabels, hidden});
+        } else if (!tied) {
+            p.put("lm_head.weight", new long[] {vocab, hidden});
+        }
+        return p;
+    }
+
+    private ModuleTree buildTree() {
+        String cls = switch (modelType) {
+            case "mistral" -> "Mistral";
+            case "qwen2" -> "Qwen2";
+            default -> "Llama";
+        };
+        List<ModuleNode> n = new ArrayList<>();
+        n.add(ModuleNode.other("model", cls + "Model"));
+        n.add(ModuleNode.embedding("model.embed_tokens", vocab, hidden));
+        n.add(ModuleNode.other("model.layers", "ModuleList"));
+        int q = heads * headDim;
+        int kv = kvHeads * headDim;
+        for (int i = 0; i < layers; i++) {
+            String l = layer(i);
+            n.add(ModuleNode.other(l, cls + "DecoderLayer"));
+            n.add(ModuleNode.other(l + ".self_attn", cls + "Attention"));
+            n.add(ModuleNode.linear(l + ".self_attn.q_proj", hidden, q, qkvBias));
+            n.add(ModuleNode.linear(l + ".self_attn.k_proj", hidden, kv, qkvBias));
+            n.add(ModuleNode.linear(l + ".self_attn.v_proj", hidden, kv, qkvBias));
+            n.add(ModuleNode.linear(l + ".self_attn.o_proj", q, hidden, oBias));
+            n.add(ModuleNode.other(l + ".mlp", cls + "MLP"));
+            n.add(ModuleNode.linear(l + ".mlp.gate_proj", hidden, intermediate, mlpBias));
+            n.add(ModuleNode.linear(l + ".mlp.up_proj", hidden, intermediate, mlpBias));
+            n.add(ModuleNode.linear(l + ".mlp.down_proj", intermediate, hidden, mlpBias));
+            n.add(ModuleNode.other(l + ".mlp.act_fn", "SiLU"));
+            n.add(ModuleNode.other(l + ".input_layernorm", cls + "RMSNorm"));
+            n.add(ModuleNode.other(l + ".post_attention_layernorm", cls + "RMSNorm"));
+        }
+        n.add(ModuleNode.other("model.norm", cls + "RMSNorm"));
+        n.add(ModuleNode.other("model.rotary_emb", cls + "RotaryEmbedding"));
+        String output;
+        if (task == TaskType.SEQ_CLS) {
+            n.add(ModuleNode.linear("score", hidden, numLabels, false));
+            output = null;
+        } else {
+            n.add(ModuleNode.linear("lm_head", hidden, vocab, false));
+            output = "lm_head";
+        }
+        return new ModuleTree(modelType, n, output, true);
+    }
+
+    @Override
+    public ModuleTree tree() {
+        return tree;
+    }
+
+    @Override
+    public Map<String, long[]> parameters() {
+        return params;
+    }
+
+    @Override
+    public Map<String, String> aliases() {
+        return tied && task != TaskType.SEQ_CLS ? Map.of("lm_head.weight", "model.embed_tokens.weight") : Map.of();
+    }
+
+    public TaskType task() {
+        return task;
+    }
+
+    public int vocabSize() {
+        return vocab;
+    }
+
+    public int numLabels() {
+        return numLabels;
+    }
+
+    public boolean tiedEmbeddings() {
+        return tied;
+    }
+
+    @Override
+    public String describe() {
+        return String.format("%s: %d layers, hidden %d, %d heads (%d kv), head dim %d, intermediate %d, vocab %d%s",
+                modelType, layers, hidden, heads, kvHeads, headDim, intermediate, vocab, tied ? ", tied lm_head" : "");
+    }
+
+    @Override
+    public NDArray forward(Forward f, ModelInput in) {
+        Ops ops = f.ops();
+        int b = in.batchSize();
+        int t = in.length();
+        NDArray x = f.embedding("model.embed_tokens", in.inputIds());
+        float[][] rope = ropeTables(t);
+        NDArray cos = ops.toType(ops.floats(rope[0], new Shape(t, headDim)), x.getDataType());
+        NDArray sin = ops.toType(ops.floats(rope[1], new Shape(t, headDim)), x.getDataType());
+        NDArray mask = ops.floats(causalMask(t, 0), new Shape(1, 1, t, t));
+        NDArray windowMask = slidingWindow > 0 && t > slidingWindow
+                ? ops.floats(causalMask(t, slidingWindow), new Shape(1, 1, t, t)) : null;
+        if (in.attentionMask() != null) {
+            // padded keys are never attended, as transformers does for any padding side
+            NDArray pad = padMask(ops, in.attentionMask(), b, t);
+            mask = ops.add(mask, pad);
+            windowMask = windowMask == null ? null : ops.add(windowMask, pad);
+        }
+        for (int i = 0; i < layers; i++) {
+            try (Ops lo = ops.child()) {
+                Forward lf = f.withOps(lo);
+                NDArray out = decoderLayer(lf, x, i, cos, sin, i >= firstSlidingLayer && windowMask != null
+                        ? windowMask : mask, b, t);
+                x = lo.keep(out, ops);
+            }
+        }
+        x = rmsNorm(f, x, "model.norm.weight");
+        if (task == TaskType.SEQ_CLS) {
+            NDArray logits = f.linear("score", x); // (B, T, labels)
+            return lastTokenLogits(ops, logits, in, b, t);
+        }
+        return f.linear("lm_head", x);
+    }
+
+    private NDArray lastTokenLogits(Ops ops, NDArray logits, ModelInput in, int b, int t) {
+        // transformers picks the last non-padding token; with a mask that is sum(mask) - 1 per row
+        long[] last = new long[b];
+        if (in.attentionMask() != null) {
+            float[] m = in.attentionMask().toType(DataType.FLOAT32, false).toFloatArray();
+            for (int r = 0; r < b; r++) {
+                int cnt = 0;
+                for (int j = 0; j < t; j++) {
+                    cnt += m[r * t + j] > 0 ? 1 : 0;
+                }
+                last[r] = Math.max(cnt - 1, 0);
+            }
+        } else {
+            java.util.Arrays.fill(last, t - 1);
+        }
+        long labels = logits.getShape().get(2);
+        NDArray idx = ops.broadcast(ops.longs(last, new Shape(b, 1, 1)), new Shape(b, 1, labels));
+        return ops.reshape(ops.gather(logits, idx, 1), b, labels);
+    }
+
+    private NDArray decoderLayer(Forward f, NDArray x, int i, NDArray cos, NDArray sin, NDArray mask, int b, int t) {
+        Ops ops = f.ops();
+        String l = layer(i);
+        NDArray h = rmsNorm(f, x, l + ".input_layernorm.weight");
+        NDArray q = heads(ops, f.linear(l + ".self_attn.q_proj", h), b, t, heads);
+        NDArray k = heads(ops, f.linear(l + ".self_attn.k_proj", h), b, t, kvHeads);
+        NDArray v = heads(ops, f.linear(l + ".self_attn.v_proj", h), b, t, kvHeads);
+        q = rope(ops, q, cos, sin);
+        k = rope(ops, k, cos, sin);
+        if (kvHeads != heads) {
+            k = ops.repeatInterleave(k, heads / kvHeads, 1);
+            v = ops.repeatInterleave(v, heads / kvHeads, 1);
+        }
+        NDArray scores = ops.scale(ops.matmul(q, ops.transpose(k, 2, 3)), attentionScale);
+        scores = ops.add(scores, mask);
+        NDArray probs = ops.toType(ops.softmax(ops.toType(scores, DataType.FLOAT32), -1), q.getDataType());
+        NDArray ctx = ops.reshape(ops.transpose(ops.matmul(probs, v), 1, 2), b, t, (long) heads * headDim);
+        x = ops.add(x, f.linear(l + ".self_attn.o_proj", ctx));
+        h = rmsNorm(f, x, l + ".post_attention_layernorm.weight");
+        NDArray act = ops.mul(ops.silu(f.linear(l + ".mlp.gate_proj", h)), f.linear(l + ".mlp.up_proj", h));
+        return ops.add(x, f.linear(l + ".mlp.down_proj", act));
+    }
+
+    private NDArray heads(Ops ops, NDArray y, int b, int t, int n) {
+        return ops.transpose(ops.reshape(y, b, t, n, headDim), 1, 2);
+    }
+
+    /** transformers' LlamaRMSNorm: normalise in fp32, cast back, then scale. */
+    private NDArray rmsNorm(Forward f, NDArray x, String weight) {
+        Ops ops = f.ops();
+        DataType type = x.getDataType();
+        NDArray xf = ops.toType(x, DataType.FLOAT32);
+        NDArray var = ops.mean(ops.square(xf), -1, true);
+        NDArray normed = ops.mul(xf, ops.rsqrt(ops.addScalar(var, eps)));
+        return ops.mul(f.param(weight), ops.toType(normed, type));
+    }
+
+    private NDArray rope(Ops ops, NDArray x, NDArray cos, NDArray sin) {
+        int half = headDim / 2;
+        NDArray x1 = ops.slice(x, -1, 0, half);
+        NDArray x2 = ops.slice(x, -1, half, headDim);
+        NDArray rotated = ops.concat(ops.neg(x2), x1, -1);
+        return ops.add(ops.mul(x, cos), ops.mul(rotated, sin));
+    }
+
+    private float[][] ropeTables(int t) {
+        return ropeCache.computeIfAbsent(t, len -> {
+            float[] cos = new float[len * headDim];
+            float[] sin = new float[len * headDim];
+            int half = headDim / 2;
+            for (int p = 0; p < len; p++) {
+                for (int j = 0; j < half; j++) {
+                    float angle = invFreq[j] * (float) p;
+                    float c = (float) Math.cos(angle);
+                    float s = (float) Math.sin(angle);
+                    cos[p * headDim + j] = c;
+                    cos[p * headDim + j + half] = c;
+                    sin[p * headDim + j] = s;
+                    sin[p * headDim + j + half] = s;
+                }
+            }
+            return new float[][] {cos, sin};
+        });
+    }
+
+    /** Additive mask: 0 where key j is visible from query i, the most negative float elsewhere. */
+    private static float[] causalMask(int t, int window) {
+        float[] m = new float[t * t];
+        for (int i = 0; i < t; i++) {
+            for (int j = 0; j < t; j++) {
+                boolean visible = j <= i && (window <= 0 || i - j < window);
+                m[i * t + j] = visible ? 0f : MASKED;
+            }
+        }
+        return m;
+    }
+
+    static NDArray padMask(Ops ops, NDArray attentionMask, int b, int t) {
+        NDArray keep = ops.toType(attentionMask, DataType.FLOAT32);
+        // (1 - mask) * most-negative, shaped to broadcast over heads and queries
+        NDArray masked = ops.scale(ops.sub(ops.ones(keep.getShape(), DataType.FLOAT32), keep), MASKED);
+        return ops.reshape(masked, b, 1, 1, t);
+    }
+}

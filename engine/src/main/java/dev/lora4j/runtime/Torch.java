@@ -1,0 +1,97 @@
+package dev.lora4j.runtime;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.Locale;
+
+/**
+ * Starts DJL's PyTorch engine the only way lora4j allows: offline, without telemetry, from the native library on
+ * the classpath. Every code path that touches tensors goes through here first, so running from an IDE, a test or
+ * an embedding app never reaches the network.
+ */
+public final class Torch {
+    private static volatile Engine engine;
+
+    private Torch() {}
+
+    /** The PyTorch engine, started on first use with offline settings. */
+    public static Engine engine() {
+        Engine e = engine;
+        if (e == null) {
+            synchronized (Torch.class) {
+                e = engine;
+                if (e == null) {
+                    setIfAbsent("ai.djl.offline", "true");
+                    setIfAbsent("OPT_OUT_TRACKING", "true");
+                    setIfAbsent("ai.djl.default_engine", "PyTorch");
+                    // one inter-op thread: lora4j parallelises across trials, not across ops of one graph
+                    setIfAbsent("ai.djl.pytorch.num_interop_threads", "1");
+                    e = Engine.getEngine("PyTorch");
+                    engine = e;
+                }
+            }
+        }
+        return e;
+    }
+
+    private static void setIfAbsent(String key, String value) {
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, value);
+        }
+    }
+
+    /** A new root manager on {@code device}; the caller closes it. */
+    public static NDManager newManager(Device device) {
+        return engine().newBaseManager(device);
+    }
+
+    /**
+     * Parses a device spec: {@code cpu}, {@code gpu}, {@code gpu:N} or {@code cuda:N}. GPUs need a CUDA libtorch
+     * (see docs/djl.md); asking for one that is not there is an error naming what exists.
+     */
+    public static Device device(String spec) {
+        String s = spec.trim().toLowerCase(Locale.ROOT);
+        if (s.equals("cpu")) {
+            return Device.cpu();
+        }
+        int idx = 0;
+        String kind = s;
+        int colon = s.indexOf(':');
+        if (colon >= 0) {
+            kind = s.substring(0, colon);
+            try {
+                idx = Integer.parseInt(s.substring(colon + 1));
+            } catch (NumberFormatException ex) {
+                throw new IllegalArgumentException("device '" + spec + "': expected cpu, gpu or gpu:N");
+            }
+        }
+        if (!kind.equals("gpu") && !kind.equals("cuda")) {
+            throw new IllegalArgumentException("device '" + spec + "': expected cpu, gpu or gpu:N");
+        }
+        int count = engine().getGpuCount();
+        if (idx < 0 || idx >= count) {
+            throw new IllegalArgumentException("device '" + spec + "' is not available: this libtorch sees "
+                    + count + " GPU(s)" + (count == 0 ? " (a CUDA libtorch is needed, see docs/djl.md)" : ""));
+        }
+        return Device.gpu(idx);
+    }
+
+    /** Intra-op threads of the calling thread's libtorch pool (process-wide in libtorch). */
+    public static void setThreads(int threads) {
+        engine();
+        JniUtils.setNumThreads(threads);
+    }
+
+    public static int threads() {
+        engine();
+        return JniUtils.getNumThreads();
+    }
+
+    /** Seeds libtorch's generator (dropout masks, random init done in libtorch). */
+    public static void seed(long seed) {
+        engine();
+        JniUtils.setSeed(seed);
+    }
+}
