@@ -26,6 +26,7 @@ public final class MergedWeights implements AutoCloseable {
     private final Map<String, NDArray> weights = new LinkedHashMap<>();
     private final Map<String, NDArray> doraNorms = new HashMap<>();
     private boolean merged;
+    private boolean untied;
 
     private MergedWeights(Adapter adapter) {
         this.adapter = adapter;
@@ -57,7 +58,14 @@ public final class MergedWeights implements AutoCloseable {
             Map<String, NDArray> updatedBias = new LinkedHashMap<>();
             Ops keep = Ops.into(manager);
             for (LoraLayer l : adapter.layers().values()) {
-                String name = adapter.base().weightNameOf(l.module());
+                String name = l.module().weightName();
+                if (!weights.containsKey(name)) {
+                    // a tied lm_head gets its own weight: merging into the shared table would change the embeddings
+                    NDArray own = keep.detachedCopy(weights.get(adapter.base().weightNameOf(l.module())));
+                    own.setName(name);
+                    weights.put(name, own);
+                    untied = true;
+                }
                 NDArray w = weights.get(name);
                 NDArray delta = ops.toType(l.delta(ops), DataType.FLOAT32);
                 NDArray wf = ops.toType(w, DataType.FLOAT32);
@@ -110,7 +118,7 @@ public final class MergedWeights implements AutoCloseable {
             List<LoraLayer> reversed = new ArrayList<>(adapter.layers().values());
             Collections.reverse(reversed);
             for (LoraLayer l : reversed) {
-                String name = adapter.base().weightNameOf(l.module());
+                String name = l.module().weightName();
                 NDArray wf = ops.toType(weights.get(name), DataType.FLOAT32);
                 NDArray delta = ops.toType(l.delta(ops), DataType.FLOAT32);
                 if (l.isDora()) {
@@ -146,6 +154,11 @@ public final class MergedWeights implements AutoCloseable {
 
     public boolean merged() {
         return merged;
+    }
+
+    /** Whether a tied output layer had to get its own weight (the saved config then says it is not tied). */
+    public boolean untied() {
+        return untied;
     }
 
     /** The weights by base parameter name (a tied alias is one entry). */
