@@ -396,6 +396,44 @@ public final class Adapter implements Adaptation, AutoCloseable {
                 100.0 * t / all);
     }
 
+    /** A host copy of every saved tensor, for checkpoints written off the training thread. */
+    public AdapterSnapshot snapshot() {
+        Map<String, HostTensor> t = new LinkedHashMap<>();
+        try (GradMode g = GradMode.off()) {
+            for (Parameter p : parameters) {
+                if (p.savedKey() != null) {
+                    NDArray v = p.tensor();
+                    float[] data = v.getDataType() == DataType.FLOAT32 ? v.toFloatArray()
+                            : v.toType(DataType.FLOAT32, false).toFloatArray();
+                    t.put(p.savedKey(), new HostTensor(v.getShape().getShape(), data));
+                }
+            }
+        }
+        LoraConfig c = config;
+        if (c.baseModelNameOrPath().isEmpty() && base.folder().isPresent()) {
+            c = c.toBuilder().baseModelNameOrPath(base.folder().get().toString()).build();
+        }
+        return new AdapterSnapshot(c, t, trainableReport());
+    }
+
+    /** Overwrites the adapter's tensors with saved values (a checkpoint, the best step); shapes must match. */
+    public void restore(Map<String, HostTensor> bySavedKey) {
+        try (GradMode g = GradMode.off(); Ops ops = Ops.scope(manager)) {
+            for (Parameter p : parameters) {
+                HostTensor h = bySavedKey.get(p.savedKey());
+                if (h == null) {
+                    continue;
+                }
+                if (!java.util.Arrays.equals(h.shape(), p.tensor().getShape().getShape())) {
+                    throw new LoraException("cannot restore " + p.savedKey() + ": saved shape "
+                            + java.util.Arrays.toString(h.shape()) + ", adapter has " + p.tensor().getShape());
+                }
+                NDArray v = ops.toType(ops.floats(h.data(), new Shape(h.shape())), p.tensor().getDataType());
+                Ops.assign(p.tensor(), v);
+            }
+        }
+    }
+
     public Set<String> keys() {
         return layers.keySet();
     }

@@ -411,6 +411,11 @@ public final class Ops implements AutoCloseable {
         return g == null ? null : own(g);
     }
 
+    /** Resets a leaf's accumulated gradient to zero (after an optimizer step). */
+    public static void zeroGrad(NDArray leaf) {
+        JniUtils.zeroGrad(pt(leaf));
+    }
+
     // ---------------------------------------------------------------- in place (parameters, optimizer state)
 
     /** {@code target += a} in place. */

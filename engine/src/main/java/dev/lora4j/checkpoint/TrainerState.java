@@ -1,0 +1,17 @@
+package dev.lora4j.checkpoint;
+
+import java.util.Map;
+
+/**
+ * Everything besides tensors that a resumed run needs to continue exactly: optimizer steps and micro-batches done
+ * (the dropout stream is keyed by the latter), the data cursor, running sums for the reported metrics, and the
+ * early-stopping / best-checkpoint bookkeeping.
+ */
+public record TrainerState(long step, long microBatches, int epoch, int index, double trainLossSum, long tokensSeen,
+        long examplesSeen, double elapsedSeconds, Double bestMetric, long bestStep, int evalsWithoutImprovement,
+        Map<String, Double> lastEval) {
+
+    public TrainerState {
+        lastEval = lastEval == null ? Map.of() : Map.copyOf(lastEval);
+    }
+}

@@ -1,0 +1,305 @@
+package dev.lora4j.train;
+
+import ai.djl.ndarray.NDArray;
+import dev.lora4j.checkpoint.Checkpoint;
+import dev.lora4j.checkpoint.TrainerState;
+import dev.lora4j.lora.Adapter;
+import dev.lora4j.lora.HostTensor;
+import dev.lora4j.lora.Parameter;
+import dev.lora4j.model.BaseModel;
+import dev.lora4j.model.Dropout;
+import dev.lora4j.model.Forward;
+import dev.lora4j.runtime.GradMode;
+import dev.lora4j.runtime.Ops;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One trial's training as a state machine advanced one optimizer step at a time, so a device's trainer can
+ * interleave several trials fairly. A step runs the accumulation window's forward/backward passes, clips the global
+ * gradient norm, and applies AdamW with the scheduled rate; evaluation and checkpoints come at their cadence and the
+ * caller decides where checkpoints are written.
+ */
+public final class TrialRun implements AutoCloseable {
+
+    /** Everything a run needs besides the model: hyper-parameters resolved to numbers. */
+    public record Settings(double learningRate, double weightDecay, double beta1, double beta2, double epsilon,
+            String scheduler, int warmupSteps, double warmupRatio, double epochs, int maxSteps,
+            int gradientAccumulation, double maxGradNorm, int evalSteps, int saveSteps, int earlyStoppingPatience,
+            long seed, String metric, boolean maximize) {}
+
+    private final BaseModel base;
+    private final Adapter adapter;
+    private final Objective objective;
+    private final Settings settings;
+    private final BatchSource train;
+    private final List<MicroBatch> eval;
+    private final AdamW optimizer;
+    private final LrSchedule schedule;
+    private final long totalSteps;
+    private final TrainListener listener;
+    private final List<Parameter> trainable;
+
+    private long step;
+    private long microBatches;
+    private double trainLossSum;
+    private long tokensSeen;
+    private long examplesSeen;
+    private double elapsed;
+    private Double bestMetric;
+    private long bestStep = -1;
+    private int evalsWithoutImprovement;
+    private Map<String, Double> lastEval = Map.of();
+    private Map<String, HostTensor> bestTensors;
+    private Map<String, Double> bestEval = Map.of();
+    private boolean stoppedEarly;
+    private long evaluatedAt = -1;
+
+    public TrialRun(BaseModel base, Adapter adapter, Objective objective, Settings settings, BatchSource train,
+            List<MicroBatch> eval, TrainListener listener) {
+        this.base = base;
+        this.adapter = adapter;
+        this.objective = objective;
+        this.settings = settings;
+        this.train = train;
+        this.eval = eval == null ? List.of() : List.copyOf(eval);
+        this.listener = listener == null ? TrainListener.NONE : listener;
+        this.trainable = adapter.trainableParameters();
+        this.optimizer = new AdamW(adapter.manager(), settings.beta1(), settings.beta2(), settings.epsilon(),
+                settings.weightDecay());
+        this.totalSteps = totalSteps(settings, train.batchesPerEpoch());
+        this.schedule = new LrSchedule(settings.scheduler(), settings.learningRate(),
+                LrSchedule.warmup(settings.warmupSteps(), settings.warmupRatio(), (int) totalSteps), (int) totalSteps);
+    }
+
+    /** transformers' count: max_steps if set, else ceil(batches / accumulation) updates per epoch times epochs. */
+    public static long totalSteps(Settings s, int batchesPerEpoch) {
+        if (s.maxSteps() > 0) {
+            return s.maxSteps();
+        }
+        long perEpoch = Math.max(1, (batchesPerEpoch + s.gradientAccumulation() - 1) / s.gradientAccumulation());
+        return (long) Math.ceil(s.epochs() * perEpoch);
+    }
+
+    public long totalSteps() {
+        return totalSteps;
+    }
+
+    /** Optimizer steps done so far. */
+    public long completedSteps() {
+        return step;
+    }
+
+    public Adapter adapter() {
+        return adapter;
+    }
+
+    public boolean finished() {
+        return step >= totalSteps || stoppedEarly;
+    }
+
+    public boolean stoppedEarly() {
+        return stoppedEarly;
+    }
+
+    /** One optimizer step, then evaluation if due. Throws {@link NonFiniteLossException} if the loss diverges. */
+    public StepReport step() {
+        if (finished()) {
+            throw new IllegalStateException("trial already finished at step " + step);
+        }
+        long t0 = System.nanoTime();
+        int perEpoch = train.batchesPerEpoch();
+        int left = perEpoch - train.cursor().index();
+        int windowSize = Math.min(settings.gradientAccumulation(), left);
+        List<MicroBatch> window = new ArrayList<>(windowSize);
+        for (int i = 0; i < windowSize; i++) {
+            window.add(train.next());
+        }
+        long counted = window.stream().mapToLong(MicroBatch::counted).sum();
+        double loss = 0;
+        long tokens = 0;
+        long rows = 0;
+        try (GradMode g = GradMode.on()) {
+            for (MicroBatch mb : window) {
+                try (Ops ops = Ops.scope(adapter.manager())) {
+                    Forward f = Forward.train(ops, base, adapter, Dropout.forStep(settings.seed(), microBatches++));
+                    NDArray out = base.architecture().forward(f, mb.input(ops));
+                    NDArray l = ops.scale(objective.lossSum(ops, out, mb), 1.0 / Math.max(1, counted));
+                    float v = l.getFloat();
+                    if (!Float.isFinite(v)) {
+                        throw new NonFiniteLossException(step + 1, v);
+                    }
+                    ops.backward(l);
+                    loss += v;
+                }
+                tokens += mb.tokens();
+                rows += mb.rows();
+            }
+        }
+        double gradNorm = applyUpdate();
+        step++;
+        trainLossSum += loss;
+        tokensSeen += tokens;
+        examplesSeen += rows;
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        elapsed += seconds;
+        StepReport report = new StepReport(step, totalSteps, epoch(), loss, schedule.rate(step - 1), gradNorm,
+                tokens / seconds, rows / seconds, Memory.peakRssMb(), elapsed);
+        listener.onStep(report);
+        if (!eval.isEmpty() && settings.evalSteps() > 0 && step % settings.evalSteps() == 0 && !finished()) {
+            evaluateNow();
+        }
+        return report;
+    }
+
+    /** Gradients of the window: global-norm clipping, the AdamW update, then zeroed for the next window. */
+    private double applyUpdate() {
+        try (GradMode g = GradMode.off(); Ops ops = Ops.scope(adapter.manager())) {
+            Map<String, NDArray> grads = new HashMap<>();
+            NDArray sq = null;
+            for (Parameter p : trainable) {
+                NDArray grad = ops.grad(p.tensor());
+                if (grad == null) {
+                    continue;
+                }
+                grads.put(p.name(), grad);
+                NDArray s = ops.sum(ops.square(ops.toType(grad, ai.djl.ndarray.types.DataType.FLOAT32)));
+                sq = sq == null ? s : ops.add(sq, s);
+            }
+            double norm = sq == null ? 0 : Math.sqrt(sq.getFloat());
+            if (settings.maxGradNorm() > 0) {
+                double coef = settings.maxGradNorm() / (norm + 1e-6);
+                if (coef < 1) {
+                    grads.replaceAll((k, v) -> ops.scale(v, coef));
+                }
+            }
+            optimizer.update(trainable, grads, schedule.rate(step));
+            for (Parameter p : trainable) {
+                Ops.zeroGrad(p.tensor());
+            }
+            return norm;
+        }
+    }
+
+    /** Fractional epochs done, as transformers logs them. */
+    public double epoch() {
+        BatchSource.Cursor c = train.cursor();
+        return c.epoch() + (double) c.index() / Math.max(1, train.batchesPerEpoch());
+    }
+
+    /** Evaluates now (and remembers the adapter if it is the best so far). */
+    public Map<String, Double> evaluateNow() {
+        Map<String, Double> m = Evaluator.evaluate(base, adapter, objective, eval);
+        m.put("epoch", epoch());
+        lastEval = m;
+        evaluatedAt = step;
+        Double value = m.get(settings.metric());
+        boolean best = value != null && !value.isNaN() && (bestMetric == null
+                || (settings.maximize() ? value > bestMetric : value < bestMetric));
+        if (best) {
+            bestMetric = value;
+            bestStep = step;
+            bestEval = m;
+            bestTensors = adapter.snapshot().tensors();
+            evalsWithoutImprovement = 0;
+        } else {
+            evalsWithoutImprovement++;
+            if (settings.earlyStoppingPatience() > 0 && evalsWithoutImprovement >= settings.earlyStoppingPatience()) {
+                stoppedEarly = true;
+            }
+        }
+        listener.onEvaluated(step, m, best);
+        return m;
+    }
+
+    /** Whether a checkpoint is due after the current step. */
+    public boolean checkpointDue() {
+        return settings.saveSteps() > 0 && step > 0 && step % settings.saveSteps() == 0 && !finished();
+    }
+
+    /** A copy of the trial's state for a checkpoint (can be written on another thread). */
+    public Checkpoint checkpoint() {
+        Map<String, HostTensor> first = new LinkedHashMap<>();
+        Map<String, HostTensor> second = new LinkedHashMap<>();
+        for (Map.Entry<String, NDArray> e : optimizer.firstMoments().entrySet()) {
+            first.put(e.getKey(), host(e.getValue()));
+        }
+        for (Map.Entry<String, NDArray> e : optimizer.secondMoments().entrySet()) {
+            second.put(e.getKey(), host(e.getValue()));
+        }
+        BatchSource.Cursor c = train.cursor();
+        TrainerState state = new TrainerState(step, microBatches, c.epoch(), c.index(), trainLossSum, tokensSeen,
+                examplesSeen, elapsed, bestMetric, bestStep, evalsWithoutImprovement, lastEval);
+        return new Checkpoint(state, adapter.snapshot(), first, second);
+    }
+
+    private static HostTensor host(NDArray a) {
+        return new HostTensor(a.getShape().getShape(), a.toFloatArray());
+    }
+
+    /** Continues from a checkpoint: adapter tensors, optimizer moments, data position and bookkeeping. */
+    public void restore(Checkpoint c) {
+        adapter.restore(c.adapter().tensors());
+        Map<String, float[]> first = new LinkedHashMap<>();
+        Map<String, float[]> second = new LinkedHashMap<>();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        c.firstMoments().forEach((k, v) -> {
+            first.put(k, v.data());
+            shapes.put(k, v.shape());
+        });
+        c.secondMoments().forEach((k, v) -> second.put(k, v.data()));
+        TrainerState s = c.state();
+        optimizer.restore(s.step(), first, second, shapes);
+        train.seek(new BatchSource.Cursor(s.epoch(), s.index()));
+        step = s.step();
+        microBatches = s.microBatches();
+        trainLossSum = s.trainLossSum();
+        tokensSeen = s.tokensSeen();
+        examplesSeen = s.examplesSeen();
+        elapsed = s.elapsedSeconds();
+        bestMetric = s.bestMetric();
+        bestStep = s.bestStep();
+        evalsWithoutImprovement = s.evalsWithoutImprovement();
+        lastEval = s.lastEval();
+        if (bestStep == step && bestMetric != null) {
+            bestTensors = c.adapter().tensors();
+            bestEval = lastEval;
+        }
+    }
+
+    /** The step whose adapter is best by the metric, or -1 before any evaluation. */
+    public long bestStep() {
+        return bestStep;
+    }
+
+    /**
+     * Ends the run: a final evaluation (unless one just happened), and the adapter set to the best evaluated one.
+     * Returns the metrics of the adapter that remains in place.
+     */
+    public Map<String, Double> finish() {
+        Map<String, Double> result = new LinkedHashMap<>();
+        if (!eval.isEmpty() && evaluatedAt != step) {
+            evaluateNow();
+        }
+        if (bestTensors != null && bestStep != step) {
+            adapter.restore(bestTensors);
+        }
+        result.put("train_loss", step == 0 ? Double.NaN : trainLossSum / step);
+        result.putAll(bestTensors != null ? bestEval : lastEval);
+        result.put("steps", (double) step);
+        result.put("best_step", (double) bestStep);
+        result.put("tokens_per_s", elapsed > 0 ? tokensSeen / elapsed : 0);
+        result.put("examples_per_s", elapsed > 0 ? examplesSeen / elapsed : 0);
+        result.put("train_runtime_s", elapsed);
+        return result;
+    }
+
+
+    @Override
+    public void close() {
+        optimizer.close();
+    }
+}
