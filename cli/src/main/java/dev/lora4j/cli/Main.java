@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "PEFT-exact LoRA fine-tuning and sweeps on the JVM.",
-        subcommands = {CommandLine.HelpCommand.class})
+        subcommands = {ValidateCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -20,7 +20,18 @@ public final class Main implements Runnable {
 
     /** Runs the CLI and returns its exit code (tests call this instead of {@link #main}). */
     public static int run(String... args) {
-        return new CommandLine(new Main()).execute(args);
+        return commandLine().execute(args);
+    }
+
+    /** The configured command line, for callers that set their own output writers. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        // a failure inside a command is reported in one line; stack traces are for bug reports, not users
+        cl.setExecutionExceptionHandler((e, line, parsed) -> {
+            line.getErr().println("lora4j: " + e);
+            return 1;
+        });
+        return cl;
     }
 
     @Override

@@ -20,15 +20,10 @@ public enum Bias {
     }
 
     public static Optional<Bias> parse(String s) {
-        for (Bias b : values()) {
-            if (b.json.equals(s)) {
-                return Optional.of(b);
-            }
-        }
-        return Optional.empty();
+        return Choices.parse(values(), Bias::json, s);
     }
 
     public static String allowed() {
-        return "\"none\", \"all\", \"lora_only\"";
+        return Choices.allowed(values(), Bias::json);
     }
 }

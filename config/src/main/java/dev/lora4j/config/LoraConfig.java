@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * PEFT's {@code LoraConfig} as an immutable value. Field names, defaults and meaning follow PEFT exactly (see
@@ -48,6 +49,7 @@ public final class LoraConfig {
     private final String peftType;
     private final String peftVersion;
     private final Map<String, JsonNode> extra;
+    private final Set<String> keysAsRead;
 
     private LoraConfig(Builder b) {
         this.r = b.r;
@@ -60,9 +62,9 @@ public final class LoraConfig {
         this.useRslora = b.useRslora;
         this.modulesToSave = b.modulesToSave == null ? null : List.copyOf(new LinkedHashSet<>(b.modulesToSave));
         this.initLoraWeights = Objects.requireNonNull(b.initLoraWeights, "initLoraWeights");
-        this.layersToTransform = b.layersToTransform == null ? null : List.copyOf(b.layersToTransform);
+        this.layersToTransform = b.layersToTransform == null ? null : List.copyOf(new LinkedHashSet<>(b.layersToTransform));
         this.layersToTransformScalar = b.layersToTransformScalar;
-        this.layersPattern = b.layersPattern == null ? null : List.copyOf(b.layersPattern);
+        this.layersPattern = b.layersPattern == null ? null : List.copyOf(new LinkedHashSet<>(b.layersPattern));
         this.layersPatternScalar = b.layersPatternScalar;
         this.rankPattern = Collections.unmodifiableMap(new LinkedHashMap<>(b.rankPattern));
         this.alphaPattern = Collections.unmodifiableMap(new LinkedHashMap<>(b.alphaPattern));
@@ -75,6 +77,12 @@ public final class LoraConfig {
         this.peftType = b.peftType;
         this.peftVersion = b.peftVersion;
         this.extra = Collections.unmodifiableMap(new LinkedHashMap<>(b.extra));
+        this.keysAsRead = b.keysAsRead == null ? null : Set.copyOf(b.keysAsRead);
+        for (String k : extra.keySet()) {
+            if (LoraKeys.MODELED.contains(k)) {
+                throw new IllegalArgumentException("extra key '" + k + "' is a modelled field; use its builder method");
+            }
+        }
     }
 
     public static Builder builder() {
@@ -207,6 +215,14 @@ public final class LoraConfig {
         return extra;
     }
 
+    /**
+     * The keys of the file this config was read from, so that writing it back reproduces that file; empty for a
+     * config built in code, which is written with every key PEFT writes. Provenance, not value: not part of equals.
+     */
+    public Optional<Set<String>> keysAsRead() {
+        return Optional.ofNullable(keysAsRead);
+    }
+
     /** Rank of the module at {@code key} after {@code rank_pattern} (PEFT's get_pattern_key rule). */
     public int rankFor(String key) {
         return PatternKeys.find(rankPattern.keySet(), key).map(rankPattern::get).orElse(r);
@@ -310,6 +326,7 @@ public final class LoraConfig {
         private String peftType = "LORA";
         private String peftVersion = PEFT_VERSION;
         private Map<String, JsonNode> extra = new LinkedHashMap<>();
+        private Set<String> keysAsRead;
 
         private Builder() {}
 
@@ -339,6 +356,7 @@ public final class LoraConfig {
             peftType = c.peftType;
             peftVersion = c.peftVersion;
             extra = new LinkedHashMap<>(c.extra);
+            keysAsRead = c.keysAsRead;
         }
 
         public Builder r(int v) {
@@ -506,6 +524,12 @@ public final class LoraConfig {
 
         public Builder extra(Map<String, JsonNode> v) {
             extra = new LinkedHashMap<>(v);
+            return this;
+        }
+
+        /** See {@link LoraConfig#keysAsRead()}; {@code null} writes PEFT's full set of keys. */
+        public Builder keysAsRead(Set<String> v) {
+            keysAsRead = v == null ? null : new LinkedHashSet<>(v);
             return this;
         }
 

@@ -1,0 +1,73 @@
+package dev.lora4j.run;
+
+import dev.lora4j.config.Problems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Pattern;
+
+/**
+ * The base model of a run: a local Hugging Face folder (config.json plus safetensors weights), or
+ * {@code builtin:NAME}, a model the engine ships.
+ */
+public sealed interface ModelSpec {
+    String BUILTIN_PREFIX = "builtin:";
+
+    /** The value as the file wrote it. */
+    String text();
+
+    boolean isBuiltin();
+
+    /** The folder, resolved against the file that named it; builtin models have none. */
+    Path path();
+
+    /** A folder on disk. */
+    record Local(String text, Path path) implements ModelSpec {
+        @Override
+        public boolean isBuiltin() {
+            return false;
+        }
+    }
+
+    /** A model the engine provides by name. */
+    record Builtin(String text, String name) implements ModelSpec {
+        @Override
+        public boolean isBuiltin() {
+            return true;
+        }
+
+        @Override
+        public Path path() {
+            throw new UnsupportedOperationException("builtin model '" + name + "' has no folder");
+        }
+    }
+
+    /** {@code builtin:NAME}, or a path resolved against {@code baseDir} (the folder of the file naming it). */
+    static ModelSpec parse(String text, Path baseDir) {
+        if (text.startsWith(BUILTIN_PREFIX)) {
+            return new Builtin(text, text.substring(BUILTIN_PREFIX.length()));
+        }
+        return new Local(text, baseDir.resolve(text).toAbsolutePath().normalize());
+    }
+
+    /** Reports a missing folder, a folder that is not a Hugging Face model, or a malformed builtin name. */
+    default void validate(String path, Problems p) {
+        if (this instanceof Builtin b) {
+            if (!Pattern.matches("[A-Za-z0-9][A-Za-z0-9._-]*", b.name())) {
+                p.error(path, "builtin model name must be letters, digits, '.', '_' or '-', got \"" + b.name() + "\"");
+            }
+            return;
+        }
+        Path dir = path();
+        if (!Files.exists(dir)) {
+            p.error(path, "no such model folder: " + dir);
+        } else if (!Files.isDirectory(dir)) {
+            p.error(path, dir + " is a file; expected a Hugging Face model folder (config.json + model.safetensors)");
+        } else if (!Files.isRegularFile(dir.resolve("config.json"))) {
+            p.error(path, dir + " is not a Hugging Face model folder: it has no config.json");
+        } else if (!Files.isRegularFile(dir.resolve("model.safetensors"))
+                && !Files.isRegularFile(dir.resolve("model.safetensors.index.json"))) {
+            p.error(path, dir + " has no model.safetensors or model.safetensors.index.json (lora4j reads safetensors "
+                    + "weights)");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package dev.lora4j.run;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lora4j.config.Problems;
+import dev.lora4j.config.Section;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+
+/**
+ * Where and how many trials run: the devices ({@code auto}: every GPU found, else the CPU), trials sharing one device,
+ * and how many failed trials stop a sweep.
+ */
+public final class Resources {
+    public static final List<String> KEYS = List.of("devices", "trials_per_device", "max_failures");
+
+    private final List<Device> devices;
+    private final int trialsPerDevice;
+    private final Integer maxFailures;
+
+    /** {@code maxFailures} null: no limit. */
+    public Resources(List<Device> devices, int trialsPerDevice, Integer maxFailures) {
+        this.devices = List.copyOf(devices);
+        this.trialsPerDevice = trialsPerDevice;
+        this.maxFailures = maxFailures;
+    }
+
+    /** The devices listed, in order; empty means {@code auto}. */
+    public List<Device> devices() {
+        return devices;
+    }
+
+    public int trialsPerDevice() {
+        return trialsPerDevice;
+    }
+
+    public static Resources defaults() {
+        return new Resources(List.of(), 1, null);
+    }
+
+    /** No explicit list: the engine picks every GPU it finds, else the CPU. */
+    public boolean autoDevices() {
+        return devices.isEmpty();
+    }
+
+    /** Empty: failed trials never stop the sweep. */
+    public OptionalInt maxFailures() {
+        return maxFailures == null ? OptionalInt.empty() : OptionalInt.of(maxFailures);
+    }
+
+    public static Resources fromSection(Section s) {
+        s.rejectUnknown(KEYS);
+        Problems p = s.problems();
+        List<Device> devices = new ArrayList<>();
+        Optional<JsonNode> d = s.value("devices");
+        if (d.isPresent() && !(d.get().isTextual() && d.get().textValue().equals("auto"))) {
+            if (!d.get().isArray() || d.get().isEmpty()) {
+                p.error(s.path("devices"), "devices must be \"auto\" or a non-empty list such as [cpu] or "
+                        + "[gpu:0, gpu:1], got " + Section.show(d.get()));
+            } else {
+                Set<Device> seen = new LinkedHashSet<>();
+                for (int i = 0; i < d.get().size(); i++) {
+                    JsonNode e = d.get().get(i);
+                    Optional<Device> dev = e.isTextual() ? Device.parse(e.textValue()) : Optional.empty();
+                    String at = s.path("devices") + "[" + i + "]";
+                    if (dev.isEmpty()) {
+                        p.error(at, "a device is \"cpu\" or \"gpu:N\" (N = 0, 1, ...), got " + Section.show(e));
+                    } else if (!seen.add(dev.get())) {
+                        p.error(at, dev.get() + " is listed twice; use trials_per_device to run several trials on it");
+                    } else {
+                        devices.add(dev.get());
+                    }
+                }
+            }
+        }
+        int perDevice = s.integer("trials_per_device").orElse(1);
+        if (perDevice < 1) {
+            p.error(s.path("trials_per_device"), "trials_per_device must be >= 1, got " + perDevice);
+        }
+        Integer maxFailures = s.integerOrNull("max_failures").orElse(null);
+        if (maxFailures != null && maxFailures < 0) {
+            p.error(s.path("max_failures"), "max_failures must be >= 0, or null for no limit, got " + maxFailures);
+        }
+        return new Resources(devices, perDevice, maxFailures);
+    }
+
+    public ObjectNode toTree() {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        if (devices.isEmpty()) {
+            o.put("devices", "auto");
+        } else {
+            devices.forEach(dev -> o.withArray("devices").add(dev.toString()));
+        }
+        o.put("trials_per_device", trialsPerDevice);
+        o.put("max_failures", maxFailures);
+        return o;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Resources r && toTree().equals(r.toTree());
+    }
+
+    @Override
+    public int hashCode() {
+        return toTree().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "Resources" + toTree();
+    }
+}

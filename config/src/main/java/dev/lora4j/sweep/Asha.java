@@ -1,0 +1,51 @@
+package dev.lora4j.sweep;
+
+import java.util.OptionalInt;
+
+/**
+ * Asynchronous successive halving: at each rung (grace_period, grace_period * reduction_factor, ... evaluations) a
+ * trial continues only if its metric is in the best 1/reduction_factor of the trials that reached that rung.
+ * Rungs count evaluations, which happen every {@code training.eval_steps} steps.
+ */
+public final class Asha {
+    private final int gracePeriod;
+    private final int reductionFactor;
+    private final Integer maxT;
+
+    /** {@code maxT} null: a trial's own number of evaluations. */
+    public Asha(int gracePeriod, int reductionFactor, Integer maxT) {
+        this.gracePeriod = gracePeriod;
+        this.reductionFactor = reductionFactor;
+        this.maxT = maxT;
+    }
+
+    public int gracePeriod() {
+        return gracePeriod;
+    }
+
+    public int reductionFactor() {
+        return reductionFactor;
+    }
+
+    /** The last rung; empty: a trial's own number of evaluations. */
+    public OptionalInt maxT() {
+        return maxT == null ? OptionalInt.empty() : OptionalInt.of(maxT);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Asha a && gracePeriod == a.gracePeriod && reductionFactor == a.reductionFactor
+                && java.util.Objects.equals(maxT, a.maxT);
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(gracePeriod, reductionFactor, maxT);
+    }
+
+    @Override
+    public String toString() {
+        return "asha(grace_period=" + gracePeriod + ", reduction_factor=" + reductionFactor + ", max_t="
+                + (maxT == null ? "null" : maxT) + ")";
+    }
+}

@@ -1,0 +1,502 @@
+package dev.lora4j.sweep;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lora4j.config.Choices;
+import dev.lora4j.config.ConfigError;
+import dev.lora4j.config.ConfigException;
+import dev.lora4j.config.Loaded;
+import dev.lora4j.config.Numbers;
+import dev.lora4j.config.Problems;
+import dev.lora4j.config.Section;
+import dev.lora4j.config.Suggestions;
+import dev.lora4j.run.RunSpec;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/** Reads a sweep file and checks it, down to each parameter value, before any trial exists. */
+final class SweepParser {
+    /** Combinations checked at load time; later ones are checked as their trials are expanded. */
+    static final int COMBINATIONS_CHECKED = 1000;
+    private static final int COMBINATION_ERRORS_SHOWN = 5;
+    private static final List<String> PARAMETER_KEYS = List.of("values", "value", "min", "max", "distribution",
+            "ratio_to");
+    private static final Pattern METRIC_NAME = Pattern.compile("[A-Za-z0-9_./-]+");
+    /** Keys of W&B sweep files that mean something else here. */
+    private static final Map<String, String> WANDB_HINTS = Map.of(
+            "run_cap", "; lora4j counts random trials with method: {type: random, trials: N}",
+            "program", "; lora4j runs the trials itself: remove it",
+            "command", "; lora4j runs the trials itself: remove it",
+            "project", "; W&B's project has no meaning here: remove it",
+            "entity", "; W&B's entity has no meaning here: remove it",
+            "description", "; remove it (or write it as a # comment)");
+
+    private final Problems p = new Problems();
+    private final Path file;
+
+    private SweepParser(Path file) {
+        this.file = file;
+    }
+
+    static Loaded<SweepSpec> parse(JsonNode root, Path file) {
+        return new SweepParser(file).run(root);
+    }
+
+    private Loaded<SweepSpec> run(JsonNode rootNode) {
+        Section root = Section.of(rootNode, "", p).orElseThrow(() -> new ConfigException(file, p.errors()));
+        for (String key : root.unknownKeys(SweepSpec.KEYS)) {
+            p.error(key, "unknown key" + WANDB_HINTS.getOrDefault(key, Suggestions.hint(key, SweepSpec.KEYS)));
+        }
+        Optional<RunSpec> base = RunSpec.parse(root, file);
+        SweepMethod method = method(root);
+        Metric metric = metric(root);
+        List<Parameter> parameters = parameters(root, method);
+        Asha asha = earlyTerminate(root);
+        base.ifPresent(b -> crossChecks(b, metric, asha, parameters));
+        SweepSpec spec = null;
+        if (base.isPresent() && sizeFits(method, parameters)) {
+            spec = new SweepSpec(base.get(), tree(root, "lora"), tree(root, "training"),
+                    method == null ? new SweepMethod.Grid() : method, metric, parameters, asha);
+            new ValueChecks(spec).run();
+            if (!p.hasErrors()) {
+                combinations(spec);
+            }
+        }
+        p.throwIfErrors(file);
+        return new Loaded<>(spec, p.warnings());
+    }
+
+    private SweepMethod method(Section root) {
+        Optional<JsonNode> value = root.value("method");
+        if (value.isEmpty()) {
+            p.error("method", "missing: grid, or {type: random, trials: N, seed: S}");
+            return null;
+        }
+        JsonNode v = value.get();
+        if (v.isTextual()) {
+            return switch (v.textValue()) {
+                case "grid" -> new SweepMethod.Grid();
+                case "random" -> {
+                    p.error("method", "random needs a trial count: method: {type: random, trials: 20, seed: 0}");
+                    yield null;
+                }
+                default -> {
+                    p.error("method", "method must be \"grid\" or \"random\", got " + Section.show(v));
+                    yield null;
+                }
+            };
+        }
+        Optional<Section> s = Section.of(v, "method", p);
+        if (s.isEmpty()) {
+            return null;
+        }
+        Section m = s.get();
+        m.rejectUnknown(List.of("type", "trials", "seed"));
+        Optional<String> type = m.string("type");
+        if (type.isEmpty()) {
+            if (!m.has("type")) {
+                p.error("method.type", "missing: grid or random");
+            }
+            return null;
+        }
+        if (type.get().equals("grid")) {
+            for (String k : List.of("trials", "seed")) {
+                if (m.has(k)) {
+                    p.error("method." + k, k + " applies to random sweeps; a grid runs every point once");
+                }
+            }
+            return new SweepMethod.Grid();
+        }
+        if (!type.get().equals("random")) {
+            p.error("method.type", "type must be \"grid\" or \"random\", got \"" + type.get() + "\"");
+            return null;
+        }
+        Optional<Long> trials = m.longInteger("trials");
+        long seed = m.longInteger("seed").orElse(0L);
+        if (!m.has("trials")) {
+            p.error("method.trials", "missing: how many random trials to draw");
+        } else if (trials.isPresent() && trials.get() < 1) {
+            p.error("method.trials", "trials must be >= 1, got " + trials.get());
+        }
+        return trials.filter(t -> t >= 1).map(t -> (SweepMethod) new SweepMethod.Random(t, seed)).orElse(null);
+    }
+
+    private Metric metric(Section root) {
+        Optional<Section> s = root.section("metric");
+        if (s.isEmpty()) {
+            return Metric.DEFAULT;
+        }
+        Section m = s.get();
+        m.rejectUnknown(List.of("name", "goal"));
+        String name = m.string("name").orElse(Metric.DEFAULT.name());
+        if (!METRIC_NAME.matcher(name).matches()) {
+            p.error("metric.name", "a metric name is letters, digits and _ . / -, e.g. eval_loss, got \"" + name + "\"");
+        }
+        Goal goal = Choices.read(m, "goal", Goal.values(), Goal::json).orElse(Goal.MINIMIZE);
+        return new Metric(name, goal);
+    }
+
+    private Asha earlyTerminate(Section root) {
+        Optional<Section> s = root.section("early_terminate");
+        if (s.isEmpty()) {
+            return null;
+        }
+        Section e = s.get();
+        e.rejectUnknown(List.of("type", "grace_period", "reduction_factor", "max_t"));
+        Optional<String> type = e.string("type");
+        if (!e.has("type")) {
+            p.error("early_terminate.type", "missing: asha");
+        } else if (type.isPresent() && !type.get().equals("asha")) {
+            p.error("early_terminate.type", "type must be \"asha\", got \"" + type.get() + "\""
+                    + (type.get().equals("hyperband") ? " (W&B's hyperband min_iter and eta are asha's grace_period "
+                    + "and reduction_factor)" : ""));
+        }
+        int grace = e.integer("grace_period").orElse(1);
+        int factor = e.integer("reduction_factor").orElse(3);
+        Integer maxT = e.integerOrNull("max_t").orElse(null);
+        if (grace < 1) {
+            p.error("early_terminate.grace_period", "grace_period must be >= 1 (evaluations), got " + grace);
+        }
+        if (factor < 2) {
+            p.error("early_terminate.reduction_factor", "reduction_factor must be >= 2, got " + factor);
+        }
+        if (maxT != null && maxT < Math.max(1, grace)) {
+            p.error("early_terminate.max_t", "max_t must be >= grace_period (" + grace + "), got " + maxT);
+        }
+        return new Asha(grace, factor, maxT);
+    }
+
+    private List<Parameter> parameters(Section root, SweepMethod method) {
+        List<Parameter> out = new ArrayList<>();
+        if (!root.has("parameters")) {
+            p.error("parameters", "missing: the fields to sweep, e.g. r: {values: [4, 8, 16]}");
+            return out;
+        }
+        Optional<Section> s = root.section("parameters");
+        if (s.isEmpty()) {
+            return out;
+        }
+        if (s.get().node().isEmpty()) {
+            p.error("parameters", "nothing to sweep: name at least one field (or use a training config for one run)");
+        }
+        Map<FieldRef, String> seen = new HashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = s.get().node().fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String name = e.getKey();
+            String at = "parameters." + name;
+            FieldRef.Resolution r = FieldRef.resolve(name);
+            if (r instanceof FieldRef.Resolution.NotFound nf) {
+                p.error(at, nf.message());
+                continue;
+            }
+            FieldRef field = ((FieldRef.Resolution.Found) r).field();
+            String earlier = seen.putIfAbsent(field, name);
+            if (earlier != null) {
+                p.error(at, field.canonical() + " is already set by parameters." + earlier);
+                continue;
+            }
+            if (!e.getValue().isObject()) {
+                p.error(at, "must be a mapping such as {values: [4, 8, 16]}, {value: 8}, {min: 1e-5, max: 1e-3} or "
+                        + "{ratio_to: r, values: [1, 2]}, got " + Section.show(e.getValue()));
+                continue;
+            }
+            domain(new Section((ObjectNode) e.getValue(), at, p), field, method)
+                    .ifPresent(d -> out.add(new Parameter(name, field, d)));
+        }
+        for (Parameter param : out) {
+            if (param.domain() instanceof Domain.Tied t) {
+                String at = "parameters." + param.name() + ".ratio_to";
+                if (t.other().equals(param.field())) {
+                    p.error(at, "a field cannot be tied to itself");
+                }
+                out.stream().filter(o -> o.field().equals(t.other()) && o.domain() instanceof Domain.Tied)
+                        .findFirst().ifPresent(o -> p.error(at, o.name() + " is itself tied (to "
+                                + ((Domain.Tied) o.domain()).ratioTo() + "); tie to a field that is not"));
+            }
+        }
+        return out;
+    }
+
+    private Optional<Domain> domain(Section s, FieldRef field, SweepMethod method) {
+        s.rejectUnknown(PARAMETER_KEYS);
+        boolean values = s.has("values");
+        boolean value = s.has("value");
+        boolean range = s.has("min") || s.has("max");
+        if (s.has("ratio_to")) {
+            if (range) {
+                p.error(s.path("ratio_to"), "a tie takes values (factors) or value, not min/max");
+                return Optional.empty();
+            }
+            Optional<String> other = s.string("ratio_to");
+            if (other.isEmpty()) {
+                return Optional.empty();
+            }
+            FieldRef.Resolution r = FieldRef.resolve(other.get());
+            if (r instanceof FieldRef.Resolution.NotFound nf) {
+                p.error(s.path("ratio_to"), nf.message());
+                return Optional.empty();
+            }
+            List<Double> factors = new ArrayList<>();
+            if (values == value) {
+                p.error(s.path(), "a tie needs values: [factors...] or value: factor, e.g. {ratio_to: r, values: [1, 2]}");
+                return Optional.empty();
+            }
+            List<JsonNode> raw = values ? list(s) : s.value("value").map(List::of).orElse(List.of());
+            for (int i = 0; i < raw.size(); i++) {
+                if (raw.get(i).isNumber()) {
+                    factors.add(raw.get(i).doubleValue());
+                } else {
+                    p.error(values ? s.path("values") + "[" + i + "]" : s.path("value"), "a factor must be a number, got "
+                            + Section.show(raw.get(i)));
+                }
+            }
+            return factors.size() == raw.size() && !raw.isEmpty()
+                    ? Optional.of(new Domain.Tied(other.get(), ((FieldRef.Resolution.Found) r).field(), factors))
+                    : Optional.empty();
+        }
+        if ((values ? 1 : 0) + (value ? 1 : 0) + (range ? 1 : 0) != 1) {
+            p.error(s.path(), (values || value || range ? "give only one of" : "give") + " values: [...], value: x, "
+                    + "min/max (random sweeps) or ratio_to");
+            return Optional.empty();
+        }
+        if (value) {
+            return Optional.of(new Domain.Constant(s.node().get("value").deepCopy()));
+        }
+        if (values) {
+            List<JsonNode> list = list(s);
+            Set<JsonNode> distinct = new LinkedHashSet<>();
+            for (int i = 0; i < list.size(); i++) {
+                if (!distinct.add(list.get(i))) {
+                    p.error(s.path("values") + "[" + i + "]", "duplicate value " + Section.show(list.get(i))
+                            + ": each point would run twice");
+                }
+            }
+            return list.isEmpty() ? Optional.empty() : Optional.of(new Domain.Values(list));
+        }
+        if (method instanceof SweepMethod.Grid) {
+            p.error(s.path(), "min/max draw values at random: use method random, or give values for a grid");
+        }
+        Optional<Double> min = s.number("min");
+        Optional<Double> max = s.number("max");
+        for (String k : List.of("min", "max")) {
+            if (!s.has(k)) {
+                p.error(s.path(k), "missing: a range needs both min and max");
+            }
+        }
+        Distribution dist = Choices.read(s, "distribution", Distribution.values(), Distribution::json)
+                .orElse(field.integer() ? Distribution.INT_UNIFORM : Distribution.UNIFORM);
+        if (min.isEmpty() || max.isEmpty()) {
+            return Optional.empty();
+        }
+        int before = p.errorCount();
+        if (!(min.get() < max.get())) {
+            p.error(s.path("max"), "max must be > min (" + Numbers.format(min.get()) + "), got "
+                    + Numbers.format(max.get()));
+        }
+        if (dist == Distribution.LOG_UNIFORM && !(min.get() > 0)) {
+            p.error(s.path("min"), "log_uniform needs min > 0, got " + Numbers.format(min.get()));
+        }
+        if (field.integer() && dist != Distribution.INT_UNIFORM) {
+            p.error(s.path("distribution"), field.key() + " is an integer: use int_uniform, or list values");
+        }
+        if (dist == Distribution.INT_UNIFORM) {
+            for (String k : List.of("min", "max")) {
+                double v = k.equals("min") ? min.get() : max.get();
+                if (v != Math.rint(v)) {
+                    p.error(s.path(k), "int_uniform needs integer bounds, got " + Numbers.format(v));
+                }
+            }
+        }
+        return p.errorCount() > before ? Optional.empty() : Optional.of(new Domain.Range(min.get(), max.get(), dist));
+    }
+
+    private List<JsonNode> list(Section s) {
+        JsonNode v = s.node().get("values");
+        if (!v.isArray() || v.isEmpty()) {
+            p.error(s.path("values"), "values must be a non-empty list, got " + Section.show(v));
+            return List.of();
+        }
+        List<JsonNode> out = new ArrayList<>();
+        v.forEach(e -> out.add(e.deepCopy()));
+        return out;
+    }
+
+    /** Checks between sections: what the metric and early stopping need from data and training. */
+    private void crossChecks(RunSpec base, Metric metric, Asha asha, List<Parameter> parameters) {
+        if (metric.name().startsWith("eval_") && base.data().eval().isEmpty()) {
+            p.error("metric.name", metric.name() + " is measured on data.eval, which is not set: set data.eval, or "
+                    + "use a train_ metric such as train_loss");
+        }
+        boolean sweepsEvalSteps = parameters.stream().anyMatch(x -> x.field().canonical().equals("training.eval_steps"));
+        if (asha != null && base.training().evalSteps().isEmpty() && !sweepsEvalSteps) {
+            p.error("early_terminate", "asha compares trials at evaluations, and without training.eval_steps a trial "
+                    + "is evaluated only at its end: set training.eval_steps");
+        }
+    }
+
+    private boolean sizeFits(SweepMethod method, List<Parameter> parameters) {
+        if (!(method instanceof SweepMethod.Grid)) {
+            return true;
+        }
+        long size = 1;
+        for (Parameter x : parameters) {
+            if (x.domain() instanceof Domain.Range) {
+                return false;
+            }
+            try {
+                size = Math.multiplyExact(size, x.domain().gridSize());
+            } catch (ArithmeticException e) {
+                p.error("parameters", "the grid has more than " + Long.MAX_VALUE + " points");
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Each trial of the first {@value #COMBINATIONS_CHECKED}: catches values that are fine alone but not together. */
+    private void combinations(SweepSpec spec) {
+        Trials trials = spec.trials();
+        long n = Math.min(trials.size(), COMBINATIONS_CHECKED);
+        int shown = 0;
+        for (long i = 0; i < n && shown < COMBINATION_ERRORS_SHOWN; i++) {
+            TrialSpec t = trials.get(i);
+            if (!t.isValid()) {
+                ConfigError first = t.validation().errors().get(0);
+                int more = t.validation().errors().size() - 1;
+                p.error("parameters", "trial " + i + " (" + t.name() + "): " + first + (more > 0 ? " (and " + more
+                        + " more)" : ""));
+                shown++;
+            }
+        }
+    }
+
+    private static ObjectNode tree(Section root, String key) {
+        JsonNode v = root.node().get(key);
+        return v instanceof ObjectNode o ? o : JsonNodeFactory.instance.objectNode();
+    }
+
+    /**
+     * Puts each parameter value, alone, into the base run and reports what breaks, at the value's own path
+     * ({@code parameters.r.values[2]: r must be >= 1, got 0}).
+     */
+    private final class ValueChecks {
+        private final SweepSpec spec;
+        private final Set<ConfigError> baseline;
+
+        ValueChecks(SweepSpec spec) {
+            this.spec = spec;
+            this.baseline = errorsWith(Map.of());
+        }
+
+        void run() {
+            for (Parameter param : spec.parameters()) {
+                String at = "parameters." + param.name();
+                FieldRef f = param.field();
+                Domain d = param.domain();
+                if (d instanceof Domain.Values v) {
+                    for (int i = 0; i < v.values().size(); i++) {
+                        report(param, at + ".values[" + i + "]", errorsWith(Map.of(f, v.values().get(i))), "");
+                    }
+                } else if (d instanceof Domain.Constant c) {
+                    report(param, at + ".value", errorsWith(Map.of(f, c.value())), "");
+                } else if (d instanceof Domain.Range r) {
+                    boolean integer = f.integer() || r.distribution() == Distribution.INT_UNIFORM;
+                    report(param, at + ".min", errorsWith(Map.of(f, Trials.number(r.min(), integer))), "");
+                    report(param, at + ".max", errorsWith(Map.of(f, Trials.number(r.max(), integer))), "");
+                } else if (d instanceof Domain.Tied t) {
+                    ties(param, t, at);
+                }
+            }
+        }
+
+        private void ties(Parameter param, Domain.Tied t, String at) {
+            boolean reportedAlready = t.other().equals(param.field()) || spec.parameters().stream()
+                    .anyMatch(x -> x.field().equals(t.other()) && x.domain() instanceof Domain.Tied);
+            if (reportedAlready) {
+                return;
+            }
+            List<JsonNode> others = otherValues(t.other());
+            if (others.isEmpty() || others.stream().noneMatch(JsonNode::isNumber)) {
+                p.error(at + ".ratio_to", t.ratioTo() + " has no number to multiply (it is "
+                        + Section.show(spec.trials().baseValue(t.other())) + ")");
+                return;
+            }
+            for (int i = 0; i < t.factors().size(); i++) {
+                double factor = t.factors().get(i);
+                for (JsonNode o : others) {
+                    Set<ConfigError> otherErrors = errorsWith(Map.of(t.other(), o));
+                    boolean otherBad = otherErrors.stream().anyMatch(e -> e.path().equals(t.other().canonical()));
+                    if (!o.isNumber() || otherBad) {
+                        continue; // that value of the other field is reported at its own path
+                    }
+                    JsonNode tied = Trials.number(o.doubleValue() * factor, param.field().integer());
+                    Set<ConfigError> errors = errorsWith(Map.of(param.field(), tied, t.other(), o));
+                    errors.removeAll(otherErrors);
+                    if (report(param, at + ".values[" + i + "]", errors, " (" + t.ratioTo() + " " + o + " x "
+                            + Numbers.format(factor) + ")")) {
+                        break; // one example per factor is enough
+                    }
+                }
+            }
+        }
+
+        /** The values the tied-to field takes: its parameter's values, range ends or constant, else the base's. */
+        private List<JsonNode> otherValues(FieldRef other) {
+            for (Parameter x : spec.parameters()) {
+                if (x.field().equals(other)) {
+                    Domain d = x.domain();
+                    if (d instanceof Domain.Values v) {
+                        return v.values();
+                    }
+                    if (d instanceof Domain.Constant c) {
+                        return List.of(c.value());
+                    }
+                    if (d instanceof Domain.Range r) {
+                        boolean integer = other.integer() || r.distribution() == Distribution.INT_UNIFORM;
+                        return List.of(Trials.number(r.min(), integer), Trials.number(r.max(), integer));
+                    }
+                    return List.of();
+                }
+            }
+            JsonNode base = spec.trials().baseValue(other);
+            return base.isMissingNode() ? List.of() : List.of(base);
+        }
+
+        /**
+         * Reports the errors a value causes: always those of its own field (even when the base value of that field is
+         * wrong too: the parameter replaces it), and those of other fields unless the base run has them already.
+         */
+        private boolean report(Parameter param, String at, Set<ConfigError> errors, String note) {
+            String own = param.field().canonical();
+            boolean any = false;
+            for (ConfigError e : errors) {
+                boolean ownField = e.path().equals(own);
+                if (ownField || !baseline.contains(e)) {
+                    p.error(at, (ownField ? e.message() : e.toString()) + note);
+                    any = true;
+                }
+            }
+            return any;
+        }
+
+        private Set<ConfigError> errorsWith(Map<FieldRef, JsonNode> values) {
+            ObjectNode lora = spec.loraTree();
+            ObjectNode training = spec.trainingTree();
+            Map<FieldRef, JsonNode> ordered = new LinkedHashMap<>(values);
+            ordered.forEach((f, v) -> f.set(f.part() == FieldRef.Part.LORA ? lora : training, v.deepCopy()));
+            Problems q = new Problems();
+            spec.base().withSections(lora, training, q);
+            return new LinkedHashSet<>(q.errors());
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package dev.lora4j.sweep;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lora4j.config.LoraConfig;
+import dev.lora4j.config.TaskType;
+import dev.lora4j.config.Validation;
+import dev.lora4j.run.DataSpec;
+import dev.lora4j.run.ModelSpec;
+import dev.lora4j.run.TrainingConfig;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One trial of a sweep: the base run with the parameter values of this point applied.
+ *
+ * @param id first 10 hex digits of the SHA-256 of the canonical JSON of {@code parameters}: the same values give the
+ *     same id in every run and on every JVM, whatever the order they were declared in
+ * @param name readable and filesystem-safe, e.g. {@code r8-alpha16-lr5e-4}; not necessarily unique
+ * @param index position in the sweep's expansion (grid order, or draw number)
+ * @param parameters the value of every parameter, keyed by canonical field ({@code lora.r}), in declaration order
+ * @param validation problems of this particular combination (the sweep's own checks passed)
+ */
+public record TrialSpec(String id, String name, long index, Map<String, JsonNode> parameters, LoraConfig lora,
+                        TrainingConfig training, ModelSpec model, DataSpec data, TaskType task, Validation validation) {
+    public TrialSpec {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(name, "name");
+        parameters = Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
+        Objects.requireNonNull(lora, "lora");
+        Objects.requireNonNull(training, "training");
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(task, "task");
+        Objects.requireNonNull(validation, "validation");
+    }
+
+    public boolean isValid() {
+        return validation.isValid();
+    }
+}

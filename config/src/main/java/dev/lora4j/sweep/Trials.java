@@ -1,0 +1,152 @@
+package dev.lora4j.sweep;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lora4j.config.LoraConfigJson;
+import dev.lora4j.config.Problems;
+import dev.lora4j.run.RunSpec;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NoSuchElementException;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+
+/**
+ * The trials of a sweep, computed on demand: trial {@code i} is decoded from {@code i} alone (mixed-radix digits of a
+ * grid, or a generator seeded with the sweep seed and {@code i}), so a grid of 10^6 points takes no memory, the size
+ * is arithmetic, and a resumed random sweep skips the first N draws for free.
+ */
+public final class Trials implements Iterable<TrialSpec> {
+    private final SweepSpec sweep;
+    private final List<Parameter> parameters;
+    private final long size;
+    /** Grid only: how many trials one step of parameter i spans (the first parameter varies slowest). */
+    private final long[] strides;
+    private final ObjectNode resolvedLora;
+    private final ObjectNode resolvedTraining;
+
+    Trials(SweepSpec sweep) {
+        this.sweep = sweep;
+        this.parameters = sweep.parameters();
+        this.strides = new long[parameters.size()];
+        this.resolvedLora = LoraConfigJson.toTree(sweep.base().lora());
+        this.resolvedTraining = sweep.base().training().toTree();
+        if (sweep.method() instanceof SweepMethod.Random r) {
+            this.size = r.trials();
+        } else {
+            long s = 1;
+            for (int i = parameters.size() - 1; i >= 0; i--) {
+                strides[i] = s;
+                s = Math.multiplyExact(s, parameters.get(i).domain().gridSize());
+            }
+            this.size = s;
+        }
+    }
+
+    /** The number of trials, without expanding any. */
+    public long size() {
+        return size;
+    }
+
+    /** Trial {@code index} (0-based). */
+    public TrialSpec get(long index) {
+        Map<String, JsonNode> a = assignment(index);
+        ObjectNode lora = sweep.loraTree();
+        ObjectNode training = sweep.trainingTree();
+        for (Parameter p : parameters) {
+            p.field().set(p.field().part() == FieldRef.Part.LORA ? lora : training, a.get(p.field().canonical()));
+        }
+        Problems problems = new Problems();
+        RunSpec run = sweep.base().withSections(lora, training, problems);
+        return new TrialSpec(TrialNaming.id(a), TrialNaming.name(parameters, a), index, a, run.lora(),
+                run.training(), run.model(), run.data(), run.task(), problems.toValidation());
+    }
+
+    /** The parameter values of trial {@code index}, keyed by canonical field, in declaration order. */
+    public Map<String, JsonNode> assignment(long index) {
+        if (index < 0 || index >= size) {
+            throw new IndexOutOfBoundsException("trial " + index + " of " + size);
+        }
+        JsonNode[] values = new JsonNode[parameters.size()];
+        int[] factor = new int[parameters.size()];
+        SplitMix64 rng = sweep.method() instanceof SweepMethod.Random r ? SplitMix64.forTrial(r.seed(), index) : null;
+        for (int i = 0; i < parameters.size(); i++) {
+            Parameter p = parameters.get(i);
+            long digit = rng == null ? (index / strides[i]) % p.domain().gridSize() : -1;
+            Domain d = p.domain();
+            if (d instanceof Domain.Values v) {
+                values[i] = v.values().get((int) (rng == null ? digit : rng.nextLong(v.values().size())));
+            } else if (d instanceof Domain.Constant c) {
+                values[i] = c.value();
+            } else if (d instanceof Domain.Tied t) {
+                factor[i] = (int) (rng == null ? digit : rng.nextLong(t.factors().size()));
+            } else if (d instanceof Domain.Range r) {
+                double x = r.distribution().draw(r.min(), r.max(), rng.nextDouble());
+                values[i] = number(x, p.field().integer() || r.distribution() == Distribution.INT_UNIFORM);
+            }
+        }
+        Map<String, JsonNode> a = new LinkedHashMap<>();
+        for (int i = 0; i < parameters.size(); i++) {
+            Parameter p = parameters.get(i);
+            if (p.domain() instanceof Domain.Tied t) {
+                JsonNode other = valueOf(t.other(), values);
+                values[i] = number(other.doubleValue() * t.factors().get(factor[i]), p.field().integer());
+            }
+            a.put(p.field().canonical(), values[i]);
+        }
+        return a;
+    }
+
+    @Override
+    public Iterator<TrialSpec> iterator() {
+        return iterator(0);
+    }
+
+    /** Starts at trial {@code from}: resuming a sweep costs nothing for the trials before it. */
+    public Iterator<TrialSpec> iterator(long from) {
+        return new Iterator<>() {
+            private long next = Math.max(0, from);
+
+            @Override
+            public boolean hasNext() {
+                return next < size;
+            }
+
+            @Override
+            public TrialSpec next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                return get(next++);
+            }
+        };
+    }
+
+    /** A lazy, ordered stream of the trials. */
+    public Stream<TrialSpec> stream() {
+        return LongStream.range(0, size).mapToObj(this::get);
+    }
+
+    /** The value of {@code field} in a trial: a parameter's if one sets it, else the base run's. */
+    private JsonNode valueOf(FieldRef field, JsonNode[] values) {
+        for (int i = 0; i < parameters.size(); i++) {
+            if (parameters.get(i).field().equals(field)) {
+                return values[i];
+            }
+        }
+        return baseValue(field);
+    }
+
+    /** The base run's resolved value of a field (defaults filled in), e.g. r when only lora_alpha is swept. */
+    JsonNode baseValue(FieldRef field) {
+        return field.get(field.part() == FieldRef.Part.LORA ? resolvedLora : resolvedTraining);
+    }
+
+    /** Integral fields get integers (rounded: a tie r = alpha/2 of alpha 7 gives 4); others as PEFT writes them. */
+    static JsonNode number(double v, boolean integer) {
+        return integer ? JsonNodeFactory.instance.numberNode(Math.round(v)) : LoraConfigJson.number(v);
+    }
+}
