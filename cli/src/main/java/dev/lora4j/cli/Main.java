@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "PEFT-exact LoRA fine-tuning and sweeps on the JVM.",
-        subcommands = {ValidateCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ValidateCommand.class, InspectCommand.class, EvalCommand.class, MergeCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -28,8 +29,12 @@ public final class Main implements Runnable {
         CommandLine cl = new CommandLine(new Main());
         // a failure inside a command is reported in one line; stack traces are for bug reports, not users
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
-            line.getErr().println("lora4j: " + e);
-            return 1;
+            if (Failures.isBadInput(e)) {
+                line.getErr().println("lora4j: " + Failures.message(e));
+                return Failures.BAD_INPUT;
+            }
+            line.getErr().println("lora4j: internal error (please report it): " + e);
+            return Failures.INTERNAL;
         });
         return cl;
     }

@@ -109,7 +109,7 @@ public final class PeftAdapters {
     public static LoadedAdapter load(BaseModel base, Path dir, boolean trainable) {
         Path configFile = configFile(dir);
         Path weights = weightsFile(configFile.getParent());
-        Loaded<LoraConfig> loaded = LoraConfigJson.read(configFile);
+        Loaded<LoraConfig> loaded = LoraConfigJson.load(configFile);
         List<String> warnings = new ArrayList<>(loaded.warnings());
         Adapter adapter = Adapter.create(base, loaded.value(), 0);
         try (SafetensorsFile file = SafetensorsFile.open(weights); GradMode g = GradMode.off()) {

@@ -1,0 +1,44 @@
+package dev.lora4j.cli;
+
+import dev.lora4j.config.LoraConfigJson;
+import dev.lora4j.config.TaskType;
+import dev.lora4j.lora.Adapter;
+import dev.lora4j.lora.MergedModels;
+import dev.lora4j.lora.PeftAdapters;
+import dev.lora4j.model.BaseModel;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code lora4j merge}: PEFT's merge_and_unload, written as a plain Hugging Face model folder. */
+@Command(name = "merge", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = "Merges a PEFT adapter into its base model and writes a Hugging Face folder.",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:written", "2:a file is missing or invalid, or the merge would not be finite"})
+public final class MergeCommand implements Callable<Integer> {
+    @Mixin ModelOptions model;
+
+    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "PEFT adapter folder")
+    Path adapter;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder for the merged model")
+    Path out;
+
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        TaskType task = LoraConfigJson.read(PeftAdapters.configFile(adapter)).value().task().orElse(null);
+        try (BaseModel base = model.load(task);
+                Adapter a = PeftAdapters.load(base, adapter, false).adapter()) {
+            MergedModels.write(a, out);
+        }
+        spec.commandLine().getOut().println("merged model written to " + out);
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+}
