@@ -20,6 +20,7 @@ public final class LoraLayer {
     private final NDArray b;
     private final NDArray bBias;
     private final NDArray magnitude;
+    private final boolean powerOfTwoScaling;
 
     LoraLayer(ModuleNode module, int r, double alpha, double scaling, double dropout, boolean fanInFanOut,
             NDArray a, NDArray b, NDArray bBias, NDArray magnitude) {
@@ -33,6 +34,7 @@ public final class LoraLayer {
         this.b = b;
         this.bBias = bBias;
         this.magnitude = magnitude;
+        this.powerOfTwoScaling = scaling > 0 && scaling == Math.scalb(1.0, Math.getExponent(scaling));
     }
 
     public ModuleNode module() {
@@ -96,9 +98,9 @@ public final class LoraLayer {
     NDArray linear(Forward f, NDArray x, NDArray baseOut, NDArray weight, NDArray bias) {
         Ops ops = f.ops();
         NDArray xd = f.dropout(x, dropout);
-        NDArray lora = ops.linear(ops.linear(xd, a, null), b, bBias);
+        NDArray lora = scaledLora(ops, xd);
         if (magnitude == null) {
-            return ops.add(baseOut, ops.scale(lora, scaling));
+            return ops.add(baseOut, lora);
         }
         NDArray v = fanInFanOut ? ops.transpose(weight, 0, 1) : weight;
         // the norm is recomputed from the current A, B every call and kept out of the graph (DoRA paper, 4.3)
@@ -111,8 +113,22 @@ public final class LoraLayer {
             baseResult = bias == null ? baseOut : ops.sub(baseOut, bias);
         }
         NDArray one = ops.scalar(1.0, factor.getDataType());
-        NDArray dora = ops.add(ops.mul(ops.sub(factor, one), baseResult), ops.mul(factor, ops.scale(lora, scaling)));
+        NDArray dora = ops.add(ops.mul(ops.sub(factor, one), baseResult), ops.mul(factor, lora));
         return ops.add(baseOut, dora);
+    }
+
+    /**
+     * {@code s * B(A(x))} (+ {@code s * b_B}). PEFT scales B's output; a power-of-two {@code s} (alpha = r, 2r, r/2)
+     * scales the rank-r activations instead, with the same bits (a power of two only shifts exponents, barring
+     * subnormals) for r/out of the work, forward and backward. {@code s = 1} is not multiplied at all.
+     */
+    private NDArray scaledLora(Ops ops, NDArray x) {
+        NDArray afterA = ops.linear(x, a, null);
+        if (bBias == null && powerOfTwoScaling) {
+            return ops.linear(scaling == 1 ? afterA : ops.scale(afterA, scaling), b, null);
+        }
+        NDArray lora = ops.linear(afterA, b, bBias);
+        return scaling == 1 ? lora : ops.scale(lora, scaling);
     }
 
     /** {@code y = E[ids] + s * (A^T[ids] · B^T)}; never dropout (spec 5.3). */

@@ -4,12 +4,16 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.lora4j.runtime.GradMode;
+import dev.lora4j.runtime.Ops;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * The frozen weights of one model on one device, shared read-only by every trial on that device. A trial never
@@ -22,6 +26,7 @@ public final class BaseModel implements AutoCloseable {
     private final Map<String, NDArray> weights;
     private final Path folder;
     private final List<String> initialised;
+    private final Map<String, NDArray> constants = new ConcurrentHashMap<>();
 
     BaseModel(HfConfig config, Architecture architecture, NDManager manager, Map<String, NDArray> weights,
             Path folder, List<String> initialised) {
@@ -100,6 +105,21 @@ public final class BaseModel implements AutoCloseable {
     /** The parameter name that holds {@code module}'s weight (after tying). */
     public String weightNameOf(ModuleNode module) {
         return architecture.aliases().getOrDefault(module.weightName(), module.weightName());
+    }
+
+    /**
+     * A tensor that depends only on this model and {@code key} (rotary tables, a causal mask), made once by
+     * {@code make} and then shared read-only by every pass on every thread until the base closes. Sharing is safe
+     * because {@link Ops} attaches every result to the caller's scope, never to an operand's manager, and because
+     * nothing writes in place to an operand that is not a parameter. {@code make} gets a scope of its own (its
+     * intermediates are freed) and must not ask for another constant.
+     */
+    public NDArray constant(String key, Function<Ops, NDArray> make) {
+        return constants.computeIfAbsent(key, k -> {
+            try (GradMode g = GradMode.off(); Ops tmp = Ops.scope(manager)) {
+                return tmp.keep(make.apply(tmp), Ops.into(manager));
+            }
+        });
     }
 
     /** Number of scalar parameters, each shared tensor counted once (as PyTorch's {@code parameters()}). */

@@ -11,6 +11,9 @@ import java.util.SplittableRandom;
  * run redraws the masks of step N from (seed, step) alone.
  */
 public final class Dropout {
+    /** Elements drawn between two bulk writes into the mask (even, so draws pair up as in one pass). */
+    private static final int CHUNK = 1 << 14;
+
     private final long seed;
     private final long step;
     private int calls;
@@ -33,23 +36,33 @@ public final class Dropout {
         if (p >= 1) {
             return ops.mul(x, ops.zeros(new Shape(), x.getDataType()));
         }
-        Shape shape = x.getShape();
-        int n = Math.toIntExact(shape.size());
-        boolean[] keep = new boolean[n];
         SplittableRandom rng = new SplittableRandom(mix(seed, step, calls++));
         // two 32-bit uniforms per draw; p is resolved to 2^-32, far below float precision
         long threshold = (long) Math.ceil(p * 4294967296.0);
-        int i = 0;
-        for (; i + 1 < n; i += 2) {
-            long r = rng.nextLong();
-            keep[i] = (r >>> 32) >= threshold;
-            keep[i + 1] = (r & 0xFFFFFFFFL) >= threshold;
-        }
-        if (i < n) {
-            keep[i] = (rng.nextLong() >>> 32) >= threshold;
-        }
-        NDArray mask = ops.booleans(keep, shape);
-        return ops.mul(ops.mul(x, mask), ops.scalar(1.0 / (1.0 - p), x.getDataType()));
+        float kept = (float) (1.0 / (1.0 - p));
+        long n = x.getShape().size();
+        // the mask carries the 1/(1-p) scale: one multiply forward and one backward, and x * kept rounds as
+        // (x * 1) * kept did
+        NDArray mask = ops.floats(x.getShape(), out -> {
+            float[] chunk = new float[(int) Math.min(n, CHUNK)];
+            long done = 0;
+            while (done < n) {
+                int len = (int) Math.min(chunk.length, n - done);
+                int i = 0;
+                for (; i + 1 < len; i += 2) {
+                    long r = rng.nextLong();
+                    chunk[i] = (r >>> 32) >= threshold ? kept : 0f;
+                    chunk[i + 1] = (r & 0xFFFFFFFFL) >= threshold ? kept : 0f;
+                }
+                if (i < len) {
+                    // only the last chunk can be odd (CHUNK is even): the same draws as one unchunked pass
+                    chunk[i] = (rng.nextLong() >>> 32) >= threshold ? kept : 0f;
+                }
+                out.put(chunk, 0, len);
+                done += len;
+            }
+        });
+        return ops.mul(x, ops.toType(mask, x.getDataType()));
     }
 
     static long mix(long seed, long step, long call) {

@@ -2,6 +2,7 @@ package dev.lora4j.model;
 
 import ai.djl.ndarray.NDArray;
 import dev.lora4j.runtime.Ops;
+import java.util.function.Function;
 
 /**
  * One forward pass: the shared frozen base, what the trial adds to it, training or evaluation mode, and the scope
@@ -57,6 +58,11 @@ public final class Forward {
     public NDArray paramOrNull(String name) {
         NDArray own = adaptation.override(name);
         return own != null ? own : base.weightOrNull(name);
+    }
+
+    /** A tensor made once per base model and shared read-only by all passes (see {@link BaseModel#constant}). */
+    public NDArray constant(String key, Function<Ops, NDArray> make) {
+        return base.constant(key, make);
     }
 
     /** Linear (or Conv1D) layer at {@code path}, with the trial's adapter if it has one there. */

@@ -11,7 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The Llama family ({@code llama}, {@code mistral}, {@code qwen2}) as transformers computes it: RMSNorm in fp32,
@@ -45,7 +44,6 @@ public final class Llama implements Architecture {
     private final String hiddenAct;
     private final ModuleTree tree;
     private final Map<String, long[]> params;
-    private final Map<Integer, float[][]> ropeCache = new ConcurrentHashMap<>();
 
     public Llama(HfConfig c, TaskType task, boolean checkpointHasLmHead) {
         this.modelType = c.modelType();
@@ -285,12 +283,11 @@ public final class Llama implements Architecture {
         int b = in.batchSize();
         int t = in.length();
         NDArray x = f.embedding("model.embed_tokens", in.inputIds());
-        float[][] rope = ropeTables(t);
-        NDArray cos = ops.toType(ops.floats(rope[0], new Shape(t, headDim)), x.getDataType());
-        NDArray sin = ops.toType(ops.floats(rope[1], new Shape(t, headDim)), x.getDataType());
-        NDArray mask = ops.floats(causalMask(t, 0), new Shape(1, 1, t, t));
-        NDArray windowMask = slidingWindow > 0 && t > slidingWindow
-                ? ops.floats(causalMask(t, slidingWindow), new Shape(1, 1, t, t)) : null;
+        DataType type = x.getDataType();
+        NDArray cos = rotary(f, t, type, true);
+        NDArray sin = rotary(f, t, type, false);
+        NDArray mask = causalMask(f, t, 0);
+        NDArray windowMask = slidingWindow > 0 && t > slidingWindow ? causalMask(f, t, slidingWindow) : null;
         if (in.attentionMask() != null) {
             // padded keys are never attended, as transformers does for any padding side
             NDArray pad = padMask(ops, in.attentionMask(), b, t);
@@ -378,36 +375,50 @@ public final class Llama implements Architecture {
         return ops.add(ops.mul(x, cos), ops.mul(rotated, sin));
     }
 
-    private float[][] ropeTables(int t) {
-        return ropeCache.computeIfAbsent(t, len -> {
-            float[] cos = new float[len * headDim];
-            float[] sin = new float[len * headDim];
+    /**
+     * Rows {@code 0..t-1} of the cos or sin table in {@code type}, a view of a table shared by all passes. Tables are
+     * built for power-of-two lengths, so varying batch lengths make a handful of tables, not one per length.
+     */
+    private NDArray rotary(Forward f, int t, DataType type, boolean cos) {
+        int capacity = capacity(t);
+        NDArray table = f.constant("llama.rope." + (cos ? "cos." : "sin.") + capacity + "." + type, ops -> {
+            float[] values = new float[capacity * headDim];
             int half = headDim / 2;
-            for (int p = 0; p < len; p++) {
+            for (int p = 0; p < capacity; p++) {
                 for (int j = 0; j < half; j++) {
                     float angle = invFreq[j] * (float) p;
-                    float c = (float) Math.cos(angle);
-                    float s = (float) Math.sin(angle);
-                    cos[p * headDim + j] = c;
-                    cos[p * headDim + j + half] = c;
-                    sin[p * headDim + j] = s;
-                    sin[p * headDim + j + half] = s;
+                    float v = cos ? (float) Math.cos(angle) : (float) Math.sin(angle);
+                    values[p * headDim + j] = v;
+                    values[p * headDim + j + half] = v;
                 }
             }
-            return new float[][] {cos, sin};
+            return ops.toType(ops.floats(values, new Shape(capacity, headDim)), type);
         });
+        return f.ops().slice(table, 0, 0, t);
     }
 
-    /** Additive mask: 0 where key j is visible from query i, the most negative float elsewhere. */
-    private static float[] causalMask(int t, int window) {
-        float[] m = new float[t * t];
-        for (int i = 0; i < t; i++) {
-            for (int j = 0; j < t; j++) {
-                boolean visible = j <= i && (window <= 0 || i - j < window);
-                m[i * t + j] = visible ? 0f : MASKED;
+    /**
+     * The additive mask {@code (1, 1, t, t)}: 0 where key j is visible from query i, the most negative float
+     * elsewhere; the top-left corner of a shared mask built for a power-of-two length.
+     */
+    private static NDArray causalMask(Forward f, int t, int window) {
+        int capacity = capacity(t);
+        NDArray mask = f.constant("llama.causal." + capacity + "." + window, ops -> {
+            float[] m = new float[capacity * capacity];
+            for (int i = 0; i < capacity; i++) {
+                for (int j = 0; j < capacity; j++) {
+                    boolean visible = j <= i && (window <= 0 || i - j < window);
+                    m[i * capacity + j] = visible ? 0f : MASKED;
+                }
             }
-        }
-        return m;
+            return ops.floats(m, new Shape(1, 1, capacity, capacity));
+        });
+        Ops ops = f.ops();
+        return ops.slice(ops.slice(mask, 2, 0, t), 3, 0, t);
+    }
+
+    private static int capacity(int t) {
+        return Math.max(64, Integer.highestOneBit(Math.max(1, t - 1)) << 1);
     }
 
     static NDArray padMask(Ops ops, NDArray attentionMask, int b, int t) {

@@ -1,5 +1,6 @@
 package dev.lora4j.runtime;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -9,8 +10,10 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The tensor operations lora4j's models and trainers use, bound to one scope (a step, an evaluation batch).
@@ -106,6 +109,25 @@ public final class Ops implements AutoCloseable {
 
     public NDArray floats(float[] data, Shape shape) {
         return owned(manager.create(data, shape));
+    }
+
+    /**
+     * A float32 tensor whose values {@code fill} writes, in order, from Java (dropout masks). On the CPU it writes
+     * straight into the tensor's libtorch-owned storage: no Java array, no staging buffer, no copy. The buffer is a
+     * view of that storage, valid only during the call: {@code fill} must not keep it.
+     */
+    public NDArray floats(Shape shape, Consumer<FloatBuffer> fill) {
+        if (shape.size() == 0 || Device.Type.CPU.equals(manager.getDevice().getDeviceType())) {
+            PtNDArray out = own(pt(manager.create(shape, DataType.FLOAT32)));
+            if (shape.size() > 0) {
+                fill.accept(JniUtils.getByteBuffer(out, true).asFloatBuffer());
+            }
+            return out;
+        }
+        ByteBuffer staged = ByteBuffer.allocateDirect(Math.toIntExact(shape.size() * Float.BYTES))
+                .order(ByteOrder.nativeOrder());
+        fill.accept(staged.asFloatBuffer());
+        return fromBytes(staged, shape, DataType.FLOAT32);
     }
 
     public NDArray longs(long[] data, Shape shape) {

@@ -15,8 +15,22 @@ public record MicroBatch(long[] inputIds, long[] attentionMask, long[] tokenType
 
     public ModelInput input(Ops ops) {
         Shape s = new Shape(rows, length);
-        return new ModelInput(ops.longs(inputIds, s), ops.longs(attentionMask, s),
+        // a mask without padding changes nothing: leaving it out spares the model building and adding it
+        return new ModelInput(ops.longs(inputIds, s), padded() ? ops.longs(attentionMask, s) : null,
                 tokenTypeIds == null ? null : ops.longs(tokenTypeIds, s));
+    }
+
+    /** Whether the attention mask hides any position. */
+    public boolean padded() {
+        if (attentionMask == null) {
+            return false;
+        }
+        for (long m : attentionMask) {
+            if (m != 1) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public NDArray labels(Ops ops) {

@@ -1,6 +1,7 @@
 package dev.lora4j.train;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import dev.lora4j.checkpoint.Checkpoint;
 import dev.lora4j.checkpoint.TrainerState;
 import dev.lora4j.lora.Adapter;
@@ -12,7 +13,6 @@ import dev.lora4j.model.Forward;
 import dev.lora4j.runtime.GradMode;
 import dev.lora4j.runtime.Ops;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -158,25 +158,20 @@ public final class TrialRun implements AutoCloseable {
     /** Gradients of the window: global-norm clipping, the AdamW update, then zeroed for the next window. */
     private double applyUpdate() {
         try (GradMode g = GradMode.off(); Ops ops = Ops.scope(adapter.manager())) {
-            Map<String, NDArray> grads = new HashMap<>();
-            NDArray sq = null;
+            List<NDArray> grads = new ArrayList<>(trainable.size());
             for (Parameter p : trainable) {
-                NDArray grad = ops.grad(p.tensor());
-                if (grad == null) {
-                    continue;
-                }
-                grads.put(p.name(), grad);
-                NDArray s = ops.sum(ops.square(ops.toType(grad, ai.djl.ndarray.types.DataType.FLOAT32)));
-                sq = sq == null ? s : ops.add(sq, s);
+                grads.add(ops.grad(p.tensor()));
             }
-            double norm = sq == null ? 0 : Math.sqrt(sq.getFloat());
+            // one tensor for the norm, the clipping and the update: a few calls per step, not a few per parameter
+            NDArray flat = AdamW.flatten(ops, trainable, grads);
+            double norm = Math.sqrt(ops.sum(ops.square(ops.toType(flat, DataType.FLOAT32))).getFloat());
             if (settings.maxGradNorm() > 0) {
                 double coef = settings.maxGradNorm() / (norm + 1e-6);
                 if (coef < 1) {
-                    grads.replaceAll((k, v) -> ops.scale(v, coef));
+                    flat = ops.scale(flat, coef);
                 }
             }
-            optimizer.update(trainable, grads, schedule.rate(step));
+            optimizer.update(trainable, grads, flat, schedule.rate(step));
             for (Parameter p : trainable) {
                 Ops.zeroGrad(p.tensor());
             }
@@ -245,14 +240,10 @@ public final class TrialRun implements AutoCloseable {
         adapter.restore(c.adapter().tensors());
         Map<String, float[]> first = new LinkedHashMap<>();
         Map<String, float[]> second = new LinkedHashMap<>();
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        c.firstMoments().forEach((k, v) -> {
-            first.put(k, v.data());
-            shapes.put(k, v.shape());
-        });
+        c.firstMoments().forEach((k, v) -> first.put(k, v.data()));
         c.secondMoments().forEach((k, v) -> second.put(k, v.data()));
         TrainerState s = c.state();
-        optimizer.restore(s.step(), first, second, shapes);
+        optimizer.restore(trainable, s.step(), first, second);
         train.seek(new BatchSource.Cursor(s.epoch(), s.index()));
         step = s.step();
         microBatches = s.microBatches();
