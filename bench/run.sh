@@ -84,7 +84,7 @@ median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "lora4j: $(java -version 2>&1 | head -1); peer: torch $("$python" -c 'import torch; print(torch.__version__)') on OpenBLAS"
 echo "threads=$threads steps=$steps warmup=$warmup dropout=$dropout allocator=${preload:-glibc}" \
-  "${mkl_amd:+(--mkl-amd: lora4j runs the AVX2 kernels of MKL on AMD)}"
+  "${mkl_amd:+(--mkl-amd: lora4j runs the AVX2 kernels of MKL on AMD)}" | sed 's/ *$//'
 
 # ---------------------------------------------------------------- the same computation on both sides
 xcheck="$(mktemp -d)"
