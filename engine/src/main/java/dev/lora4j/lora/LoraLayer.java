@@ -121,14 +121,31 @@ public final class LoraLayer {
      * {@code s * B(A(x))} (+ {@code s * b_B}). PEFT scales B's output; a power-of-two {@code s} (alpha = r, 2r, r/2)
      * scales the rank-r activations instead, with the same bits (a power of two only shifts exponents, barring
      * subnormals) for r/out of the work, forward and backward. {@code s = 1} is not multiplied at all.
+     *
+     * <p>The products are laid out so that every one of them, forward and backward, has r as its row count or inner
+     * dimension, never as its column count: {@code A·xᵀ} transposed rather than {@code x·Aᵀ}, and B transposed into
+     * a row-major copy. libtorch's backward keeps the layout of what it differentiates, and MKL is slow on
+     * products with r (8) columns.
      */
     private NDArray scaledLora(Ops ops, NDArray x) {
-        NDArray afterA = ops.linear(x, a, null);
-        if (bBias == null && powerOfTwoScaling) {
-            return ops.linear(scaling == 1 ? afterA : ops.scale(afterA, scaling), b, null);
+        long[] shape = x.getShape().getShape().clone();
+        NDArray rows = ops.reshape(x, -1, shape[shape.length - 1]);
+        NDArray afterA = ops.transpose(ops.matmul(a, ops.transpose(rows, 0, 1)), 0, 1);
+        boolean early = bBias == null && powerOfTwoScaling;
+        if (early && scaling != 1) {
+            afterA = ops.scale(afterA, scaling);
         }
-        NDArray lora = ops.linear(afterA, b, bBias);
-        return scaling == 1 ? lora : ops.scale(lora, scaling);
+        long out = b.getShape().get(0);
+        NDArray bRows = ops.reshape(ops.reshape(ops.transpose(b, 0, 1), -1), r, out);
+        NDArray lora = ops.matmul(afterA, bRows);
+        if (bBias != null) {
+            lora = ops.add(lora, bBias);
+        }
+        if (!early && scaling != 1) {
+            lora = ops.scale(lora, scaling);
+        }
+        shape[shape.length - 1] = out;
+        return ops.reshape(lora, shape);
     }
 
     /** {@code y = E[ids] + s * (A^T[ids] · B^T)}; never dropout (spec 5.3). */
