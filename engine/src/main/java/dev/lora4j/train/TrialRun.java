@@ -10,6 +10,7 @@ import dev.lora4j.model.BaseModel;
 import dev.lora4j.model.Dropout;
 import dev.lora4j.model.Forward;
 import dev.lora4j.runtime.GradMode;
+import dev.lora4j.run.TrainingConfig;
 import dev.lora4j.runtime.Ops;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,7 +30,23 @@ public final class TrialRun implements AutoCloseable {
     public record Settings(double learningRate, double weightDecay, double beta1, double beta2, double epsilon,
             String scheduler, int warmupSteps, double warmupRatio, double epochs, int maxSteps,
             int gradientAccumulation, double maxGradNorm, int evalSteps, int saveSteps, int earlyStoppingPatience,
-            long seed, String metric, boolean maximize) {}
+            long seed, String metric, boolean maximize) {
+
+        /** A trial's training config with the metric that decides the best adapter and early stopping. */
+        public static Settings of(TrainingConfig t, String metric, boolean maximize) {
+            return new Settings(t.learningRate(), t.weightDecay(), t.adamBeta1(), t.adamBeta2(), t.adamEpsilon(),
+                    t.lrSchedulerType().json(), t.warmupSteps(), t.warmupRatio(), t.numTrainEpochs(), t.maxSteps(),
+                    t.gradientAccumulationSteps(), t.maxGradNorm(), t.evalSteps().orElse(0),
+                    t.saveSteps().orElse(0), t.earlyStoppingPatience().orElse(0), t.seed(), metric, maximize);
+        }
+
+        /** The same settings with a different accumulation (the out-of-memory back-off). */
+        public Settings withAccumulation(int steps) {
+            return new Settings(learningRate, weightDecay, beta1, beta2, epsilon, scheduler, warmupSteps, warmupRatio,
+                    epochs, maxSteps, steps, maxGradNorm, evalSteps, saveSteps, earlyStoppingPatience, seed, metric,
+                    maximize);
+        }
+    }
 
     private final BaseModel base;
     private final Adapter adapter;
@@ -40,7 +57,7 @@ public final class TrialRun implements AutoCloseable {
     private final AdamW optimizer;
     private final LrSchedule schedule;
     private final long totalSteps;
-    private final TrainListener listener;
+    private TrainListener listener;
     private final List<Parameter> trainable;
 
     private long step;
@@ -73,6 +90,11 @@ public final class TrialRun implements AutoCloseable {
         this.totalSteps = totalSteps(settings, train.batchesPerEpoch());
         this.schedule = new LrSchedule(settings.scheduler(), settings.learningRate(),
                 LrSchedule.warmup(settings.warmupSteps(), settings.warmupRatio(), (int) totalSteps), (int) totalSteps);
+    }
+
+    /** Replaces the listener (set after a restore, so restored history is not reported twice). */
+    public void listen(TrainListener l) {
+        this.listener = l == null ? TrainListener.NONE : l;
     }
 
     /** transformers' count: max_steps if set, else ceil(batches / accumulation) updates per epoch times epochs. */
