@@ -58,6 +58,7 @@ public final class TrialRun implements AutoCloseable {
     private final LrSchedule schedule;
     private final long totalSteps;
     private TrainListener listener;
+    private java.util.function.LongPredicate extraEvaluations = s -> false;
     private final List<Parameter> trainable;
 
     private long step;
@@ -90,6 +91,11 @@ public final class TrialRun implements AutoCloseable {
         this.totalSteps = totalSteps(settings, train.batchesPerEpoch());
         this.schedule = new LrSchedule(settings.scheduler(), settings.learningRate(),
                 LrSchedule.warmup(settings.warmupSteps(), settings.warmupRatio(), (int) totalSteps), (int) totalSteps);
+    }
+
+    /** Also evaluates after the steps {@code when} accepts (the sweep's early-termination rungs). */
+    public void alsoEvaluateAt(java.util.function.LongPredicate when) {
+        this.extraEvaluations = when;
     }
 
     /** Replaces the listener (set after a restore, so restored history is not reported twice). */
@@ -171,7 +177,8 @@ public final class TrialRun implements AutoCloseable {
         StepReport report = new StepReport(step, totalSteps, epoch(), loss, schedule.rate(step - 1), gradNorm,
                 tokens / seconds, rows / seconds, Memory.peakRssMb(), elapsed);
         listener.onStep(report);
-        if (!eval.isEmpty() && settings.evalSteps() > 0 && step % settings.evalSteps() == 0 && !finished()) {
+        boolean due = settings.evalSteps() > 0 && step % settings.evalSteps() == 0 || extraEvaluations.test(step);
+        if (!eval.isEmpty() && due && !finished()) {
             evaluateNow();
         }
         return report;
