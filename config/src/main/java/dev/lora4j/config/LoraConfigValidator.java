@@ -214,16 +214,21 @@ public final class LoraConfigValidator {
             }
         }
 
+        /** The key alone first, so that an error index points into what the user wrote. */
         private void patternKey(String path, String key) {
-            compiles(path, key, "(.*\\.)?(" + key + ")$");
+            if (compiles(path, key, key)) {
+                compiles(path, key, "(.*\\.)?(" + key + ")$");
+            }
         }
 
-        private void compiles(String path, String shown, String regex) {
+        private boolean compiles(String path, String shown, String regex) {
             try {
                 Pattern.compile(regex);
+                return true;
             } catch (PatternSyntaxException e) {
                 p.error(path, "\"" + shown + "\" is not a valid regular expression: " + e.getDescription()
-                        + " near index " + e.getIndex());
+                        + (regex.equals(shown) ? " near index " + e.getIndex() : ""));
+                return false;
             }
         }
     }

@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
 /** Reads a sweep file and checks it, down to each parameter value, before any trial exists. */
 final class SweepParser {
     /** Combinations checked at load time; later ones are checked as their trials are expanded. */
-    static final int COMBINATIONS_CHECKED = 1000;
+    static final int COMBINATIONS_CHECKED = 200;
     private static final int COMBINATION_ERRORS_SHOWN = 5;
     private static final List<String> PARAMETER_KEYS = List.of("values", "value", "min", "max", "distribution",
             "ratio_to");
@@ -219,7 +219,7 @@ final class SweepParser {
                 if (t.other().equals(param.field())) {
                     p.error(at, "a field cannot be tied to itself");
                 }
-                out.stream().filter(o -> o.field().equals(t.other()) && o.domain() instanceof Domain.Tied)
+                out.stream().filter(o -> o != param && o.field().equals(t.other()) && o.domain() instanceof Domain.Tied)
                         .findFirst().ifPresent(o -> p.error(at, o.name() + " is itself tied (to "
                                 + ((Domain.Tied) o.domain()).ratioTo() + "); tie to a field that is not"));
             }
