@@ -142,7 +142,7 @@ final class SweepParser {
         if (!METRIC_NAME.matcher(name).matches()) {
             p.error("metric.name", "a metric name is letters, digits and _ . / -, e.g. eval_loss, got \"" + name + "\"");
         }
-        Goal goal = Choices.read(m, "goal", Goal.values(), Goal::json).orElse(Goal.MINIMIZE);
+        Goal goal = Choices.read(m, "goal", Goal.values()).orElse(Goal.MINIMIZE);
         return new Metric(name, goal);
     }
 
@@ -293,7 +293,7 @@ final class SweepParser {
                 p.error(s.path(k), "missing: a range needs both min and max");
             }
         }
-        Distribution dist = Choices.read(s, "distribution", Distribution.values(), Distribution::json)
+        Distribution dist = Choices.read(s, "distribution", Distribution.values())
                 .orElse(field.integer() ? Distribution.INT_UNIFORM : Distribution.UNIFORM);
         if (min.isEmpty() || max.isEmpty()) {
             return Optional.empty();
