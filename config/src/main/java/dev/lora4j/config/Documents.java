@@ -130,7 +130,8 @@ public final class Documents {
     private static String lfsMessage(String text) {
         Matcher oid = LFS_OID.matcher(text);
         Matcher size = LFS_SIZE.matcher(text);
-        String what = (oid.find() ? oid.group(1) : "unknown object") + (size.find() ? ", " + size.group(1) + " bytes" : "");
+        String what = (oid.find() ? oid.group(1) : "unknown object")
+                + (size.find() ? ", " + size.group(1) + " bytes" : "");
         return "this is a Git LFS pointer file, not the file's content (" + what + "): fetch the content with "
                 + "`git lfs pull` (or download the file itself)";
     }

@@ -172,7 +172,8 @@ public final class LoraConfigJson {
                     + ForeignConfigs.someKeys(o, 8)));
         }
         if (!type.isTextual()) {
-            throw ConfigException.ofFile(null, "peft_type must be a string such as \"LORA\", got " + Section.show(type));
+            throw ConfigException.ofFile(null, "peft_type must be a string such as \"LORA\", got "
+                    + Section.show(type));
         }
         String t = type.textValue();
         if (t.equals("LORA")) {
@@ -348,7 +349,8 @@ public final class LoraConfigJson {
         o.put("fan_in_fan_out", c.fanInFanOut());
         o.put("inference_mode", c.inferenceMode());
         Object init = c.initLoraWeights().json();
-        o.set("init_lora_weights", init instanceof Boolean bool ? F.booleanNode(bool) : F.textNode(String.valueOf(init)));
+        o.set("init_lora_weights", init instanceof Boolean bool ? F.booleanNode(bool)
+                : F.textNode(String.valueOf(init)));
         o.set("layers_pattern", c.layersPattern().map(l -> c.layersPatternScalar()
                 ? (JsonNode) F.textNode(l.isEmpty() ? "" : l.get(0)) : strings(l)).orElse(F.nullNode()));
         o.set("layers_to_transform", c.layersToTransform().map(l -> c.layersToTransformScalar() && l.size() == 1

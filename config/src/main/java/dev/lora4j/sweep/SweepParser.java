@@ -140,7 +140,8 @@ final class SweepParser {
         m.rejectUnknown(List.of("name", "goal"));
         String name = m.string("name").orElse(Metric.DEFAULT.name());
         if (!METRIC_NAME.matcher(name).matches()) {
-            p.error("metric.name", "a metric name is letters, digits and _ . / -, e.g. eval_loss, got \"" + name + "\"");
+            p.error("metric.name", "a metric name is letters, digits and _ . / -, e.g. eval_loss, got \"" + name
+                    + "\"");
         }
         Goal goal = Choices.read(m, "goal", Goal.values()).orElse(Goal.MINIMIZE);
         return new Metric(name, goal);
@@ -248,7 +249,8 @@ final class SweepParser {
             }
             List<Double> factors = new ArrayList<>();
             if (values == value) {
-                p.error(s.path(), "a tie needs values: [factors...] or value: factor, e.g. {ratio_to: r, values: [1, 2]}");
+                p.error(s.path(), "a tie needs values: [factors...] or value: factor, e.g. "
+                        + "{ratio_to: r, values: [1, 2]}");
                 return Optional.empty();
             }
             List<JsonNode> raw = values ? list(s) : s.value("value").map(List::of).orElse(List.of());
@@ -256,8 +258,8 @@ final class SweepParser {
                 if (raw.get(i).isNumber()) {
                     factors.add(raw.get(i).doubleValue());
                 } else {
-                    p.error(values ? s.path("values") + "[" + i + "]" : s.path("value"), "a factor must be a number, got "
-                            + Section.show(raw.get(i)));
+                    String path = values ? s.path("values") + "[" + i + "]" : s.path("value");
+                    p.error(path, "a factor must be a number, got " + Section.show(raw.get(i)));
                 }
             }
             return factors.size() == raw.size() && !raw.isEmpty()
@@ -337,7 +339,8 @@ final class SweepParser {
             p.error("metric.name", metric.name() + " is measured on data.eval, which is not set: set data.eval, or "
                     + "use a train_ metric such as train_loss");
         }
-        boolean sweepsEvalSteps = parameters.stream().anyMatch(x -> x.field().canonical().equals("training.eval_steps"));
+        boolean sweepsEvalSteps = parameters.stream()
+                .anyMatch(x -> x.field().canonical().equals("training.eval_steps"));
         if (asha != null && base.training().evalSteps().isEmpty() && !sweepsEvalSteps) {
             p.error("early_terminate", "asha compares trials at evaluations, and without training.eval_steps a trial "
                     + "is evaluated only at its end: set training.eval_steps");

@@ -79,6 +79,8 @@ class LoraConfigJsonTest {
                 patterns.targetModules().orElseThrow());
         assertEquals(Map.of("down_proj", 2), patterns.rankPattern());
         assertEquals(Map.of("gate_proj", 3.0), patterns.alphaPattern());
+        assertTrue(patterns.summary().endsWith(" rank_pattern={down_proj=2} alpha_pattern={gate_proj=3} task=CAUSAL_LM"),
+                patterns.summary());
         LoraConfig rslora = LoraConfigJson.read(adapters.resolve("rslora-all-linear")).value();
         assertEquals(new TargetModules.AllLinear("all-linear"), rslora.targetModules().orElseThrow());
         assertTrue(rslora.useRslora());
