@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import com.fasterxml.jackson.dataformat.yaml.snakeyaml.error.MarkedYAMLException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -139,15 +138,17 @@ public final class Documents {
     private static String syntaxMessage(boolean json, JsonProcessingException e) {
         JsonLocation at = e.getLocation();
         String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
-        String what;
-        if (e instanceof MarkedYAMLException y && y.getProblem() != null) {
-            what = y.getProblem();
-        } else {
-            what = e.getOriginalMessage();
+        String what = e.getOriginalMessage();
+        if (json) {
             int cut = what.indexOf(" (start marker at");
             what = cut > 0 ? what.substring(0, cut) : what;
             cut = what.indexOf("\n");
             what = cut > 0 ? what.substring(0, cut) : what;
+        } else {
+            // SnakeYAML writes context lines, " in 'reader', line ..." and indented snippets; the problem is the last
+            // line that starts in column one
+            what = what.lines().filter(l -> !l.isEmpty() && !Character.isWhitespace(l.charAt(0)))
+                    .reduce((a, b) -> b).orElse(what);
         }
         return "invalid " + (json ? "JSON" : "YAML") + where + ": " + what.strip();
     }

@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -105,8 +104,7 @@ public final class LoraConfigJson {
         ObjectNode values = modeled(c);
         ObjectNode defaults = modeled(LoraConfig.defaults());
         ObjectNode out = F.objectNode();
-        for (Iterator<Map.Entry<String, JsonNode>> it = values.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : values.properties()) {
             String k = e.getKey();
             boolean keep = asRead == null || asRead.contains(k) || !e.getValue().equals(defaults.get(k));
             if (k.equals("peft_version") && e.getValue().isNull()) {
@@ -222,8 +220,7 @@ public final class LoraConfigJson {
 
         Set<String> unknown = new TreeSet<>();
         Set<String> asRead = new LinkedHashSet<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = s.node().fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : s.node().properties()) {
             String k = e.getKey();
             if (k.equals(LoraKeys.RUNTIME_CONFIG)) {
                 p.warn("The configuration file contains a `runtime_config` key. This is ignored. Runtime "
@@ -324,8 +321,7 @@ public final class LoraConfigJson {
                     + (integers ? "ranks" : "alphas") + ", got " + Section.show(value.get()));
             return out;
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = value.get().fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : value.get().properties()) {
             JsonNode v = e.getValue();
             Optional<?> n = integers ? Section.asInt(v) : Optional.of(v).filter(JsonNode::isNumber)
                     .map(JsonNode::doubleValue);

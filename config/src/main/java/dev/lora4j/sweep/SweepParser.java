@@ -15,7 +15,6 @@ import dev.lora4j.run.RunSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -191,8 +190,7 @@ final class SweepParser {
             p.error("parameters", "nothing to sweep: name at least one field (or use a training config for one run)");
         }
         Map<FieldRef, String> seen = new HashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = s.get().node().fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : s.get().node().properties()) {
             String name = e.getKey();
             String at = "parameters." + name;
             FieldRef.Resolution r = FieldRef.resolve(name);
