@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -105,8 +104,7 @@ public final class LoraConfigJson {
         ObjectNode values = modeled(c);
         ObjectNode defaults = modeled(LoraConfig.defaults());
         ObjectNode out = F.objectNode();
-        for (Iterator<Map.Entry<String, JsonNode>> it = values.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : values.properties()) {
             String k = e.getKey();
             boolean keep = asRead == null || asRead.contains(k) || !e.getValue().equals(defaults.get(k));
             if (k.equals("peft_version") && e.getValue().isNull()) {
@@ -172,7 +170,8 @@ public final class LoraConfigJson {
                     + ForeignConfigs.someKeys(o, 8)));
         }
         if (!type.isTextual()) {
-            throw ConfigException.ofFile(null, "peft_type must be a string such as \"LORA\", got " + Section.show(type));
+            throw ConfigException.ofFile(null, "peft_type must be a string such as \"LORA\", got "
+                    + Section.show(type));
         }
         String t = type.textValue();
         if (t.equals("LORA")) {
@@ -221,8 +220,7 @@ public final class LoraConfigJson {
 
         Set<String> unknown = new TreeSet<>();
         Set<String> asRead = new LinkedHashSet<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = s.node().fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : s.node().properties()) {
             String k = e.getKey();
             if (k.equals(LoraKeys.RUNTIME_CONFIG)) {
                 p.warn("The configuration file contains a `runtime_config` key. This is ignored. Runtime "
@@ -323,8 +321,7 @@ public final class LoraConfigJson {
                     + (integers ? "ranks" : "alphas") + ", got " + Section.show(value.get()));
             return out;
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = value.get().fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : value.get().properties()) {
             JsonNode v = e.getValue();
             Optional<?> n = integers ? Section.asInt(v) : Optional.of(v).filter(JsonNode::isNumber)
                     .map(JsonNode::doubleValue);
@@ -348,7 +345,8 @@ public final class LoraConfigJson {
         o.put("fan_in_fan_out", c.fanInFanOut());
         o.put("inference_mode", c.inferenceMode());
         Object init = c.initLoraWeights().json();
-        o.set("init_lora_weights", init instanceof Boolean bool ? F.booleanNode(bool) : F.textNode(String.valueOf(init)));
+        o.set("init_lora_weights", init instanceof Boolean bool ? F.booleanNode(bool)
+                : F.textNode(String.valueOf(init)));
         o.set("layers_pattern", c.layersPattern().map(l -> c.layersPatternScalar()
                 ? (JsonNode) F.textNode(l.isEmpty() ? "" : l.get(0)) : strings(l)).orElse(F.nullNode()));
         o.set("layers_to_transform", c.layersToTransform().map(l -> c.layersToTransformScalar() && l.size() == 1

@@ -16,7 +16,7 @@ import java.util.Set;
  * Where and how many trials run: the devices ({@code auto}: every GPU found, else the CPU), trials sharing one device,
  * and how many failed trials stop a sweep.
  */
-public final class Resources {
+public final class Resources extends TreeValue {
     public static final List<String> KEYS = List.of("devices", "trials_per_device", "max_failures");
 
     private final List<Device> devices;
@@ -89,6 +89,7 @@ public final class Resources {
         return new Resources(devices, perDevice, maxFailures);
     }
 
+    @Override
     public ObjectNode toTree() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         if (devices.isEmpty()) {
@@ -99,20 +100,5 @@ public final class Resources {
         o.put("trials_per_device", trialsPerDevice);
         o.put("max_failures", maxFailures);
         return o;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof Resources r && toTree().equals(r.toTree());
-    }
-
-    @Override
-    public int hashCode() {
-        return toTree().hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return "Resources" + toTree();
     }
 }
