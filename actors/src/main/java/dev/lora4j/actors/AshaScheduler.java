@@ -40,7 +40,8 @@ public final class AshaScheduler implements Trainer.StopRule {
     }
 
     /** Whether a trial must be evaluated at {@code step} for the scheduler to see it at a rung. */
-    public boolean isRung(long step) {
+    @Override
+    public boolean evaluateAt(long step) {
         return rungs.contains(step);
     }
 

@@ -118,6 +118,12 @@ public final class ModelInjector extends AbstractBehavior<ModelInjector.Command>
                     m.replyTo().tell(new Status(refs));
                     return this;
                 })
+                .onSignal(org.apache.pekko.actor.typed.PostStop.class, s -> {
+                    // the sweep is over: free every base still loaded (trials have closed their adapters)
+                    entries.values().stream().filter(e -> e.base != null).forEach(e -> e.base.close());
+                    entries.clear();
+                    return this;
+                })
                 .build();
     }
 

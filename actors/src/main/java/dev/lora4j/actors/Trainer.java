@@ -70,6 +70,11 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
     @FunctionalInterface
     public interface StopRule {
         String shouldStop(String trialId, long step, Map<String, Double> metrics);
+
+        /** Steps at which the rule wants an evaluation besides the configured cadence. */
+        default boolean evaluateAt(long step) {
+            return false;
+        }
     }
 
     public static Behavior<Command> create(int threads, ActorRef<Checkpointer.Command> checkpointer,
@@ -177,6 +182,9 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
                 a.lastSavedStep = resumedAt;
             }
             run.listen(listener(a));
+            if (stopRule != null) {
+                run.alsoEvaluateAt(stopRule::evaluateAt);
+            }
             active.put(id, a);
             turn.add(id);
             m.events().tell(new TrialEvent.Started(id, m.model().spec().name(), m.model().slot().device(),

@@ -23,7 +23,7 @@ public final class Resources extends TreeValue {
     private final int trialsPerDevice;
     private final Integer maxFailures;
 
-    /** {@code maxFailures} null: no limit. */
+    /** {@code maxFailures} null: a failed trial is not retried (out-of-memory back-off aside). */
     public Resources(List<Device> devices, int trialsPerDevice, Integer maxFailures) {
         this.devices = List.copyOf(devices);
         this.trialsPerDevice = trialsPerDevice;
@@ -48,7 +48,7 @@ public final class Resources extends TreeValue {
         return devices.isEmpty();
     }
 
-    /** Empty: failed trials never stop the sweep. */
+    /** How often a failed trial is retried from its last checkpoint (Ray Tune's max_failures); empty: never. */
     public OptionalInt maxFailures() {
         return maxFailures == null ? OptionalInt.empty() : OptionalInt.of(maxFailures);
     }

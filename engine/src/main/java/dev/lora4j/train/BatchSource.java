@@ -6,6 +6,9 @@ package dev.lora4j.train;
  */
 public interface BatchSource {
 
+    /** Rows per micro-batch (the last batch of an epoch may have fewer). */
+    int batchSize();
+
     /** Micro-batches in one epoch. */
     int batchesPerEpoch();
 

@@ -260,7 +260,8 @@ public final class TrialRun implements AutoCloseable {
             second.put(e.getKey(), host(e.getValue()));
         }
         BatchSource.Cursor c = train.cursor();
-        TrainerState state = new TrainerState(step, microBatches, c.epoch(), c.index(), trainLossSum, tokensSeen,
+        TrainerState state = new TrainerState(step, microBatches, c.epoch(), c.index(), train.batchSize(),
+                trainLossSum, tokensSeen,
                 examplesSeen, elapsed, bestMetric, bestStep, evalsWithoutImprovement, lastEval);
         return new Checkpoint(state, adapter.snapshot(), first, second);
     }
@@ -282,7 +283,9 @@ public final class TrialRun implements AutoCloseable {
         c.secondMoments().forEach((k, v) -> second.put(k, v.data()));
         TrainerState s = c.state();
         optimizer.restore(s.step(), first, second, shapes);
-        train.seek(new BatchSource.Cursor(s.epoch(), s.index()));
+        // a checkpoint counts batches of its own size; a retry with smaller micro-batches starts at the same row
+        long rowsDone = (long) s.index() * (s.batchSize() > 0 ? s.batchSize() : train.batchSize());
+        train.seek(new BatchSource.Cursor(s.epoch(), (int) (rowsDone / train.batchSize())));
         step = s.step();
         microBatches = s.microBatches();
         trainLossSum = s.trainLossSum();

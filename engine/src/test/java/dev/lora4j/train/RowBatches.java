@@ -32,6 +32,11 @@ final class RowBatches implements BatchSource {
     }
 
     @Override
+    public int batchSize() {
+        return batchSize;
+    }
+
+    @Override
     public int batchesPerEpoch() {
         return (rows.size() + batchSize - 1) / batchSize;
     }
