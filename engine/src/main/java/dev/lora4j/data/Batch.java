@@ -60,6 +60,15 @@ public record Batch(int[] rowIndices, int rows, int length, long[] inputIds, lon
         return new Batch(rowIndices, b, t, ids, mask, labels, tokenTypes, classes, counted);
     }
 
+    /** Real (non-padding) tokens in the batch, for throughput figures. */
+    public long tokens() {
+        long n = 0;
+        for (long m : attentionMask) {
+            n += m;
+        }
+        return n;
+    }
+
     private Shape shape() {
         return new Shape(rows, length);
     }

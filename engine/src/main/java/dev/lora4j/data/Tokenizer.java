@@ -106,6 +106,19 @@ public final class Tokenizer implements AutoCloseable {
         }
     }
 
+    /**
+     * The tokenizer of a model folder; a folder without {@code tokenizer.json} still trains on pre-tokenised rows
+     * ({@code input_ids}): then text rows are an error naming the missing file, and padding uses
+     * {@code pad_token_id} from config.json, else 0.
+     */
+    public static Tokenizer forModel(Path folder, long configPadId) {
+        if (Files.isRegularFile(folder.resolve(FILE))) {
+            return load(folder);
+        }
+        return new Tokenizer(null, "pretokenised-only:" + folder.toAbsolutePath().normalize(), NONE, NONE,
+                Math.max(0, configPadId), null, null);
+    }
+
     private static byte[] readIfPresent(Path p) throws IOException {
         return Files.isRegularFile(p) ? Files.readAllBytes(p) : null;
     }
@@ -144,6 +157,10 @@ public final class Tokenizer implements AutoCloseable {
      * spans, which doubles the cost of tokenising a data set.
      */
     public List<Tokens> encodeAll(List<String> texts, boolean specialTokens) {
+        if (native_ == null) {
+            throw new DataException("text rows need a tokenizer, and " + identity.substring(identity.indexOf(':') + 1)
+                    + " has no " + FILE + " (give rows as {\"input_ids\": [...]} or add the model's tokenizer.json)");
+        }
         long[] handles = TokenizersLibrary.LIB.batchEncode(native_.getHandle(), texts.toArray(String[]::new),
                 specialTokens);
         List<Tokens> tokens = new ArrayList<>(handles.length);
@@ -219,7 +236,9 @@ public final class Tokenizer implements AutoCloseable {
 
     @Override
     public void close() {
-        native_.close();
+        if (native_ != null) {
+            native_.close();
+        }
     }
 
     /** The special-token settings of the two config files, the later file winning per entry. */

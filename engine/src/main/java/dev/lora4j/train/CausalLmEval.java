@@ -1,18 +1,13 @@
 package dev.lora4j.train;
 
-import ai.djl.ndarray.NDArray;
 import dev.lora4j.data.Batch;
 import dev.lora4j.data.Example;
 import dev.lora4j.model.Adaptation;
 import dev.lora4j.model.BaseModel;
-import dev.lora4j.model.Forward;
-import dev.lora4j.model.Losses;
-import dev.lora4j.model.ModelInput;
-import dev.lora4j.runtime.GradMode;
-import dev.lora4j.runtime.Ops;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.IntStream;
 
 /**
@@ -42,20 +37,7 @@ public final class CausalLmEval {
 
     /** Over causal-LM batches (e.g. {@code Batches.evaluation(data, n)}). */
     public static Result evaluate(BaseModel base, Adaptation adaptation, Iterator<Batch> batches) {
-        double sum = 0;
-        long tokens = 0;
-        while (batches.hasNext()) {
-            Batch batch = batches.next();
-            if (batch.labelTokens() == 0) {
-                continue; // nothing to predict (rows of one token, or every label ignored)
-            }
-            try (GradMode g = GradMode.off(); Ops ops = Ops.scope(base.manager())) {
-                ModelInput in = batch.modelInput(ops);
-                NDArray logits = base.architecture().forward(Forward.eval(ops, base, adaptation), in);
-                sum += Losses.causalLmSum(ops, logits, batch.labelArray(ops)).getFloat();
-                tokens += batch.labelTokens();
-            }
-        }
-        return new Result(tokens == 0 ? Double.NaN : sum / tokens, tokens);
+        Map<String, Double> m = Evaluator.evaluate(base, adaptation, new Objective.CausalLm(), batches);
+        return new Result(m.get("eval_loss"), (long) (double) m.get("eval_tokens"));
     }
 }

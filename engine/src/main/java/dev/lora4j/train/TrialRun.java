@@ -3,6 +3,8 @@ package dev.lora4j.train;
 import ai.djl.ndarray.NDArray;
 import dev.lora4j.checkpoint.Checkpoint;
 import dev.lora4j.checkpoint.TrainerState;
+import dev.lora4j.data.Batch;
+import dev.lora4j.data.Cursor;
 import dev.lora4j.lora.Adapter;
 import dev.lora4j.lora.HostTensor;
 import dev.lora4j.lora.Parameter;
@@ -53,7 +55,7 @@ public final class TrialRun implements AutoCloseable {
     private final Objective objective;
     private final Settings settings;
     private final BatchSource train;
-    private final List<MicroBatch> eval;
+    private final List<Batch> eval;
     private final AdamW optimizer;
     private final LrSchedule schedule;
     private final long totalSteps;
@@ -77,7 +79,7 @@ public final class TrialRun implements AutoCloseable {
     private long evaluatedAt = -1;
 
     public TrialRun(BaseModel base, Adapter adapter, Objective objective, Settings settings, BatchSource train,
-            List<MicroBatch> eval, TrainListener listener) {
+            List<Batch> eval, TrainListener listener) {
         this.base = base;
         this.adapter = adapter;
         this.objective = objective;
@@ -142,19 +144,19 @@ public final class TrialRun implements AutoCloseable {
         int perEpoch = train.batchesPerEpoch();
         int left = perEpoch - train.cursor().index();
         int windowSize = Math.min(settings.gradientAccumulation(), left);
-        List<MicroBatch> window = new ArrayList<>(windowSize);
+        List<Batch> window = new ArrayList<>(windowSize);
         for (int i = 0; i < windowSize; i++) {
             window.add(train.next());
         }
-        long counted = window.stream().mapToLong(MicroBatch::counted).sum();
+        long counted = window.stream().mapToLong(Batch::labelTokens).sum();
         double loss = 0;
         long tokens = 0;
         long rows = 0;
         try (GradMode g = GradMode.on()) {
-            for (MicroBatch mb : window) {
+            for (Batch mb : window) {
                 try (Ops ops = Ops.scope(adapter.manager())) {
                     Forward f = Forward.train(ops, base, adapter, Dropout.forStep(settings.seed(), microBatches++));
-                    NDArray out = base.architecture().forward(f, mb.input(ops));
+                    NDArray out = base.architecture().forward(f, mb.modelInput(ops));
                     NDArray l = ops.scale(objective.lossSum(ops, out, mb), 1.0 / Math.max(1, counted));
                     float v = l.getFloat();
                     if (!Float.isFinite(v)) {
@@ -215,7 +217,7 @@ public final class TrialRun implements AutoCloseable {
 
     /** Fractional epochs done, as transformers logs them. */
     public double epoch() {
-        BatchSource.Cursor c = train.cursor();
+        Cursor c = train.cursor();
         return c.epoch() + (double) c.index() / Math.max(1, train.batchesPerEpoch());
     }
 
@@ -259,7 +261,7 @@ public final class TrialRun implements AutoCloseable {
         for (Map.Entry<String, NDArray> e : optimizer.secondMoments().entrySet()) {
             second.put(e.getKey(), host(e.getValue()));
         }
-        BatchSource.Cursor c = train.cursor();
+        Cursor c = train.cursor();
         TrainerState state = new TrainerState(step, microBatches, c.epoch(), c.index(), train.batchSize(),
                 trainLossSum, tokensSeen,
                 examplesSeen, elapsed, bestMetric, bestStep, evalsWithoutImprovement, lastEval);
@@ -285,7 +287,7 @@ public final class TrialRun implements AutoCloseable {
         optimizer.restore(s.step(), first, second, shapes);
         // a checkpoint counts batches of its own size; a retry with smaller micro-batches starts at the same row
         long rowsDone = (long) s.index() * (s.batchSize() > 0 ? s.batchSize() : train.batchSize());
-        train.seek(new BatchSource.Cursor(s.epoch(), (int) (rowsDone / train.batchSize())));
+        train.seek(new Cursor(s.epoch(), (int) (rowsDone / train.batchSize())));
         step = s.step();
         microBatches = s.microBatches();
         trainLossSum = s.trainLossSum();
@@ -333,5 +335,6 @@ public final class TrialRun implements AutoCloseable {
     @Override
     public void close() {
         optimizer.close();
+        train.close();
     }
 }

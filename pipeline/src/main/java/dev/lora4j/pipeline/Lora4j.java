@@ -27,12 +27,10 @@ public final class Lora4j implements AutoCloseable {
 
     private final ActorSystem<?> system;
     private final boolean owned;
-    private final DataOpener data;
 
     private Lora4j(ActorSystem<?> system, boolean owned) {
         this.system = system;
         this.owned = owned;
-        this.data = TrialDataOpener.create(system);
     }
 
     /** With an actor system of its own, terminated by {@link #close()}. */
@@ -60,7 +58,7 @@ public final class Lora4j implements AutoCloseable {
         EventHub hub = EventHub.start(system, 256);
         CompletableFuture<SweepReport> report = new CompletableFuture<>();
         ActorRef<SweepCoordinator.Command> coordinator = system.systemActorOf(
-                SweepCoordinator.create(spec, options, data, hub, report),
+                SweepCoordinator.create(spec, options, null, hub, report),
                 "sweep-" + SWEEPS.incrementAndGet() + "-" + safe(spec.name()), Props.empty());
         return new SweepHandle(spec.name(), options.folder(), hub, report, coordinator);
     }

@@ -3,6 +3,7 @@ package dev.lora4j.pipeline;
 import dev.lora4j.actors.AshaScheduler;
 import dev.lora4j.actors.Checkpointer;
 import dev.lora4j.actors.ConfigValidator;
+import dev.lora4j.actors.DataLoader;
 import dev.lora4j.actors.DevicePool;
 import dev.lora4j.actors.ModelInjector;
 import dev.lora4j.actors.Trainer;
@@ -25,6 +26,7 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.japi.Pair;
@@ -98,6 +100,9 @@ public final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Co
                         "trainer-" + name, DispatcherSelector.fromConfig("lora4j.trainer-dispatcher")));
             }
         }
+        if (data == null) {
+            data = loaderOpener(ctx.spawn(DataLoader.create(), "data"), ctx.getSystem());
+        }
         int slots = layout.stream().mapToInt(d -> d.lanes() * d.trialsPerLane()).sum();
         this.context = new SweepContext(ctx.getSystem(), validator, pool, injector, checkpointer, Map.copyOf(trainers),
                 data, hub.input(), new SweepFolder(options.folder()), spec.metric(),
@@ -112,6 +117,21 @@ public final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Co
                         .run(ctx.getSystem());
         this.killSwitch = run.first();
         ctx.pipeToSelf(run.second(), (done, error) -> new StreamDone(error));
+    }
+
+    /** Trials get their data from the sweep's {@link DataLoader}, with the tokenizer of their base model. */
+    static DataOpener loaderOpener(ActorRef<DataLoader.Command> loader, org.apache.pekko.actor.typed.ActorSystem<?> sys) {
+        return (spec, base, batchSize) -> AskPattern.<DataLoader.Command, DataLoader.Opened>ask(loader,
+                r -> new DataLoader.Open(spec, base.folder().orElseThrow(() -> new IllegalStateException(
+                        "a sweep's base model comes from a folder")), base.config().intOr("pad_token_id", 0),
+                        batchSize, r),
+                SweepContext.LONG, sys.scheduler())
+                .thenApply(o -> {
+                    if (o instanceof DataLoader.Ready r) {
+                        return r.data();
+                    }
+                    throw new IllegalArgumentException(((DataLoader.OpenFailed) o).reason());
+                });
     }
 
     public SweepContext context() {
