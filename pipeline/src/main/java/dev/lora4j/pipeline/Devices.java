@@ -16,7 +16,7 @@ import java.util.List;
 final class Devices {
     private Devices() {}
 
-    static List<DevicePool.DeviceLayout> layout(Resources r, int cpuThreadsPerLane, int cores) {
+    static List<DevicePool.DeviceLayout> layout(Resources r, int cpuLanes, int cpuThreadsPerLane, int cores) {
         List<Device> devices = r.devices();
         if (r.autoDevices()) {
             int gpus = Torch.engine().getGpuCount();
@@ -32,7 +32,8 @@ final class Devices {
         for (Device d : devices) {
             if (d.kind() == Device.Kind.CPU) {
                 int threads = Math.max(1, Math.min(cpuThreadsPerLane, cores));
-                out.add(new DevicePool.DeviceLayout("cpu", Math.max(1, cores / threads), r.trialsPerDevice(), threads));
+                int lanes = cpuLanes > 0 ? cpuLanes : Math.max(1, cores / threads);
+                out.add(new DevicePool.DeviceLayout("cpu", lanes, r.trialsPerDevice(), threads));
             } else {
                 out.add(new DevicePool.DeviceLayout(d.toString(), 1, r.trialsPerDevice(), 1));
             }

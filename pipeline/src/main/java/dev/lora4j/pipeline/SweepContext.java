@@ -28,6 +28,6 @@ public record SweepContext(ActorSystem<?> system, ActorRef<ConfigValidator.Comma
 
     /** Asks that complete in milliseconds (validation, status). */
     static final Duration SHORT = Duration.ofSeconds(30);
-    /** Asks that wait for a device or a whole training run. */
-    static final Duration LONG = Duration.ofDays(365);
+    /** Asks that wait for a device or a whole training run (Pekko's scheduler allows about 248 days). */
+    static final Duration LONG = Duration.ofDays(200);
 }

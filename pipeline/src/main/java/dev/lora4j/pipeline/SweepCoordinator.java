@@ -72,7 +72,8 @@ public final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Co
         this.spec = spec;
         this.hub = hub;
         this.report = report;
-        List<DevicePool.DeviceLayout> layout = Devices.layout(spec.base().resources(), options.cpuThreadsPerLane(),
+        List<DevicePool.DeviceLayout> layout = Devices.layout(spec.base().resources(), options.cpuLanes(),
+                options.cpuThreadsPerLane(),
                 Runtime.getRuntime().availableProcessors());
         boolean maximize = spec.metric().goal() == Goal.MAXIMIZE;
         Trainer.StopRule stopRule = spec.earlyTerminate().map(a -> {
