@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "PEFT-exact LoRA fine-tuning and sweeps on the JVM.",
-        subcommands = {ValidateCommand.class, InspectCommand.class, EvalCommand.class, MergeCommand.class, TrainCommand.class,
+        subcommands = {ValidateCommand.class, InspectCommand.class, EvalCommand.class, MergeCommand.class, TrainCommand.class, SweepCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -24,6 +24,8 @@ public final class RunFolder {
     public static final String PROGRESS = "progress.csv";
     public static final String RESULT = "result.json";
     public static final String PARAMS = "params.json";
+    /** A training config that reproduces this trial alone: {@code bin/lora4j train trials/<id>/train.json}. */
+    public static final String TRAIN_CONFIG = "train.json";
     public static final String ADAPTER = "adapter";
     public static final List<String> COLUMNS = List.of("step", "epoch", "loss", "learning_rate", "grad_norm",
             "tokens_per_s", "examples_per_s", "peak_rss_mb", "elapsed_s", "eval_loss", "eval_accuracy",
@@ -124,6 +126,10 @@ public final class RunFolder {
 
     public void writeParams(Object params) {
         writeJson(PARAMS, params);
+    }
+
+    public void writeTrainConfig(Object config) {
+        writeJson(TRAIN_CONFIG, config);
     }
 
     private void writeJson(String name, Object value) {

@@ -128,6 +128,7 @@ public final class Stages {
         }
         RunFolder folder = c.folder().trial(spec.id());
         folder.writeParams(params(spec));
+        folder.writeTrainConfig(trainConfig(spec));
         boolean maximize = c.metric().goal() == Goal.MAXIMIZE;
         TrialRun.Settings settings = TrialRun.Settings.of(spec.training(), c.metric().name(), maximize)
                 .withAccumulation(accumulation);
@@ -191,6 +192,18 @@ public final class Stages {
         p.put("lora", dev.lora4j.config.LoraConfigJson.toTree(spec.lora()));
         p.put("training", spec.training().toTree());
         return p;
+    }
+
+    /** The trial as a training config of its own (what {@code bin/lora4j train} reads). */
+    static com.fasterxml.jackson.databind.node.ObjectNode trainConfig(TrialSpec spec) {
+        var o = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        o.put("name", spec.name().replaceAll("[^A-Za-z0-9._-]", "_"));
+        o.put("model", spec.model().isBuiltin() ? spec.model().text() : spec.model().path().toString());
+        o.put("task", spec.task().name());
+        o.set("data", spec.data().toTree());
+        o.set("training", spec.training().toTree());
+        o.set("lora", dev.lora4j.config.LoraConfigJson.toTree(spec.lora()));
+        return o;
     }
 
     private static TrialResult failed(TrialSpec spec, String reason, long step, Path checkpoint, int attempts) {
