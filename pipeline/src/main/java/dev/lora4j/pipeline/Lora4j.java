@@ -63,6 +63,20 @@ public final class Lora4j implements AutoCloseable {
         return new SweepHandle(spec.name(), options.folder(), hub, report, coordinator);
     }
 
+    /**
+     * The actors a sweep runs on (device pool, model injector, data loader, trainers, checkpointer), for an app that
+     * composes its own pipeline from {@link Stages}; the spec supplies devices, metric and retry policy. Close the
+     * returned pipeline to stop the actors.
+     */
+    public ComposablePipeline actors(SweepSpec spec, SweepOptions options) {
+        EventHub hub = EventHub.start(system, 256);
+        CompletableFuture<SweepContext> ready = new CompletableFuture<>();
+        ActorRef<SweepCoordinator.Command> host = system.systemActorOf(
+                SweepCoordinator.actorsOnly(spec, options, hub, ready),
+                "actors-" + SWEEPS.incrementAndGet() + "-" + safe(spec.name()), Props.empty());
+        return new ComposablePipeline(ready.join(), hub, host);
+    }
+
     private static String safe(String name) {
         return name.replaceAll("[^A-Za-z0-9_-]", "_");
     }

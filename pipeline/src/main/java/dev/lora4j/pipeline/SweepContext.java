@@ -18,13 +18,14 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * app that composes its own pipeline from {@link Stages}.
  *
  * @param trainers one trainer per device lane, by {@link dev.lora4j.actors.DeviceSlot#trainerName()}
+ * @param slots device slots (lanes x trials per lane): the parallelism the stages should use
  * @param maxRetries retries of a failed trial (out-of-memory back-offs come on top, while micro-batches can halve)
  */
 public record SweepContext(ActorSystem<?> system, ActorRef<ConfigValidator.Command> validator,
         ActorRef<DevicePool.Command> pool, ActorRef<ModelInjector.Command> injector,
         ActorRef<Checkpointer.Command> checkpointer, Map<String, ActorRef<Trainer.Command>> trainers,
         DataOpener data, ActorRef<TrialEvent> events, SweepFolder folder, Metric metric, int maxRetries,
-        int keepCheckpoints, boolean resume, AtomicBoolean cancelled) {
+        int keepCheckpoints, boolean resume, AtomicBoolean cancelled, int slots) {
 
     /** Asks that complete in milliseconds (validation, status). */
     static final Duration SHORT = Duration.ofSeconds(30);

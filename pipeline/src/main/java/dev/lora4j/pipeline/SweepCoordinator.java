@@ -55,8 +55,21 @@ public final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Co
 
     public static Behavior<Command> create(SweepSpec spec, SweepOptions options, DataOpener data, EventHub hub,
             CompletableFuture<SweepReport> report) {
-        return Behaviors.setup(ctx -> new SweepCoordinator(ctx, spec, options, data, hub, report));
+        return Behaviors.setup(ctx -> new SweepCoordinator(ctx, spec, options, data, hub, report, null));
     }
+
+    /**
+     * The sweep's actors without the stream: {@code ready} completes with their context, for apps that compose
+     * their own pipeline from {@link Stages}. The actors live until {@link Stop}.
+     */
+    static Behavior<Command> actorsOnly(SweepSpec spec, SweepOptions options, EventHub hub,
+            CompletableFuture<SweepContext> ready) {
+        return Behaviors.setup(ctx -> new SweepCoordinator(ctx, spec, options, null, hub, new CompletableFuture<>(),
+                ready));
+    }
+
+    /** Stops the sweep's actors (their bases and tokenizers are freed). */
+    public record Stop() implements Command {}
 
     private final SweepSpec spec;
     private final EventHub hub;
@@ -67,7 +80,7 @@ public final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Co
     private final long started = System.nanoTime();
 
     private SweepCoordinator(ActorContext<Command> ctx, SweepSpec spec, SweepOptions options, DataOpener data,
-            EventHub hub, CompletableFuture<SweepReport> report) {
+            EventHub hub, CompletableFuture<SweepReport> report, CompletableFuture<SweepContext> actorsOnly) {
         super(ctx);
         this.spec = spec;
         this.hub = hub;
@@ -108,7 +121,12 @@ public final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Co
         this.context = new SweepContext(ctx.getSystem(), validator, pool, injector, checkpointer, Map.copyOf(trainers),
                 data, hub.input(), new SweepFolder(options.folder()), spec.metric(),
                 spec.base().resources().maxFailures().orElse(0), options.keepCheckpoints(), options.resume(),
-                new AtomicBoolean());
+                new AtomicBoolean(), slots);
+        if (actorsOnly != null) {
+            this.killSwitch = null;
+            actorsOnly.complete(context);
+            return;
+        }
         ActorRef<Command> self = ctx.getSelf();
         Pair<UniqueKillSwitch, java.util.concurrent.CompletionStage<org.apache.pekko.Done>> run =
                 Source.fromIterator(() -> spec.trials().iterator())
@@ -145,6 +163,10 @@ public final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Co
                 .onMessage(TrialDone.class, this::onTrialDone)
                 .onMessage(Cancel.class, this::onCancel)
                 .onMessage(StreamDone.class, this::onStreamDone)
+                .onMessage(Stop.class, m -> {
+                    hub.complete();
+                    return Behaviors.stopped();
+                })
                 .build();
     }
 
@@ -157,10 +179,12 @@ public final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Co
     private Behavior<Command> onCancel(Cancel m) {
         if (!context.cancelled().getAndSet(true)) {
             getContext().getLog().info("sweep {}: cancelling", spec.name());
-            killSwitch.shutdown();
+            if (killSwitch != null) {
+                killSwitch.shutdown();
+            }
             context.trainers().values().forEach(t -> t.tell(new Trainer.CancelAll()));
         }
-        if (m.now()) {
+        if (m.now() && killSwitch != null) {
             killSwitch.abort(new java.util.concurrent.CancellationException("sweep cancelled"));
         }
         return this;

@@ -63,7 +63,7 @@ class StagesTest {
         var pool = kit.spawn(DevicePool.create(List.of(new DevicePool.DeviceLayout("cpu", 1, slots, 1))));
         return new SweepContext(kit.system(), kit.spawn(ConfigValidator.create()), pool, injector, null,
                 Map.of("cpu-0", trainer), data, events, new SweepFolder(folder), new Metric("eval_loss",
-                dev.lora4j.sweep.Goal.MINIMIZE), maxRetries, 0, false, new AtomicBoolean());
+                dev.lora4j.sweep.Goal.MINIMIZE), maxRetries, 0, false, new AtomicBoolean(), slots);
     }
 
     /** An injector that hands out models without weights (the stand-in trainer never reads them). */

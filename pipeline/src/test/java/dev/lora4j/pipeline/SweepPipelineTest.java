@@ -65,4 +65,39 @@ class SweepPipelineTest {
         assertEquals(6, all.stream().filter(e -> e instanceof TrialEvent.Started).count());
         assertTrue(all.stream().filter(e -> e instanceof TrialEvent.Checkpointed).count() >= 6);
     }
+
+    @Test
+    void appsComposeTheStagesThemselves(@TempDir Path tmp) throws Exception {
+        SweepSpec spec = tinySweep("composed").grid("r", 2, 4).build();
+        try (ComposablePipeline p = lora4j.actors(spec, SweepOptions.in(tmp).withCpu(2, 1))) {
+            Stages s = p.stages();
+            List<TrialResult> results = org.apache.pekko.stream.javadsl.Source.from(spec.trials().stream().toList())
+                    .via(s.validate(p.slots())).via(s.lease(p.slots())).via(s.inject(p.slots()))
+                    .via(s.train(p.slots()))
+                    .runWith(Sink.seq(), lora4j.system()).toCompletableFuture().get(2, TimeUnit.MINUTES);
+            assertEquals(2, results.size());
+            assertTrue(results.stream().allMatch(r -> r.status() == TrialResult.Status.FINISHED), results.toString());
+        }
+    }
+
+    @Test
+    void cancellingStopsEveryTrialAtAStepBoundaryWithACheckpoint(@TempDir Path tmp) throws Exception {
+        SweepSpec longer = SweepBuilder.named("cancel").model(Fixtures.tinyLlama("s2").resolve("model"))
+                .data(Fixtures.tinyLlama("s2").resolve("data.jsonl"), Fixtures.tinyLlama("s2").resolve("data.jsonl"))
+                .lora(LoraConfig.builder().targetModules("q_proj", "v_proj").build())
+                .training(TrainingConfig.builder().maxSteps(400).batchSize(4).evalSteps(100).saveSteps(50).seed(3)
+                        .build())
+                .resources(1, null, "cpu").grid("r", 2, 4, 8).build();
+        SweepHandle h = lora4j.sweep(longer, SweepOptions.in(tmp).withCpu(2, 1));
+        h.events().filter(e -> e instanceof TrialEvent.Checkpointed).take(1)
+                .runWith(Sink.ignore(), lora4j.system()).toCompletableFuture().get(2, TimeUnit.MINUTES);
+        h.cancel();
+        SweepReport cancelled = h.report().toCompletableFuture().get(2, TimeUnit.MINUTES);
+        assertTrue(cancelled.cancelled());
+        assertEquals(3, cancelled.leaderboard().size());
+        for (TrialResult r : cancelled.leaderboard()) {
+            assertEquals(TrialResult.Status.CANCELLED, r.status(), r.toString());
+        }
+        assertTrue(cancelled.leaderboard().stream().anyMatch(r -> r.checkpoint().isPresent()));
+    }
 }
