@@ -8,7 +8,9 @@ import dev.lora4j.config.Loaded;
 import dev.lora4j.pipeline.Lora4j;
 import dev.lora4j.pipeline.SweepHandle;
 import dev.lora4j.pipeline.SweepOptions;
+import dev.lora4j.pipeline.SweepFolder;
 import dev.lora4j.pipeline.SweepReport;
+import dev.lora4j.report.HtmlReport;
 import dev.lora4j.sweep.SweepSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -16,10 +18,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
 import picocli.CommandLine.Command;
@@ -101,7 +101,13 @@ public final class SweepCommand implements Callable<Integer> {
             });
             report = handle.report().toCompletableFuture().join();
         }
-        ReportWriter.write(dir, sweep, report);
+        try {
+            HtmlReport.write(dir, report);
+        } catch (RuntimeException e) {
+            // the trials, adapters and leaderboard are safe on disk; a report can be rebuilt with `lora4j report`
+            err.println("lora4j: warning: report.html not written (" + Failures.message(e) + "); rebuild it with:"
+                    + " bin/lora4j report " + dir);
+        }
         if (json) {
             spec.commandLine().getOut().println(toJson(report, dir));
         } else {
@@ -117,7 +123,7 @@ public final class SweepCommand implements Callable<Integer> {
 
     /** Keeps the spec as run; a resumed run must be the same sweep. */
     private void recordSpec(Path dir) throws IOException {
-        Path recorded = dir.resolve("sweep.yaml");
+        Path recorded = dir.resolve(SweepFolder.SPEC);
         String text = Files.readString(specFile, StandardCharsets.UTF_8);
         if (resume) {
             if (!Files.isRegularFile(recorded)) {
@@ -138,8 +144,7 @@ public final class SweepCommand implements Callable<Integer> {
     }
 
     private static void printLeaderboard(ProgressView view, SweepReport r, SweepSpec sweep, Path dir) {
-        Set<String> params = new LinkedHashSet<>();
-        r.leaderboard().forEach(t -> params.addAll(t.parameters().keySet()));
+        List<String> params = r.parameterNames();
         List<String> lines = new ArrayList<>();
         StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%-4s %-28s", "#", "trial"));
         for (String p : params) {
@@ -167,7 +172,7 @@ public final class SweepCommand implements Callable<Integer> {
         r.best().ifPresent(b -> view.log("best: " + b.name() + " (" + r.metric().name() + " "
                 + String.format(Locale.ROOT, "%.4f", b.metric(r.metric().name()).orElseThrow()) + "), adapter in "
                 + b.adapter()));
-        view.log("leaderboard: " + dir.resolve("leaderboard.csv") + ", report: " + dir.resolve("report.html")
+        view.log("leaderboard: " + dir.resolve("leaderboard.csv") + ", report: " + dir.resolve(HtmlReport.FILE)
                 + String.format(Locale.ROOT, " (%s)", ProgressView.duration(r.wallTime().toMillis() / 1000.0)));
     }
 

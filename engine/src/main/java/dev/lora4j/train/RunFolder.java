@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -85,6 +87,47 @@ public final class RunFolder {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * progress.csv read back by column name: one map per row holding only its filled cells, so training rows carry
+     * {@code loss, learning_rate, ...} and evaluation rows {@code eval_*}. A loss that was NaN is an empty cell and so
+     * absent; a row that does not parse (torn by a kill mid-write) is skipped. Empty when there is no file.
+     */
+    public List<Map<String, Double>> readProgress() {
+        Path f = dir.resolve(PROGRESS);
+        if (!Files.isRegularFile(f)) {
+            return List.of();
+        }
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (lines.isEmpty()) {
+            return List.of();
+        }
+        String[] header = lines.get(0).split(",", -1);
+        List<Map<String, Double>> rows = new ArrayList<>();
+        for (String line : lines.subList(1, lines.size())) {
+            String[] cells = line.split(",", -1);
+            if (line.isBlank() || cells.length != header.length) {
+                continue;
+            }
+            Map<String, Double> row = new LinkedHashMap<>();
+            try {
+                for (int i = 0; i < cells.length; i++) {
+                    if (!cells[i].isEmpty()) {
+                        row.put(header[i], Double.parseDouble(cells[i]));
+                    }
+                }
+            } catch (NumberFormatException e) {
+                continue;
+            }
+            rows.add(Collections.unmodifiableMap(row));
+        }
+        return List.copyOf(rows);
     }
 
     /**

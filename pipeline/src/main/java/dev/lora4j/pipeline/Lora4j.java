@@ -19,6 +19,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  *     SweepHandle sweep = lora4j.sweep(Path.of("sweep.yaml"), SweepOptions.in(Path.of("runs/demo")));
  *     sweep.events().runForeach(System.out::println, lora4j.system());
  *     SweepReport report = sweep.report().toCompletableFuture().join();
+ *     HtmlReport.write(Path.of("runs/demo"), report);   // runs/demo/report.html, as the CLI writes it
  * }
  * }</pre>
  */

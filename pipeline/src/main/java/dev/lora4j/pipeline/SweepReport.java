@@ -6,8 +6,10 @@ import dev.lora4j.sweep.Metric;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The outcome of a sweep: every trial's result, ranked by the sweep's metric (trials with a value first, best first;
@@ -34,6 +36,24 @@ public record SweepReport(String name, Metric metric, List<TrialResult> leaderbo
     /** The best trial by the metric, if any trial has a value. */
     public Optional<TrialResult> best() {
         return leaderboard.stream().filter(r -> r.metric(metric.name()).isPresent()).findFirst();
+    }
+
+    /** Every parameter any trial sets, in the order the trials first name them. */
+    public List<String> parameterNames() {
+        Set<String> names = new LinkedHashSet<>();
+        leaderboard.forEach(r -> names.addAll(r.parameters().keySet()));
+        return List.copyOf(names);
+    }
+
+    /** The sweep's metric first, then every other evaluation metric and the training loss any trial reports. */
+    public List<String> metricNames() {
+        Set<String> names = new LinkedHashSet<>();
+        names.add(metric.name());
+        for (TrialResult r : leaderboard) {
+            r.metrics().keySet().stream().filter(k -> k.startsWith("eval_") || k.equals("train_loss"))
+                    .forEach(names::add);
+        }
+        return List.copyOf(names);
     }
 
     public long count(TrialResult.Status status) {
