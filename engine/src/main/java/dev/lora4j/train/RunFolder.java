@@ -3,13 +3,13 @@ package dev.lora4j.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.lora4j.checkpoint.CheckpointStore;
+import dev.lora4j.files.AtomicFiles;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -183,10 +183,7 @@ public final class RunFolder {
         }
     }
 
-    private void writeAtomically(String name, String text) throws IOException {
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + name, ".tmp");
-        Files.writeString(tmp, text, StandardCharsets.UTF_8);
-        Files.move(tmp, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    private void writeAtomically(String name, String text) {
+        AtomicFiles.writeString(dir.resolve(name), text);
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.lora4j.actors.TrialResult;
 import dev.lora4j.checkpoint.CheckpointStore;
+import dev.lora4j.files.AtomicFiles;
 import dev.lora4j.config.Documents;
 import dev.lora4j.sweep.Goal;
 import dev.lora4j.sweep.Metric;
@@ -16,7 +17,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -338,13 +338,6 @@ public final class SweepFolder {
 
     /** Replaces (or creates) the file {@code name} in the folder so that readers never see it half written. */
     public void writeAtomically(String name, String text) {
-        try {
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, "." + name, ".tmp");
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            Files.move(tmp, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        AtomicFiles.writeString(dir.resolve(name), text);
     }
 }
