@@ -1,11 +1,11 @@
 package dev.lora4j.actors;
 
-/** How the actors classify what went wrong in a trial. */
-final class Failures {
+/** How the actors (and the pipeline) classify and word what went wrong in a trial. */
+public final class Failures {
     private Failures() {}
 
     /** libtorch reports allocation failures as engine exceptions; Java as OutOfMemoryError. */
-    static boolean isOutOfMemory(Throwable t) {
+    public static boolean isOutOfMemory(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
             if (c instanceof OutOfMemoryError) {
                 return true;
@@ -19,7 +19,8 @@ final class Failures {
         return false;
     }
 
-    static String describe(Throwable t) {
+    /** The message of the failure itself, without the CompletionException around it. */
+    public static String describe(Throwable t) {
         Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
         return c.getMessage() == null ? c.toString() : c.getMessage();
     }

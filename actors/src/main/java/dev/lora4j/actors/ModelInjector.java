@@ -216,9 +216,6 @@ public final class ModelInjector extends AbstractBehavior<ModelInjector.Command>
     }
 
     private static InjectFailed failure(TrialSpec spec, Throwable error) {
-        Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-                ? error.getCause() : error;
-        return new InjectFailed(spec, String.valueOf(cause.getMessage() == null ? cause : cause.getMessage()),
-                Failures.isOutOfMemory(cause));
+        return new InjectFailed(spec, Failures.describe(error), Failures.isOutOfMemory(error));
     }
 }

@@ -3,6 +3,7 @@ package dev.lora4j.pipeline;
 import dev.lora4j.actors.ConfigValidator;
 import dev.lora4j.actors.DevicePool;
 import dev.lora4j.actors.DeviceSlot;
+import dev.lora4j.actors.Failures;
 import dev.lora4j.actors.ModelInjector;
 import dev.lora4j.actors.Trainer;
 import dev.lora4j.actors.TrialEvent;
@@ -141,7 +142,8 @@ public final class Stages {
                         SweepContext.LONG, c.system().scheduler()))
                 .handle((outcome, error) -> {
                     if (error != null) {
-                        return new Trainer.Crashed(m, describe(error), false, 0, resume);
+                        return new Trainer.Crashed(m, Failures.describe(error), Failures.isOutOfMemory(error), 0,
+                                resume);
                     }
                     return outcome;
                 })
@@ -217,9 +219,5 @@ public final class Stages {
                 List.of(), 0);
     }
 
-    private static String describe(Throwable t) {
-        Throwable c = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
-        return c.getMessage() == null ? c.toString() : c.getMessage();
-    }
 
 }
