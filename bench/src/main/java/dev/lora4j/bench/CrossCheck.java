@@ -1,6 +1,7 @@
 package dev.lora4j.bench;
 
 import ai.djl.ndarray.NDArray;
+import dev.lora4j.data.Batch;
 import dev.lora4j.lora.Adapter;
 import dev.lora4j.lora.Parameter;
 import dev.lora4j.model.BaseModel;
@@ -9,7 +10,6 @@ import dev.lora4j.model.Forward;
 import dev.lora4j.runtime.GradMode;
 import dev.lora4j.runtime.Ops;
 import dev.lora4j.safetensors.SafetensorsWriter;
-import dev.lora4j.train.MicroBatch;
 import dev.lora4j.train.Objective;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -58,13 +58,13 @@ final class CrossCheck {
             }
             adapterFile.write(dir.resolve("adapter.safetensors"));
 
-            MicroBatch batch = RandomTokens.batch(ids, rows, t + 1);
+            Batch batch = RandomTokens.batch(ids, rows, t + 1);
             Objective objective = new Objective.CausalLm();
             try (GradMode g = GradMode.on(); Ops ops = Ops.scope(adapter.manager())) {
                 // the training pass itself; with lora_dropout 0 it draws no masks, as the peer's train=False
                 Forward f = Forward.train(ops, base, adapter, Dropout.forStep(0, 0));
-                NDArray out = base.architecture().forward(f, batch.input(ops));
-                NDArray loss = ops.scale(objective.lossSum(ops, out, batch), 1.0 / batch.counted());
+                NDArray out = base.architecture().forward(f, batch.modelInput(ops));
+                NDArray loss = ops.scale(objective.lossSum(ops, out, batch), 1.0 / batch.labelTokens());
                 ops.backward(loss);
                 System.out.printf(Locale.ROOT, "J loss=%.6f%n", loss.getFloat());
                 for (String name : GRADIENTS) {

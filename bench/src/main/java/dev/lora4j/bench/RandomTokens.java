@@ -1,8 +1,9 @@
 package dev.lora4j.bench;
 
+import dev.lora4j.data.Batch;
+import dev.lora4j.data.Cursor;
 import dev.lora4j.model.Losses;
 import dev.lora4j.train.BatchSource;
-import dev.lora4j.train.MicroBatch;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -14,7 +15,7 @@ final class RandomTokens implements BatchSource {
     private final BenchShape shape;
     private final int perEpoch;
     private final SplittableRandom rng;
-    private Cursor cursor = new Cursor(0, 0);
+    private Cursor cursor = Cursor.START;
 
     RandomTokens(BenchShape shape, int perEpoch, long seed) {
         this.shape = shape;
@@ -32,11 +33,18 @@ final class RandomTokens implements BatchSource {
     }
 
     /** A full (unpadded) causal-LM batch over {@code ids}: every position a token, labels = ids. */
-    static MicroBatch batch(long[] ids, int rows, int length) {
+    static Batch batch(long[] ids, int rows, int length) {
         long[] mask = new long[ids.length];
         Arrays.fill(mask, 1);
-        return new MicroBatch(ids, mask, null, ids.clone(), rows, length, Losses.causalLmTokens(ids, rows, length),
-                ids.length);
+        int[] rowIndices = new int[rows];
+        Arrays.setAll(rowIndices, i -> i);
+        return new Batch(rowIndices, rows, length, ids, mask, ids.clone(), null, null,
+                Losses.causalLmTokens(ids, rows, length));
+    }
+
+    @Override
+    public int batchSize() {
+        return shape.batch();
     }
 
     @Override
@@ -45,10 +53,9 @@ final class RandomTokens implements BatchSource {
     }
 
     @Override
-    public MicroBatch next() {
-        MicroBatch b = batch(ids(rng, shape.batch(), shape.length(), shape.vocab()), shape.batch(), shape.length());
-        int index = cursor.index() + 1;
-        cursor = index == perEpoch ? new Cursor(cursor.epoch() + 1, 0) : new Cursor(cursor.epoch(), index);
+    public Batch next() {
+        Batch b = batch(ids(rng, shape.batch(), shape.length(), shape.vocab()), shape.batch(), shape.length());
+        cursor = cursor.next(perEpoch);
         return b;
     }
 
@@ -59,6 +66,11 @@ final class RandomTokens implements BatchSource {
 
     @Override
     public void seek(Cursor c) {
+        throw new UnsupportedOperationException("the benchmark never resumes");
+    }
+
+    @Override
+    public BatchSource at(Cursor c) {
         throw new UnsupportedOperationException("the benchmark never resumes");
     }
 }

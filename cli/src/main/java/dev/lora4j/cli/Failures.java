@@ -1,6 +1,7 @@
 package dev.lora4j.cli;
 
 import dev.lora4j.config.ConfigException;
+import dev.lora4j.data.DataException;
 import dev.lora4j.lora.LoraException;
 import dev.lora4j.model.ModelException;
 import java.io.IOException;
@@ -19,6 +20,7 @@ final class Failures {
 
     static boolean isBadInput(Throwable e) {
         return e instanceof ModelException || e instanceof LoraException || e instanceof ConfigException
+                || e instanceof DataException
                 || e instanceof UncheckedIOException || e instanceof IOException
                 || e instanceof IllegalArgumentException;
     }

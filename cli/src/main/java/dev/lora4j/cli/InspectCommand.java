@@ -7,7 +7,6 @@ import dev.lora4j.config.LoraConfigJson;
 import dev.lora4j.config.TargetModules;
 import dev.lora4j.lora.PeftAdapters;
 import dev.lora4j.lora.TargetMatcher;
-import dev.lora4j.model.BaseModel;
 import dev.lora4j.model.HfModels;
 import dev.lora4j.model.HfConfig;
 import dev.lora4j.model.ModuleNode;

@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "PEFT-exact LoRA fine-tuning and sweeps on the JVM.",
-        subcommands = {ValidateCommand.class, InspectCommand.class, EvalCommand.class, MergeCommand.class,
+        subcommands = {ValidateCommand.class, InspectCommand.class, EvalCommand.class, MergeCommand.class, TrainCommand.class, SweepCommand.class,
+            ReportCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

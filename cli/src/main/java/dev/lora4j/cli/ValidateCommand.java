@@ -43,7 +43,8 @@ public final class ValidateCommand implements Callable<Integer> {
             description = "adapter_config.json, a folder holding one, a sweep file or a training config (JSON or YAML)")
     List<String> paths = new ArrayList<>();
 
-    @Option(names = "--json", description = "Print one JSON report (an array with one object per file) instead of lines.")
+    @Option(names = "--json",
+            description = "Print one JSON report (an array with one object per file) instead of lines.")
     boolean json;
 
     @Spec CommandSpec spec;

@@ -3,16 +3,15 @@ package dev.lora4j.config;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Function;
 
-/** Closed sets of strings in files (enum constants with the spelling users write), parsed with a helpful error. */
+/** Closed sets of strings in files ({@link Spelled} enums), parsed with an error that lists what is allowed. */
 public final class Choices {
     private Choices() {}
 
-    /** The constant whose spelling is exactly {@code s}. */
-    public static <E extends Enum<E>> Optional<E> parse(E[] values, Function<E, String> spelling, String s) {
+    /** The constant spelled exactly {@code s} (case-sensitive, as PEFT and Hugging Face compare). */
+    public static <E extends Enum<E> & Spelled> Optional<E> parse(E[] values, String s) {
         for (E e : values) {
-            if (spelling.apply(e).equals(s)) {
+            if (e.json().equals(s)) {
                 return Optional.of(e);
             }
         }
@@ -20,26 +19,26 @@ public final class Choices {
     }
 
     /** {@code "a", "b", "c"}. */
-    public static <E extends Enum<E>> String allowed(E[] values, Function<E, String> spelling) {
+    public static <E extends Enum<E> & Spelled> String allowed(E[] values) {
         List<String> quoted = new ArrayList<>();
         for (E e : values) {
-            quoted.add("\"" + spelling.apply(e) + "\"");
+            quoted.add("\"" + e.json() + "\"");
         }
         return String.join(", ", quoted);
     }
 
     /** Reads {@code key} of {@code s} as one of {@code values}; reports a bad value with the allowed ones. */
-    public static <E extends Enum<E>> Optional<E> read(Section s, String key, E[] values, Function<E, String> spelling) {
+    public static <E extends Enum<E> & Spelled> Optional<E> read(Section s, String key, E[] values) {
         return s.string(key).flatMap(v -> {
-            Optional<E> e = parse(values, spelling, v);
+            Optional<E> e = parse(values, v);
             if (e.isEmpty()) {
                 List<String> names = new ArrayList<>();
                 for (E c : values) {
-                    names.add(spelling.apply(c));
+                    names.add(c.json());
                 }
                 String hint = Suggestions.closest(v, names).map(n -> "; did you mean '" + n + "'?").orElse("");
-                s.problems().error(s.path(key), key + " must be one of " + allowed(values, spelling) + ", got \"" + v
-                        + "\"" + hint);
+                s.problems().error(s.path(key), key + " must be one of " + allowed(values) + ", got \"" + v + "\""
+                        + hint);
             }
             return e;
         });

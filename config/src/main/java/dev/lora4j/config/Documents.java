@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import com.fasterxml.jackson.dataformat.yaml.snakeyaml.error.MarkedYAMLException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -130,7 +129,8 @@ public final class Documents {
     private static String lfsMessage(String text) {
         Matcher oid = LFS_OID.matcher(text);
         Matcher size = LFS_SIZE.matcher(text);
-        String what = (oid.find() ? oid.group(1) : "unknown object") + (size.find() ? ", " + size.group(1) + " bytes" : "");
+        String what = (oid.find() ? oid.group(1) : "unknown object")
+                + (size.find() ? ", " + size.group(1) + " bytes" : "");
         return "this is a Git LFS pointer file, not the file's content (" + what + "): fetch the content with "
                 + "`git lfs pull` (or download the file itself)";
     }
@@ -138,15 +138,17 @@ public final class Documents {
     private static String syntaxMessage(boolean json, JsonProcessingException e) {
         JsonLocation at = e.getLocation();
         String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
-        String what;
-        if (e instanceof MarkedYAMLException y && y.getProblem() != null) {
-            what = y.getProblem();
-        } else {
-            what = e.getOriginalMessage();
+        String what = e.getOriginalMessage();
+        if (json) {
             int cut = what.indexOf(" (start marker at");
             what = cut > 0 ? what.substring(0, cut) : what;
             cut = what.indexOf("\n");
             what = cut > 0 ? what.substring(0, cut) : what;
+        } else {
+            // SnakeYAML writes context lines, " in 'reader', line ..." and indented snippets; the problem is the last
+            // line that starts in column one
+            what = what.lines().filter(l -> !l.isEmpty() && !Character.isWhitespace(l.charAt(0)))
+                    .reduce((a, b) -> b).orElse(what);
         }
         return "invalid " + (json ? "JSON" : "YAML") + where + ": " + what.strip();
     }

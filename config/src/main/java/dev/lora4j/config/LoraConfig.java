@@ -62,7 +62,8 @@ public final class LoraConfig {
         this.useRslora = b.useRslora;
         this.modulesToSave = b.modulesToSave == null ? null : List.copyOf(new LinkedHashSet<>(b.modulesToSave));
         this.initLoraWeights = Objects.requireNonNull(b.initLoraWeights, "initLoraWeights");
-        this.layersToTransform = b.layersToTransform == null ? null : List.copyOf(new LinkedHashSet<>(b.layersToTransform));
+        this.layersToTransform = b.layersToTransform == null ? null
+                : List.copyOf(new LinkedHashSet<>(b.layersToTransform));
         this.layersToTransformScalar = b.layersToTransformScalar;
         this.layersPattern = b.layersPattern == null ? null : List.copyOf(new LinkedHashSet<>(b.layersPattern));
         this.layersPatternScalar = b.layersPatternScalar;
@@ -258,7 +259,9 @@ public final class LoraConfig {
             sb.append(" rank_pattern=").append(rankPattern);
         }
         if (!alphaPattern.isEmpty()) {
-            sb.append(" alpha_pattern=").append(alphaPattern);
+            Map<String, String> shown = new LinkedHashMap<>();
+            alphaPattern.forEach((k, v) -> shown.put(k, Numbers.format(v)));
+            sb.append(" alpha_pattern=").append(shown);
         }
         if (modulesToSave != null) {
             sb.append(" modules_to_save=").append(modulesToSave);

@@ -4,15 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -105,8 +99,7 @@ public final class LoraConfigJson {
         ObjectNode values = modeled(c);
         ObjectNode defaults = modeled(LoraConfig.defaults());
         ObjectNode out = F.objectNode();
-        for (Iterator<Map.Entry<String, JsonNode>> it = values.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : values.properties()) {
             String k = e.getKey();
             boolean keep = asRead == null || asRead.contains(k) || !e.getValue().equals(defaults.get(k));
             if (k.equals("peft_version") && e.getValue().isNull()) {
@@ -139,23 +132,7 @@ public final class LoraConfigJson {
 
     /** Writes text to a temporary sibling and renames it, so a reader never sees half a file. */
     public static void writeAtomically(Path file, String text) {
-        Path target = file.toAbsolutePath();
-        try {
-            Files.createDirectories(target.getParent());
-            Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
-            try {
-                Files.writeString(tmp, text, StandardCharsets.UTF_8);
-                try {
-                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-                }
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
-        }
+        dev.lora4j.files.AtomicFiles.writeString(file, text);
     }
 
     private static void checkIsLora(ObjectNode o, Problems problems) {
@@ -172,7 +149,8 @@ public final class LoraConfigJson {
                     + ForeignConfigs.someKeys(o, 8)));
         }
         if (!type.isTextual()) {
-            throw ConfigException.ofFile(null, "peft_type must be a string such as \"LORA\", got " + Section.show(type));
+            throw ConfigException.ofFile(null, "peft_type must be a string such as \"LORA\", got "
+                    + Section.show(type));
         }
         String t = type.textValue();
         if (t.equals("LORA")) {
@@ -221,8 +199,7 @@ public final class LoraConfigJson {
 
         Set<String> unknown = new TreeSet<>();
         Set<String> asRead = new LinkedHashSet<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = s.node().fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : s.node().properties()) {
             String k = e.getKey();
             if (k.equals(LoraKeys.RUNTIME_CONFIG)) {
                 p.warn("The configuration file contains a `runtime_config` key. This is ignored. Runtime "
@@ -323,8 +300,7 @@ public final class LoraConfigJson {
                     + (integers ? "ranks" : "alphas") + ", got " + Section.show(value.get()));
             return out;
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = value.get().fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : value.get().properties()) {
             JsonNode v = e.getValue();
             Optional<?> n = integers ? Section.asInt(v) : Optional.of(v).filter(JsonNode::isNumber)
                     .map(JsonNode::doubleValue);
@@ -348,7 +324,8 @@ public final class LoraConfigJson {
         o.put("fan_in_fan_out", c.fanInFanOut());
         o.put("inference_mode", c.inferenceMode());
         Object init = c.initLoraWeights().json();
-        o.set("init_lora_weights", init instanceof Boolean bool ? F.booleanNode(bool) : F.textNode(String.valueOf(init)));
+        o.set("init_lora_weights", init instanceof Boolean bool ? F.booleanNode(bool)
+                : F.textNode(String.valueOf(init)));
         o.set("layers_pattern", c.layersPattern().map(l -> c.layersPatternScalar()
                 ? (JsonNode) F.textNode(l.isEmpty() ? "" : l.get(0)) : strings(l)).orElse(F.nullNode()));
         o.set("layers_to_transform", c.layersToTransform().map(l -> c.layersToTransformScalar() && l.size() == 1

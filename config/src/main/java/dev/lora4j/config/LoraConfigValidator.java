@@ -50,7 +50,8 @@ public final class LoraConfigValidator {
             }
             boolean stringTargets = c.targetModules().filter(t -> !(t instanceof TargetModules.Names)).isPresent();
             if (stringTargets && c.layersToTransform().isPresent()) {
-                p.error(at("layers_to_transform"), "`layers_to_transform` cannot be used when `target_modules` is a str.");
+                p.error(at("layers_to_transform"),
+                        "`layers_to_transform` cannot be used when `target_modules` is a str.");
             }
             if (stringTargets && c.layersPattern().isPresent()) {
                 p.error(at("layers_pattern"), "`layers_pattern` cannot be used when `target_modules` is a str.");
@@ -97,7 +98,8 @@ public final class LoraConfigValidator {
             boolean corda = present(c.extra().get("corda_config"));
             if (k == InitLoraWeights.Kind.LOFTQ) {
                 if (!loftq) {
-                    p.error(at("loftq_config"), "`loftq_config` must be specified when `init_lora_weights` is 'loftq'.");
+                    p.error(at("loftq_config"),
+                            "`loftq_config` must be specified when `init_lora_weights` is 'loftq'.");
                 }
             } else if (loftq) {
                 p.warn("`loftq_config` specified but will be ignored when `init_lora_weights` is not 'loftq' "
@@ -144,7 +146,8 @@ public final class LoraConfigValidator {
                 p.error(at("lora_alpha"), "lora_alpha must be > 0, got " + Numbers.format(c.loraAlpha()));
             }
             if (!(c.loraDropout() >= 0 && c.loraDropout() < 1)) {
-                p.error(at("lora_dropout"), "lora_dropout must be >= 0 and < 1, got " + Numbers.format(c.loraDropout()));
+                p.error(at("lora_dropout"), "lora_dropout must be >= 0 and < 1, got "
+                        + Numbers.format(c.loraDropout()));
             }
             if (c.biasMode().isEmpty()) {
                 p.error(at("bias"), "bias must be one of " + Bias.allowed() + ", got \"" + c.bias() + "\"");
@@ -161,8 +164,9 @@ public final class LoraConfigValidator {
             c.layersToTransform().ifPresent(l -> {
                 for (int i = 0; i < l.size(); i++) {
                     if (l.get(i) < 0) {
-                        p.error(c.layersToTransformScalar() ? at("layers_to_transform")
-                                : at("layers_to_transform") + "[" + i + "]", "layer index must be >= 0, got " + l.get(i));
+                        String path = c.layersToTransformScalar() ? at("layers_to_transform")
+                                : at("layers_to_transform") + "[" + i + "]";
+                        p.error(path, "layer index must be >= 0, got " + l.get(i));
                     }
                 }
             });
@@ -214,16 +218,21 @@ public final class LoraConfigValidator {
             }
         }
 
+        /** The key alone first, so that an error index points into what the user wrote. */
         private void patternKey(String path, String key) {
-            compiles(path, key, "(.*\\.)?(" + key + ")$");
+            if (compiles(path, key, key)) {
+                compiles(path, key, "(.*\\.)?(" + key + ")$");
+            }
         }
 
-        private void compiles(String path, String shown, String regex) {
+        private boolean compiles(String path, String shown, String regex) {
             try {
                 Pattern.compile(regex);
+                return true;
             } catch (PatternSyntaxException e) {
                 p.error(path, "\"" + shown + "\" is not a valid regular expression: " + e.getDescription()
-                        + " near index " + e.getIndex());
+                        + (regex.equals(shown) ? " near index " + e.getIndex() : ""));
+                return false;
             }
         }
     }

@@ -33,7 +33,8 @@ public final class LoraKeys {
     public static final String RUNTIME_CONFIG = "runtime_config";
 
     /** Every field of PEFT's LoraConfig; any other key in a file is unknown to PEFT. */
-    public static final Set<String> PEFT_FIELDS = union(MODELED, NICHE_DEFAULTS.keySet(), NEWER, Set.of(RUNTIME_CONFIG));
+    public static final Set<String> PEFT_FIELDS =
+            union(MODELED, NICHE_DEFAULTS.keySet(), NEWER, Set.of(RUNTIME_CONFIG));
 
     /** Keys whose values must be integers (the rest of the numbers may be fractional). */
     public static final Set<String> INTEGER_KEYS = Set.of("r", "layers_to_transform", "qalora_group_size");

@@ -39,7 +39,7 @@ public final class Numbers {
         return exact.round(new MathContext(17, RoundingMode.HALF_EVEN)).stripTrailingZeros();
     }
 
-    /** Python's {@code repr(float)}, which PEFT's {@code json.dumps} uses: {@code 0.05}, {@code 16.0}, {@code 1e-05}. */
+    /** Python's {@code repr(float)}, which PEFT's json.dumps uses: {@code 0.05}, {@code 16.0}, {@code 1e-05}. */
     public static String pythonRepr(double v) {
         if (Double.isNaN(v)) {
             return "NaN";

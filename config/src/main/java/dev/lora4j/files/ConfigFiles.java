@@ -94,7 +94,8 @@ public final class ConfigFiles {
         Validation v = LoraConfigValidator.validate(loaded.value());
         List<String> warnings = new ArrayList<>(loaded.warnings());
         warnings.addAll(v.warnings());
-        return new FileReport(path, FileKind.ADAPTER, v.isValid() ? loaded.value().summary() : "", v.errors(), warnings);
+        String summary = v.isValid() ? loaded.value().summary() : "";
+        return new FileReport(path, FileKind.ADAPTER, summary, v.errors(), warnings);
     }
 
     private static String unknownReason(JsonNode root) {

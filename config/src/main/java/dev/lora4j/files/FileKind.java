@@ -1,24 +1,15 @@
 package dev.lora4j.files;
 
-/** What a config file is, judged by its content. */
-public enum FileKind {
+import dev.lora4j.config.Spelled;
+
+/** What a config file is, judged by its content; {@link #json()} is the name reports use. */
+public enum FileKind implements Spelled {
     /** PEFT's adapter_config.json (peft_type, r, target_modules). */
-    ADAPTER("adapter"),
+    ADAPTER,
     /** A lora4j sweep (parameters, method). */
-    SWEEP("sweep"),
+    SWEEP,
     /** A lora4j training config for one run (model, data, training, lora). */
-    TRAIN("train"),
+    TRAIN,
     /** Unreadable, or not a config lora4j knows. */
-    UNKNOWN("unknown");
-
-    private final String json;
-
-    FileKind(String json) {
-        this.json = json;
-    }
-
-    /** The name reports use. */
-    public String json() {
-        return json;
-    }
+    UNKNOWN
 }

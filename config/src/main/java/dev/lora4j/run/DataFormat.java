@@ -1,27 +1,18 @@
 package dev.lora4j.run;
 
 import dev.lora4j.config.Choices;
+import dev.lora4j.config.Spelled;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Optional;
 
-/** How a data file is laid out: one JSON object per line, or CSV with a header row. */
-public enum DataFormat {
-    JSONL("jsonl"),
-    CSV("csv");
-
-    private final String json;
-
-    DataFormat(String json) {
-        this.json = json;
-    }
-
-    public String json() {
-        return json;
-    }
+/** How a data file is laid out: one JSON object per line ({@code jsonl}), or CSV with a header row ({@code csv}). */
+public enum DataFormat implements Spelled {
+    JSONL,
+    CSV;
 
     public static Optional<DataFormat> parse(String s) {
-        return Choices.parse(values(), DataFormat::json, s);
+        return Choices.parse(values(), s);
     }
 
     /** From the extension: {@code .jsonl}/{@code .ndjson} or {@code .csv}. */

@@ -18,7 +18,7 @@ import java.util.Set;
  * The data of a run: a training file, an optional evaluation file, their format and the fields to read. Paths are
  * absolute, resolved against the file that named them.
  */
-public final class DataSpec {
+public final class DataSpec extends TreeValue {
     public static final List<String> KEYS = List.of("train", "eval", "format", "text_field", "label_field", "labels",
             "max_length");
 
@@ -86,7 +86,7 @@ public final class DataSpec {
             p.error(s.path("train"), "missing: the training data file (.jsonl or .csv), relative to this file");
         }
         Optional<Path> eval = s.stringOrNull("eval").map(t -> baseDir.resolve(t).toAbsolutePath().normalize());
-        Optional<DataFormat> format = Choices.read(s, "format", DataFormat.values(), DataFormat::json);
+        Optional<DataFormat> format = Choices.read(s, "format", DataFormat.values());
         train.ifPresent(f -> exists(s.path("train"), f, p));
         eval.ifPresent(f -> exists(s.path("eval"), f, p));
         if (format.isEmpty() && !s.has("format")) {
@@ -139,6 +139,7 @@ public final class DataSpec {
     }
 
     /** The mapping {@link #fromSection} reads, with absolute paths. */
+    @Override
     public ObjectNode toTree() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.put("train", train.toString());
@@ -150,21 +151,6 @@ public final class DataSpec {
         labels.forEach(l::add);
         o.put("max_length", maxLength);
         return o;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof DataSpec d && toTree().equals(d.toTree());
-    }
-
-    @Override
-    public int hashCode() {
-        return toTree().hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return "DataSpec" + toTree();
     }
 
     public static final class Builder {

@@ -1,25 +1,16 @@
 package dev.lora4j.run;
 
 import dev.lora4j.config.Choices;
+import dev.lora4j.config.Spelled;
 import java.util.Optional;
 
-/** The floating-point format a trial computes in (adapters stay fp32, as PEFT's autocast does). */
-public enum Precision {
-    FP32("fp32"),
-    BF16("bf16"),
-    FP16("fp16");
-
-    private final String json;
-
-    Precision(String json) {
-        this.json = json;
-    }
-
-    public String json() {
-        return json;
-    }
+/** The floating-point format a trial computes in ({@code fp32}, {@code bf16}, {@code fp16}); adapters stay fp32. */
+public enum Precision implements Spelled {
+    FP32,
+    BF16,
+    FP16;
 
     public static Optional<Precision> parse(String s) {
-        return Choices.parse(values(), Precision::json, s);
+        return Choices.parse(values(), s);
     }
 }

@@ -16,14 +16,14 @@ import java.util.Set;
  * Where and how many trials run: the devices ({@code auto}: every GPU found, else the CPU), trials sharing one device,
  * and how many failed trials stop a sweep.
  */
-public final class Resources {
+public final class Resources extends TreeValue {
     public static final List<String> KEYS = List.of("devices", "trials_per_device", "max_failures");
 
     private final List<Device> devices;
     private final int trialsPerDevice;
     private final Integer maxFailures;
 
-    /** {@code maxFailures} null: no limit. */
+    /** {@code maxFailures} null: a failed trial is not retried (out-of-memory back-off aside). */
     public Resources(List<Device> devices, int trialsPerDevice, Integer maxFailures) {
         this.devices = List.copyOf(devices);
         this.trialsPerDevice = trialsPerDevice;
@@ -48,7 +48,7 @@ public final class Resources {
         return devices.isEmpty();
     }
 
-    /** Empty: failed trials never stop the sweep. */
+    /** How often a failed trial is retried from its last checkpoint (Ray Tune's max_failures); empty: never. */
     public OptionalInt maxFailures() {
         return maxFailures == null ? OptionalInt.empty() : OptionalInt.of(maxFailures);
     }
@@ -89,6 +89,7 @@ public final class Resources {
         return new Resources(devices, perDevice, maxFailures);
     }
 
+    @Override
     public ObjectNode toTree() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         if (devices.isEmpty()) {
@@ -99,20 +100,5 @@ public final class Resources {
         o.put("trials_per_device", trialsPerDevice);
         o.put("max_failures", maxFailures);
         return o;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof Resources r && toTree().equals(r.toTree());
-    }
-
-    @Override
-    public int hashCode() {
-        return toTree().hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return "Resources" + toTree();
     }
 }

@@ -18,7 +18,7 @@ import java.util.OptionalInt;
  *
  * <p>Construction never validates, so that {@link #validate} can report every bad value with its path.
  */
-public final class TrainingConfig {
+public final class TrainingConfig extends TreeValue {
     /** Every key of the {@code training} section, in the order files list them. */
     public static final List<String> KEYS = List.of("learning_rate", "weight_decay", "adam_beta1", "adam_beta2",
             "adam_epsilon", "lr_scheduler_type", "warmup_steps", "warmup_ratio", "num_train_epochs", "max_steps",
@@ -176,8 +176,7 @@ public final class TrainingConfig {
         s.number("adam_beta1").ifPresent(b::adamBeta1);
         s.number("adam_beta2").ifPresent(b::adamBeta2);
         s.number("adam_epsilon").ifPresent(b::adamEpsilon);
-        Choices.read(s, "lr_scheduler_type", LrSchedulerType.values(), LrSchedulerType::json)
-                .ifPresent(b::lrSchedulerType);
+        Choices.read(s, "lr_scheduler_type", LrSchedulerType.values()).ifPresent(b::lrSchedulerType);
         s.integer("warmup_steps").ifPresent(b::warmupSteps);
         s.number("warmup_ratio").ifPresent(b::warmupRatio);
         s.number("num_train_epochs").ifPresent(b::numTrainEpochs);
@@ -190,11 +189,12 @@ public final class TrainingConfig {
         s.integerOrNull("save_total_limit").ifPresent(b::saveTotalLimit);
         s.integerOrNull("early_stopping_patience").ifPresent(b::earlyStoppingPatience);
         s.longInteger("seed").ifPresent(b::seed);
-        Choices.read(s, "precision", Precision.values(), Precision::json).ifPresent(b::precision);
+        Choices.read(s, "precision", Precision.values()).ifPresent(b::precision);
         return b.build();
     }
 
     /** Every key with its value ({@code null} for an unset optional), as {@link #fromSection} reads it. */
+    @Override
     public ObjectNode toTree() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.put("learning_rate", learningRate);
@@ -280,21 +280,6 @@ public final class TrainingConfig {
 
     private static OptionalInt optional(Integer v) {
         return v == null ? OptionalInt.empty() : OptionalInt.of(v);
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof TrainingConfig t && toTree().equals(t.toTree());
-    }
-
-    @Override
-    public int hashCode() {
-        return toTree().hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return "TrainingConfig" + toTree();
     }
 
     /** Builder with lora4j's defaults (Hugging Face's, except epochs 1 and batch size 8). */

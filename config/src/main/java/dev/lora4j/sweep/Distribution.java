@@ -1,27 +1,18 @@
 package dev.lora4j.sweep;
 
 import dev.lora4j.config.Choices;
+import dev.lora4j.config.Spelled;
 import java.util.Optional;
 
 /** How a random sweep draws a value between {@code min} and {@code max} (both inclusive for integers). */
-public enum Distribution {
-    UNIFORM("uniform"),
+public enum Distribution implements Spelled {
+    UNIFORM,
     /** Uniform in log space; min and max are the values themselves (W&B calls this log_uniform_values). */
-    LOG_UNIFORM("log_uniform"),
-    INT_UNIFORM("int_uniform");
-
-    private final String json;
-
-    Distribution(String json) {
-        this.json = json;
-    }
-
-    public String json() {
-        return json;
-    }
+    LOG_UNIFORM,
+    INT_UNIFORM;
 
     public static Optional<Distribution> parse(String s) {
-        return Choices.parse(values(), Distribution::json, s);
+        return Choices.parse(values(), s);
     }
 
     /** A value for a uniform draw {@code u} in [0, 1). */

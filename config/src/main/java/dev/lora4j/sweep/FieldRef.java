@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.config.LoraKeys;
+import dev.lora4j.config.Spelled;
 import dev.lora4j.config.Suggestions;
 import dev.lora4j.run.TrainingConfig;
 import java.util.ArrayList;
@@ -18,19 +19,9 @@ import java.util.TreeSet;
  */
 public record FieldRef(Part part, List<String> path) {
     /** The mapping of the sweep file that holds the field. */
-    public enum Part {
-        LORA("lora"),
-        TRAINING("training");
-
-        private final String json;
-
-        Part(String json) {
-            this.json = json;
-        }
-
-        public String json() {
-            return json;
-        }
+    public enum Part implements Spelled {
+        LORA,
+        TRAINING
     }
 
     /** LoRA keys a sweep may not set: they identify the file or contradict {@code task}. */

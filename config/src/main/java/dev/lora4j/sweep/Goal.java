@@ -1,25 +1,16 @@
 package dev.lora4j.sweep;
 
 import dev.lora4j.config.Choices;
+import dev.lora4j.config.Spelled;
 import java.util.Optional;
 
-/** Whether a sweep's metric is better when lower or higher. */
-public enum Goal {
-    MINIMIZE("minimize"),
-    MAXIMIZE("maximize");
-
-    private final String json;
-
-    Goal(String json) {
-        this.json = json;
-    }
-
-    public String json() {
-        return json;
-    }
+/** Whether a sweep's metric is better when lower ({@code minimize}) or higher ({@code maximize}). */
+public enum Goal implements Spelled {
+    MINIMIZE,
+    MAXIMIZE;
 
     public static Optional<Goal> parse(String s) {
-        return Choices.parse(values(), Goal::json, s);
+        return Choices.parse(values(), s);
     }
 
     /** Whether {@code a} is a better metric value than {@code b}. */

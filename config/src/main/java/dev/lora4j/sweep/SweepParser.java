@@ -15,7 +15,6 @@ import dev.lora4j.run.RunSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -27,7 +26,7 @@ import java.util.regex.Pattern;
 /** Reads a sweep file and checks it, down to each parameter value, before any trial exists. */
 final class SweepParser {
     /** Combinations checked at load time; later ones are checked as their trials are expanded. */
-    static final int COMBINATIONS_CHECKED = 1000;
+    static final int COMBINATIONS_CHECKED = 200;
     private static final int COMBINATION_ERRORS_SHOWN = 5;
     private static final List<String> PARAMETER_KEYS = List.of("values", "value", "min", "max", "distribution",
             "ratio_to");
@@ -140,9 +139,10 @@ final class SweepParser {
         m.rejectUnknown(List.of("name", "goal"));
         String name = m.string("name").orElse(Metric.DEFAULT.name());
         if (!METRIC_NAME.matcher(name).matches()) {
-            p.error("metric.name", "a metric name is letters, digits and _ . / -, e.g. eval_loss, got \"" + name + "\"");
+            p.error("metric.name", "a metric name is letters, digits and _ . / -, e.g. eval_loss, got \"" + name
+                    + "\"");
         }
-        Goal goal = Choices.read(m, "goal", Goal.values(), Goal::json).orElse(Goal.MINIMIZE);
+        Goal goal = Choices.read(m, "goal", Goal.values()).orElse(Goal.MINIMIZE);
         return new Metric(name, goal);
     }
 
@@ -190,8 +190,7 @@ final class SweepParser {
             p.error("parameters", "nothing to sweep: name at least one field (or use a training config for one run)");
         }
         Map<FieldRef, String> seen = new HashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = s.get().node().fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
+        for (Map.Entry<String, JsonNode> e : s.get().node().properties()) {
             String name = e.getKey();
             String at = "parameters." + name;
             FieldRef.Resolution r = FieldRef.resolve(name);
@@ -219,7 +218,7 @@ final class SweepParser {
                 if (t.other().equals(param.field())) {
                     p.error(at, "a field cannot be tied to itself");
                 }
-                out.stream().filter(o -> o.field().equals(t.other()) && o.domain() instanceof Domain.Tied)
+                out.stream().filter(o -> o != param && o.field().equals(t.other()) && o.domain() instanceof Domain.Tied)
                         .findFirst().ifPresent(o -> p.error(at, o.name() + " is itself tied (to "
                                 + ((Domain.Tied) o.domain()).ratioTo() + "); tie to a field that is not"));
             }
@@ -248,7 +247,8 @@ final class SweepParser {
             }
             List<Double> factors = new ArrayList<>();
             if (values == value) {
-                p.error(s.path(), "a tie needs values: [factors...] or value: factor, e.g. {ratio_to: r, values: [1, 2]}");
+                p.error(s.path(), "a tie needs values: [factors...] or value: factor, e.g. "
+                        + "{ratio_to: r, values: [1, 2]}");
                 return Optional.empty();
             }
             List<JsonNode> raw = values ? list(s) : s.value("value").map(List::of).orElse(List.of());
@@ -256,8 +256,8 @@ final class SweepParser {
                 if (raw.get(i).isNumber()) {
                     factors.add(raw.get(i).doubleValue());
                 } else {
-                    p.error(values ? s.path("values") + "[" + i + "]" : s.path("value"), "a factor must be a number, got "
-                            + Section.show(raw.get(i)));
+                    String path = values ? s.path("values") + "[" + i + "]" : s.path("value");
+                    p.error(path, "a factor must be a number, got " + Section.show(raw.get(i)));
                 }
             }
             return factors.size() == raw.size() && !raw.isEmpty()
@@ -293,7 +293,7 @@ final class SweepParser {
                 p.error(s.path(k), "missing: a range needs both min and max");
             }
         }
-        Distribution dist = Choices.read(s, "distribution", Distribution.values(), Distribution::json)
+        Distribution dist = Choices.read(s, "distribution", Distribution.values())
                 .orElse(field.integer() ? Distribution.INT_UNIFORM : Distribution.UNIFORM);
         if (min.isEmpty() || max.isEmpty()) {
             return Optional.empty();
@@ -337,7 +337,8 @@ final class SweepParser {
             p.error("metric.name", metric.name() + " is measured on data.eval, which is not set: set data.eval, or "
                     + "use a train_ metric such as train_loss");
         }
-        boolean sweepsEvalSteps = parameters.stream().anyMatch(x -> x.field().canonical().equals("training.eval_steps"));
+        boolean sweepsEvalSteps = parameters.stream()
+                .anyMatch(x -> x.field().canonical().equals("training.eval_steps"));
         if (asha != null && base.training().evalSteps().isEmpty() && !sweepsEvalSteps) {
             p.error("early_terminate", "asha compares trials at evaluations, and without training.eval_steps a trial "
                     + "is evaluated only at its end: set training.eval_steps");

@@ -3,6 +3,7 @@ package dev.lora4j.checkpoint;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.lora4j.config.LoraConfigJson;
+import dev.lora4j.files.AtomicFiles;
 import dev.lora4j.lora.AdapterSnapshot;
 import dev.lora4j.lora.HostTensor;
 import dev.lora4j.lora.PeftAdapters;
@@ -10,10 +11,8 @@ import dev.lora4j.safetensors.SafetensorsFile;
 import dev.lora4j.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -54,8 +53,7 @@ public final class CheckpointStore {
     public Path save(Checkpoint c) {
         Path target = pathOf(c.state().step());
         try {
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempDirectory(dir, ".step-" + c.state().step() + ".tmp-");
+            Path tmp = AtomicFiles.stagingFolder(target);
             try {
                 PeftAdapters.writeInto(c.adapter(), tmp);
                 SafetensorsWriter w = new SafetensorsWriter().metadata("format", "lora4j-adamw");
@@ -69,11 +67,11 @@ public final class CheckpointStore {
                 // the state file goes last: a folder without it was never completed
                 JSON.writeValue(tmp.resolve(STATE).toFile(), c.state());
                 if (Files.exists(target)) {
-                    deleteRecursively(target);
+                    AtomicFiles.deleteRecursively(target);
                 }
-                move(tmp, target);
+                AtomicFiles.move(tmp, target);
             } finally {
-                deleteRecursively(tmp);
+                AtomicFiles.deleteRecursively(tmp);
             }
             return target;
         } catch (IOException e) {
@@ -145,29 +143,10 @@ public final class CheckpointStore {
             Path p = all.get(i);
             if (stepOf(p) != protectStep) {
                 try {
-                    deleteRecursively(p);
+                    AtomicFiles.deleteRecursively(p);
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
-            }
-        }
-    }
-
-    private static void move(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to);
-        }
-    }
-
-    static void deleteRecursively(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(x);
             }
         }
     }

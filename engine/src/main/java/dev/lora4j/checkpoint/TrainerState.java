@@ -4,10 +4,12 @@ import java.util.Map;
 
 /**
  * Everything besides tensors that a resumed run needs to continue exactly: optimizer steps and micro-batches done
- * (the dropout stream is keyed by the latter), the data cursor, running sums for the reported metrics, and the
- * early-stopping / best-checkpoint bookkeeping.
+ * (the dropout stream is keyed by the latter), the data cursor and the micro-batch size it counts in (an
+ * out-of-memory retry halves it), running sums for the reported metrics, and the early-stopping / best-checkpoint
+ * bookkeeping.
  */
-public record TrainerState(long step, long microBatches, int epoch, int index, double trainLossSum, long tokensSeen,
+public record TrainerState(long step, long microBatches, int epoch, int index, int batchSize, double trainLossSum,
+        long tokensSeen,
         long examplesSeen, double elapsedSeconds, Double bestMetric, long bestStep, int evalsWithoutImprovement,
         Map<String, Double> lastEval) {
 

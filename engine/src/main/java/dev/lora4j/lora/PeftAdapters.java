@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import dev.lora4j.config.Loaded;
 import dev.lora4j.config.LoraConfig;
 import dev.lora4j.config.LoraConfigJson;
+import dev.lora4j.files.AtomicFiles;
 import dev.lora4j.model.BaseModel;
 import dev.lora4j.runtime.GradMode;
 import dev.lora4j.runtime.Ops;
@@ -17,19 +18,15 @@ import dev.lora4j.safetensors.TensorLoader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * Adapters in PEFT's own format (spec 6): a folder with {@code adapter_config.json} and
@@ -58,15 +55,13 @@ public final class PeftAdapters {
 
     /** Writes a snapshot (see {@link #save}); safe to call from any thread. */
     public static void write(AdapterSnapshot snapshot, Path dir) {
-        Path parent = dir.toAbsolutePath().getParent();
         try {
-            Files.createDirectories(parent);
-            Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp-");
+            Path tmp = AtomicFiles.stagingFolder(dir);
             try {
                 writeInto(snapshot, tmp);
-                replaceDirectory(tmp, dir);
+                AtomicFiles.replaceFolder(tmp, dir);
             } finally {
-                deleteRecursively(tmp);
+                AtomicFiles.deleteRecursively(tmp);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write adapter to " + dir + ": " + e.getMessage(), e);
@@ -191,37 +186,6 @@ public final class PeftAdapters {
                     + " `model.save_pretrained(dir, safe_serialization=True)`.");
         }
         throw new LoraException(dir + ": no " + WEIGHTS + " next to " + CONFIG);
-    }
-
-    private static void replaceDirectory(Path source, Path target) throws IOException {
-        Path backup = null;
-        if (Files.exists(target)) {
-            backup = target.resolveSibling("." + target.getFileName() + ".old-" + System.nanoTime());
-            move(target, backup);
-        }
-        move(source, target);
-        if (backup != null) {
-            deleteRecursively(backup);
-        }
-    }
-
-    private static void move(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to);
-        }
-    }
-
-    static void deleteRecursively(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path x : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(x);
-            }
-        }
     }
 
     /** What a PEFT adapter file holds, read without its base model: one entry per adapted module. */

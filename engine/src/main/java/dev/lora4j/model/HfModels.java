@@ -6,6 +6,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.lora4j.config.TaskType;
+import dev.lora4j.run.ModelSpec;
+import dev.lora4j.run.Precision;
 import dev.lora4j.runtime.Torch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -51,6 +53,35 @@ public final class HfModels {
         public Options withSeed(long s) {
             return new Options(device, dataType, task, s);
         }
+    }
+
+    /** The folder of a run's model: the path, or the imported folder of a {@code builtin:NAME}. */
+    public static Path folderOf(ModelSpec spec) {
+        return spec.isBuiltin() ? Builtins.resolve(spec.text()) : spec.path();
+    }
+
+    /**
+     * The compute dtype for a training precision on a device. DJL 0.36's PyTorch engine cannot hold bfloat16 arrays
+     * (creating one aborts the JVM), so bf16 is refused with advice; fp16 needs a GPU.
+     */
+    public static DataType dataTypeOf(Precision precision, Device device) {
+        return switch (precision) {
+            case FP32 -> DataType.FLOAT32;
+            case FP16 -> {
+                if (!device.isGpu()) {
+                    throw new ModelException("precision fp16 needs a GPU (CPU kernels for fp16 are slow or missing);"
+                            + " use fp32 on the CPU");
+                }
+                yield DataType.FLOAT16;
+            }
+            case BF16 -> throw new ModelException("precision bf16 is not available: DJL 0.36's PyTorch engine has no"
+                    + " bfloat16 arrays; use fp16 on a GPU, or fp32");
+        };
+    }
+
+    /** Loads a run's base model (a folder or a builtin) for its task, device and precision. */
+    public static BaseModel load(ModelSpec spec, TaskType task, Device device, Precision precision, long seed) {
+        return load(folderOf(spec), new Options(device, dataTypeOf(precision, device), task, seed));
     }
 
     public static BaseModel load(Path folder) {

@@ -453,16 +453,27 @@ public final class Ops implements AutoCloseable {
         JniUtils.muli(pt(target), pt(a));
     }
 
-    /** Overwrites {@code target}'s values with {@code src}'s (same shape and dtype); not for the hot path. */
+    /**
+     * Overwrites {@code target}'s values with {@code src}'s (same shape and dtype), copying into target's own
+     * storage. (DJL's {@code set(Buffer)} instead points the tensor at the Java buffer, which the GC later frees: a
+     * restored parameter would then read freed memory. A bytecode test bans it.)
+     */
     public static void assign(NDArray target, NDArray src) {
         if (!target.getShape().equals(src.getShape()) || target.getDataType() != src.getDataType()) {
             throw new IllegalArgumentException("assign " + src.getShape() + " " + src.getDataType() + " to "
                     + target.getShape() + " " + target.getDataType());
         }
-        ByteBuffer bytes = src.toByteBuffer();
-        if (!bytes.isDirect()) {
-            bytes = ByteBuffer.allocateDirect(bytes.remaining()).order(ByteOrder.nativeOrder()).put(bytes).flip();
+        long[] dims = target.getShape().getShape();
+        if (dims.length == 0) {
+            try (NDArray flat = src.reshape(1); NDArray view = target.reshape(1)) {
+                assign(view, flat);
+            }
+            return;
         }
-        JniUtils.set(pt(target), bytes);
+        long[] from = new long[dims.length];
+        long[] step = new long[dims.length];
+        java.util.Arrays.fill(step, 1);
+        // a full-slice index_put_ is tensor[...] = src: a copy into the existing storage
+        JniUtils.indexSet(pt(target), pt(src), from, dims.clone(), step);
     }
 }

@@ -23,8 +23,7 @@ public final class Torch {
             synchronized (Torch.class) {
                 e = engine;
                 if (e == null) {
-                    setIfAbsent("ai.djl.offline", "true");
-                    setIfAbsent("OPT_OUT_TRACKING", "true");
+                    offline();
                     setIfAbsent("ai.djl.default_engine", "PyTorch");
                     // one inter-op thread: lora4j parallelises across trials, not across ops of one graph
                     setIfAbsent("ai.djl.pytorch.num_interop_threads", "1");
@@ -34,6 +33,16 @@ public final class Torch {
             }
         }
         return e;
+    }
+
+    /**
+     * Tells every DJL component (the engine, the tokenizers' native library, telemetry) not to touch the network:
+     * native libraries come from the jars on the classpath, nothing is downloaded or reported. Call before first use
+     * of any DJL class; an explicit setting by the user wins.
+     */
+    public static void offline() {
+        setIfAbsent("ai.djl.offline", "true");
+        setIfAbsent("OPT_OUT_TRACKING", "true");
     }
 
     private static void setIfAbsent(String key, String value) {

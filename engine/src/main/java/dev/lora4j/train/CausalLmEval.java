@@ -1,19 +1,18 @@
 package dev.lora4j.train;
 
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.Shape;
+import dev.lora4j.data.Batch;
+import dev.lora4j.data.Example;
 import dev.lora4j.model.Adaptation;
 import dev.lora4j.model.BaseModel;
-import dev.lora4j.model.Forward;
-import dev.lora4j.model.Losses;
-import dev.lora4j.model.ModelInput;
-import dev.lora4j.runtime.GradMode;
-import dev.lora4j.runtime.Ops;
+import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * The causal-LM loss of a whole data set: summed next-token cross-entropy over every predicted token of every row,
- * divided by the number of predicted tokens (token-weighted; padding never counts).
+ * divided by the number of predicted tokens (token-weighted; padding and {@code -100} labels never count).
  */
 public final class CausalLmEval {
     private CausalLmEval() {}
@@ -25,36 +24,20 @@ public final class CausalLmEval {
         }
     }
 
+    /** Over token id rows whose labels are the inputs, in order, padded with id 0. */
     public static Result evaluate(BaseModel base, Adaptation adaptation, List<long[]> rows, int batchSize) {
-        double sum = 0;
-        long tokens = 0;
+        List<Batch> batches = new ArrayList<>();
         for (int start = 0; start < rows.size(); start += batchSize) {
-            List<long[]> batch = rows.subList(start, Math.min(rows.size(), start + batchSize));
-            int t = batch.stream().mapToInt(r -> r.length).max().orElse(0);
-            if (t < 2) {
-                continue;
-            }
-            int b = batch.size();
-            long[] ids = new long[b * t];
-            long[] labels = new long[b * t];
-            long[] mask = new long[b * t];
-            for (int r = 0; r < b; r++) {
-                long[] row = batch.get(r);
-                for (int j = 0; j < t; j++) {
-                    boolean real = j < row.length;
-                    ids[r * t + j] = real ? row[j] : 0;
-                    labels[r * t + j] = real ? row[j] : Losses.IGNORE;
-                    mask[r * t + j] = real ? 1 : 0;
-                }
-            }
-            try (GradMode g = GradMode.off(); Ops ops = Ops.scope(base.manager())) {
-                Shape shape = new Shape(b, t);
-                ModelInput in = new ModelInput(ops.longs(ids, shape), ops.longs(mask, shape), null);
-                NDArray logits = base.architecture().forward(Forward.eval(ops, base, adaptation), in);
-                sum += Losses.causalLmSum(ops, logits, ops.longs(labels, shape)).getFloat();
-                tokens += Losses.causalLmTokens(labels, b, t);
-            }
+            int[] indices = IntStream.range(start, Math.min(rows.size(), start + batchSize)).toArray();
+            List<Example> examples = IntStream.of(indices).mapToObj(i -> Example.causal(i + 1, rows.get(i))).toList();
+            batches.add(Batch.of(indices, examples, 0));
         }
-        return new Result(tokens == 0 ? Double.NaN : sum / tokens, tokens);
+        return evaluate(base, adaptation, batches.iterator());
+    }
+
+    /** Over causal-LM batches (e.g. {@code Batches.evaluation(data, n)}). */
+    public static Result evaluate(BaseModel base, Adaptation adaptation, Iterator<Batch> batches) {
+        Map<String, Double> m = Evaluator.evaluate(base, adaptation, new Objective.CausalLm(), batches);
+        return new Result(m.get("eval_loss"), (long) (double) m.get("eval_tokens"));
     }
 }

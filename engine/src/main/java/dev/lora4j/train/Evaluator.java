@@ -1,38 +1,47 @@
 package dev.lora4j.train;
 
 import ai.djl.ndarray.NDArray;
+import dev.lora4j.data.Batch;
 import dev.lora4j.model.Adaptation;
 import dev.lora4j.model.BaseModel;
 import dev.lora4j.model.Forward;
 import dev.lora4j.runtime.GradMode;
 import dev.lora4j.runtime.Ops;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Whole-set evaluation: the loss is summed over every counted item of every batch and divided once (token-weighted
- * for causal LMs), so the batch size never changes the number.
+ * Whole-set evaluation: the loss is summed over every counted label of every batch and divided once
+ * (token-weighted for causal LMs; padding and {@code -100} never count), so the batch size never changes the number.
  */
 public final class Evaluator {
     private Evaluator() {}
 
-    /** {@code eval_loss}, {@code eval_tokens} and {@code eval_perplexity} or {@code eval_accuracy}. */
     public static Map<String, Double> evaluate(BaseModel base, Adaptation adaptation, Objective objective,
-            List<MicroBatch> batches) {
+            List<Batch> batches) {
+        return evaluate(base, adaptation, objective, batches.iterator());
+    }
+
+    /** {@code eval_loss} plus {@code eval_perplexity}/{@code eval_tokens} or {@code eval_accuracy}/{@code eval_samples}. */
+    public static Map<String, Double> evaluate(BaseModel base, Adaptation adaptation, Objective objective,
+            Iterator<Batch> batches) {
         double sum = 0;
         long counted = 0;
         long correct = 0;
-        long tokens = 0;
         try (GradMode g = GradMode.off()) {
-            for (MicroBatch b : batches) {
+            while (batches.hasNext()) {
+                Batch b = batches.next();
+                if (b.labelTokens() == 0) {
+                    continue; // nothing to predict (one-token rows, or every label ignored)
+                }
                 try (Ops ops = Ops.scope(base.manager())) {
-                    NDArray out = base.architecture().forward(Forward.eval(ops, base, adaptation), b.input(ops));
+                    NDArray out = base.architecture().forward(Forward.eval(ops, base, adaptation), b.modelInput(ops));
                     sum += objective.lossSum(ops, out, b).getFloat();
                     correct += objective.correct(ops, out, b);
                 }
-                counted += b.counted();
-                tokens += b.tokens();
+                counted += b.labelTokens();
             }
         }
         Map<String, Double> m = new LinkedHashMap<>();

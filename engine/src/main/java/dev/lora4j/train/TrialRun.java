@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import dev.lora4j.checkpoint.Checkpoint;
 import dev.lora4j.checkpoint.TrainerState;
+import dev.lora4j.data.Batch;
+import dev.lora4j.data.Cursor;
 import dev.lora4j.lora.Adapter;
 import dev.lora4j.lora.HostTensor;
 import dev.lora4j.lora.Parameter;
@@ -11,6 +13,7 @@ import dev.lora4j.model.BaseModel;
 import dev.lora4j.model.Dropout;
 import dev.lora4j.model.Forward;
 import dev.lora4j.runtime.GradMode;
+import dev.lora4j.run.TrainingConfig;
 import dev.lora4j.runtime.Ops;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -29,18 +32,35 @@ public final class TrialRun implements AutoCloseable {
     public record Settings(double learningRate, double weightDecay, double beta1, double beta2, double epsilon,
             String scheduler, int warmupSteps, double warmupRatio, double epochs, int maxSteps,
             int gradientAccumulation, double maxGradNorm, int evalSteps, int saveSteps, int earlyStoppingPatience,
-            long seed, String metric, boolean maximize) {}
+            long seed, String metric, boolean maximize) {
+
+        /** A trial's training config with the metric that decides the best adapter and early stopping. */
+        public static Settings of(TrainingConfig t, String metric, boolean maximize) {
+            return new Settings(t.learningRate(), t.weightDecay(), t.adamBeta1(), t.adamBeta2(), t.adamEpsilon(),
+                    t.lrSchedulerType().json(), t.warmupSteps(), t.warmupRatio(), t.numTrainEpochs(), t.maxSteps(),
+                    t.gradientAccumulationSteps(), t.maxGradNorm(), t.evalSteps().orElse(0),
+                    t.saveSteps().orElse(0), t.earlyStoppingPatience().orElse(0), t.seed(), metric, maximize);
+        }
+
+        /** The same settings with a different accumulation (the out-of-memory back-off). */
+        public Settings withAccumulation(int steps) {
+            return new Settings(learningRate, weightDecay, beta1, beta2, epsilon, scheduler, warmupSteps, warmupRatio,
+                    epochs, maxSteps, steps, maxGradNorm, evalSteps, saveSteps, earlyStoppingPatience, seed, metric,
+                    maximize);
+        }
+    }
 
     private final BaseModel base;
     private final Adapter adapter;
     private final Objective objective;
     private final Settings settings;
     private final BatchSource train;
-    private final List<MicroBatch> eval;
+    private final List<Batch> eval;
     private final AdamW optimizer;
     private final LrSchedule schedule;
     private final long totalSteps;
-    private final TrainListener listener;
+    private TrainListener listener;
+    private java.util.function.LongPredicate extraEvaluations = s -> false;
     private final List<Parameter> trainable;
 
     private long step;
@@ -59,7 +79,7 @@ public final class TrialRun implements AutoCloseable {
     private long evaluatedAt = -1;
 
     public TrialRun(BaseModel base, Adapter adapter, Objective objective, Settings settings, BatchSource train,
-            List<MicroBatch> eval, TrainListener listener) {
+            List<Batch> eval, TrainListener listener) {
         this.base = base;
         this.adapter = adapter;
         this.objective = objective;
@@ -73,6 +93,16 @@ public final class TrialRun implements AutoCloseable {
         this.totalSteps = totalSteps(settings, train.batchesPerEpoch());
         this.schedule = new LrSchedule(settings.scheduler(), settings.learningRate(),
                 LrSchedule.warmup(settings.warmupSteps(), settings.warmupRatio(), (int) totalSteps), (int) totalSteps);
+    }
+
+    /** Also evaluates after the steps {@code when} accepts (the sweep's early-termination rungs). */
+    public void alsoEvaluateAt(java.util.function.LongPredicate when) {
+        this.extraEvaluations = when;
+    }
+
+    /** Replaces the listener (set after a restore, so restored history is not reported twice). */
+    public void listen(TrainListener l) {
+        this.listener = l == null ? TrainListener.NONE : l;
     }
 
     /** transformers' count: max_steps if set, else ceil(batches / accumulation) updates per epoch times epochs. */
@@ -114,19 +144,19 @@ public final class TrialRun implements AutoCloseable {
         int perEpoch = train.batchesPerEpoch();
         int left = perEpoch - train.cursor().index();
         int windowSize = Math.min(settings.gradientAccumulation(), left);
-        List<MicroBatch> window = new ArrayList<>(windowSize);
+        List<Batch> window = new ArrayList<>(windowSize);
         for (int i = 0; i < windowSize; i++) {
             window.add(train.next());
         }
-        long counted = window.stream().mapToLong(MicroBatch::counted).sum();
+        long counted = window.stream().mapToLong(Batch::labelTokens).sum();
         double loss = 0;
         long tokens = 0;
         long rows = 0;
         try (GradMode g = GradMode.on()) {
-            for (MicroBatch mb : window) {
+            for (Batch mb : window) {
                 try (Ops ops = Ops.scope(adapter.manager())) {
                     Forward f = Forward.train(ops, base, adapter, Dropout.forStep(settings.seed(), microBatches++));
-                    NDArray out = base.architecture().forward(f, mb.input(ops));
+                    NDArray out = base.architecture().forward(f, mb.modelInput(ops));
                     NDArray l = ops.scale(objective.lossSum(ops, out, mb), 1.0 / Math.max(1, counted));
                     float v = l.getFloat();
                     if (!Float.isFinite(v)) {
@@ -149,7 +179,8 @@ public final class TrialRun implements AutoCloseable {
         StepReport report = new StepReport(step, totalSteps, epoch(), loss, schedule.rate(step - 1), gradNorm,
                 tokens / seconds, rows / seconds, Memory.peakRssMb(), elapsed);
         listener.onStep(report);
-        if (!eval.isEmpty() && settings.evalSteps() > 0 && step % settings.evalSteps() == 0 && !finished()) {
+        boolean due = settings.evalSteps() > 0 && step % settings.evalSteps() == 0 || extraEvaluations.test(step);
+        if (!eval.isEmpty() && due && !finished()) {
             evaluateNow();
         }
         return report;
@@ -181,7 +212,7 @@ public final class TrialRun implements AutoCloseable {
 
     /** Fractional epochs done, as transformers logs them. */
     public double epoch() {
-        BatchSource.Cursor c = train.cursor();
+        Cursor c = train.cursor();
         return c.epoch() + (double) c.index() / Math.max(1, train.batchesPerEpoch());
     }
 
@@ -225,8 +256,9 @@ public final class TrialRun implements AutoCloseable {
         for (Map.Entry<String, NDArray> e : optimizer.secondMoments().entrySet()) {
             second.put(e.getKey(), host(e.getValue()));
         }
-        BatchSource.Cursor c = train.cursor();
-        TrainerState state = new TrainerState(step, microBatches, c.epoch(), c.index(), trainLossSum, tokensSeen,
+        Cursor c = train.cursor();
+        TrainerState state = new TrainerState(step, microBatches, c.epoch(), c.index(), train.batchSize(),
+                trainLossSum, tokensSeen,
                 examplesSeen, elapsed, bestMetric, bestStep, evalsWithoutImprovement, lastEval);
         return new Checkpoint(state, adapter.snapshot(), first, second);
     }
@@ -244,7 +276,9 @@ public final class TrialRun implements AutoCloseable {
         c.secondMoments().forEach((k, v) -> second.put(k, v.data()));
         TrainerState s = c.state();
         optimizer.restore(trainable, s.step(), first, second);
-        train.seek(new BatchSource.Cursor(s.epoch(), s.index()));
+        // a checkpoint counts batches of its own size; a retry with smaller micro-batches starts at the same row
+        long rowsDone = (long) s.index() * (s.batchSize() > 0 ? s.batchSize() : train.batchSize());
+        train.seek(new Cursor(s.epoch(), (int) (rowsDone / train.batchSize())));
         step = s.step();
         microBatches = s.microBatches();
         trainLossSum = s.trainLossSum();
@@ -292,5 +326,6 @@ public final class TrialRun implements AutoCloseable {
     @Override
     public void close() {
         optimizer.close();
+        train.close();
     }
 }

@@ -15,8 +15,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * DJL's {@code NDArray.add(Number)} (and every other Number overload) frees its scalar while autograd may still read
- * it in backward: wrong gradients after a GC (DJL-NOTES pitfall 1). This test reads the engine's compiled classes and
- * fails if any of them calls such a method on an NDArray; scalars must come from {@link Ops#scalar(double)}.
+ * it in backward: wrong gradients after a GC (DJL-NOTES pitfall 1). {@code NDArray.set(Buffer)} /
+ * {@code JniUtils.set} make a tensor's storage point at a Java buffer the GC later frees (found by the resume test:
+ * a restored adapter read freed memory and diverged). This test reads the engine's compiled classes and fails if any
+ * of them calls such a method; scalars come from {@link Ops#scalar(double)}, copies from {@link Ops#assign}.
  */
 class ScalarOverloadBanTest {
 
@@ -44,7 +46,8 @@ class ScalarOverloadBanTest {
     void theScannerFindsACall() throws IOException {
         // a class compiled from this test source calls NDArray.mul(Number) on purpose
         try (InputStream in = ScalarOverloadBanTest.class.getResourceAsStream("ScalarOverloadBanTest$Bad.class")) {
-            assertEquals(List.of("ai/djl/ndarray/NDArray.mul(Ljava/lang/Number;)Lai/djl/ndarray/NDArray;"),
+            assertEquals(List.of("ai/djl/ndarray/NDArray.mul(Ljava/lang/Number;)Lai/djl/ndarray/NDArray;",
+                    "ai/djl/pytorch/jni/JniUtils.set(Lai/djl/pytorch/engine/PtNDArray;Ljava/nio/ByteBuffer;)V"),
                     numberOverloadCalls(in));
         }
     }
@@ -53,6 +56,10 @@ class ScalarOverloadBanTest {
     private static final class Bad {
         static ai.djl.ndarray.NDArray twice(ai.djl.ndarray.NDArray a) {
             return a.mul(2);
+        }
+
+        static void alias(ai.djl.pytorch.engine.PtNDArray a, java.nio.ByteBuffer b) {
+            ai.djl.pytorch.jni.JniUtils.set(a, b);
         }
     }
 
@@ -104,6 +111,12 @@ class ScalarOverloadBanTest {
             String desc = utf8[nat[1]];
             boolean ndArray = owner.equals("ai/djl/ndarray/NDArray") || owner.startsWith("ai/djl/pytorch/engine/PtNDArray");
             if (ndArray && desc.contains("Ljava/lang/Number;")) {
+                calls.add(owner + "." + name + desc);
+            }
+            // set(Buffer) makes the tensor's storage point at Java memory the GC may free: use Ops.assign
+            boolean aliasing = name.equals("set") && (desc.contains("Ljava/nio/") || desc.startsWith("([F)")
+                    || desc.startsWith("([J)"));
+            if ((ndArray || owner.equals("ai/djl/pytorch/jni/JniUtils")) && aliasing) {
                 calls.add(owner + "." + name + desc);
             }
         }

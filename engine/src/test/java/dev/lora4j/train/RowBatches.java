@@ -1,10 +1,13 @@
 package dev.lora4j.train;
 
-import dev.lora4j.model.Losses;
+import dev.lora4j.data.Batch;
+import dev.lora4j.data.Cursor;
+import dev.lora4j.data.Example;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.IntStream;
 
 /** Test batch source over token-id rows: seeded shuffle per epoch, right padding, labels = inputs. */
 final class RowBatches implements BatchSource {
@@ -23,12 +26,14 @@ final class RowBatches implements BatchSource {
     }
 
     private List<Integer> orderFor(int e) {
-        List<Integer> o = new ArrayList<>();
-        for (int i = 0; i < rows.size(); i++) {
-            o.add(i);
-        }
+        List<Integer> o = new ArrayList<>(IntStream.range(0, rows.size()).boxed().toList());
         Collections.shuffle(o, new Random(seed * 31 + e));
         return o;
+    }
+
+    @Override
+    public int batchSize() {
+        return batchSize;
     }
 
     @Override
@@ -37,45 +42,27 @@ final class RowBatches implements BatchSource {
     }
 
     @Override
-    public MicroBatch next() {
+    public Batch next() {
         int from = index * batchSize;
-        List<long[]> b = new ArrayList<>();
-        for (int i = from; i < Math.min(rows.size(), from + batchSize); i++) {
-            b.add(rows.get(order.get(i)));
-        }
+        int[] picked = IntStream.range(from, Math.min(rows.size(), from + batchSize)).map(order::get).toArray();
         index++;
         if (index == batchesPerEpoch()) {
             index = 0;
             epoch++;
             order = orderFor(epoch);
         }
-        return pad(b);
+        return pad(picked, rows);
     }
 
-    static MicroBatch pad(List<long[]> b) {
-        int t = b.stream().mapToInt(r -> r.length).max().orElse(1);
-        int n = b.size();
-        long[] ids = new long[n * t];
-        long[] mask = new long[n * t];
-        long[] labels = new long[n * t];
-        long tokens = 0;
-        for (int r = 0; r < n; r++) {
-            long[] row = b.get(r);
-            tokens += row.length;
-            for (int j = 0; j < t; j++) {
-                boolean real = j < row.length;
-                ids[r * t + j] = real ? row[j] : 0;
-                mask[r * t + j] = real ? 1 : 0;
-                labels[r * t + j] = real ? row[j] : Losses.IGNORE;
-            }
-        }
-        return new MicroBatch(ids, mask, null, labels, n, t, Losses.causalLmTokens(labels, n, t), tokens);
+    static Batch pad(int[] indices, List<long[]> rows) {
+        List<Example> examples = IntStream.of(indices).mapToObj(i -> Example.causal(i + 1, rows.get(i))).toList();
+        return Batch.of(indices, examples, 0);
     }
 
-    static List<MicroBatch> inOrder(List<long[]> rows, int batchSize) {
-        List<MicroBatch> out = new ArrayList<>();
+    static List<Batch> inOrder(List<long[]> rows, int batchSize) {
+        List<Batch> out = new ArrayList<>();
         for (int i = 0; i < rows.size(); i += batchSize) {
-            out.add(pad(rows.subList(i, Math.min(rows.size(), i + batchSize))));
+            out.add(pad(IntStream.range(i, Math.min(rows.size(), i + batchSize)).toArray(), rows));
         }
         return out;
     }
@@ -83,6 +70,13 @@ final class RowBatches implements BatchSource {
     @Override
     public Cursor cursor() {
         return new Cursor(epoch, index);
+    }
+
+    @Override
+    public BatchSource at(Cursor c) {
+        RowBatches copy = new RowBatches(rows, batchSize, seed);
+        copy.seek(c);
+        return copy;
     }
 
     @Override

@@ -115,4 +115,21 @@ class TrialRunTest {
             uninterrupted.forEach((k, v) -> assertArrayEquals(v.data(), resumed.get(k).data(), 1e-6f, k));
         }
     }
+
+    @Test
+    void aDivergingLossStopsTheTrialWithAClearError() {
+        TrialRun.Settings blowUp = new TrialRun.Settings(1e30, 0, 0.9, 0.999, 1e-8, "constant", 0, 0, 1, 10, 1, 0, 0,
+                0, 0, 7, "eval_loss", false);
+        LoraConfig random = lora(0).toBuilder().initLoraWeights(false).build();
+        try (Adapter ad = Adapter.create(base, random, 1); TrialRun run = new TrialRun(base, ad,
+                new Objective.CausalLm(), blowUp, new RowBatches(rows, 3, 7), List.of(), TrainListener.NONE)) {
+            NonFiniteLossException e = org.junit.jupiter.api.Assertions.assertThrows(NonFiniteLossException.class,
+                    () -> {
+                        for (int i = 0; i < 10; i++) {
+                            run.step();
+                        }
+                    });
+            assertTrue(e.getMessage().matches("loss is (NaN|Infinity|-Infinity) at step \\d+ .*"), e.getMessage());
+        }
+    }
 }

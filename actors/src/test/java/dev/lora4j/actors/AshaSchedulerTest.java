@@ -1,0 +1,38 @@
+package dev.lora4j.actors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class AshaSchedulerTest {
+
+    @Test
+    void rungsGrowGeometricallyBelowMaxT() {
+        assertEquals(List.of(2L, 6L, 18L), new AshaScheduler(2, 3, 30, "eval_loss", false).rungs());
+    }
+
+    @Test
+    void stopsTrialsOutsideTheBestThirdAtARung() {
+        AshaScheduler s = new AshaScheduler(2, 3, 100, "eval_loss", false);
+        assertNull(s.shouldStop("a", 2, Map.of("eval_loss", 1.0)), "the first result at a rung always goes on");
+        assertNotNull(s.shouldStop("b", 2, Map.of("eval_loss", 2.0)), "worse than the 1/3 quantile of [1, 2]");
+        assertNull(s.shouldStop("c", 2, Map.of("eval_loss", 0.5)), "best so far");
+        String why = s.shouldStop("d", 3, Map.of("eval_loss", 5.0));
+        assertTrue(why.startsWith("ASHA: eval_loss 5.000 at step 2"), why);
+        assertNull(s.shouldStop("a", 3, Map.of("eval_loss", 9.0)), "a rung is judged once per trial");
+    }
+
+    @Test
+    void maximizeKeepsTheHighest() {
+        AshaScheduler s = new AshaScheduler(1, 2, 10, "eval_accuracy", true);
+        assertNull(s.shouldStop("a", 1, Map.of("eval_accuracy", 0.6)));
+        assertNull(s.shouldStop("b", 1, Map.of("eval_accuracy", 0.9)));
+        assertNotNull(s.shouldStop("c", 1, Map.of("eval_accuracy", 0.5)));
+        assertNull(s.shouldStop("d", 1, Map.of("eval_loss", 0.1)), "no metric, no decision");
+    }
+}

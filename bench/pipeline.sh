@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Measures what the actor pipeline buys (issue: actors and pipeline), on the demo model and data:
+#   1. peak RSS of 8 trials training concurrently on one device vs one trial alone
+#   2. wall time of an 8-trial sweep vs the same 8 trials one after another with `bin/lora4j train`
+#   3. step throughput of one trial inside the pipeline vs the bare engine loop (`train`), same threads
+# Usage: bench/pipeline.sh [STEPS]   (default 20 optimizer steps per trial)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+steps="${1:-20}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cd "$root"
+bin/lora4j --version >/dev/null   # builds the CLI if needed
+
+# eight configs: r x alpha x learning rate on the spam demo (all-MiniLM-L6-v2, SEQ_CLS)
+cat > "$work/sweep8.yaml" <<YAML
+name: bench-8
+model: builtin:all-minilm-l6-v2
+task: SEQ_CLS
+data: {train: $root/examples/data/spam-train.jsonl, eval: $root/examples/data/spam-eval.jsonl, labels: [ham, spam], max_length: 64}
+training: {learning_rate: 3.0e-3, batch_size: 16, max_steps: $steps, seed: 42}
+lora: {target_modules: [query, value], modules_to_save: [classifier], lora_dropout: 0.1}
+method: grid
+metric: {name: eval_accuracy, goal: maximize}
+parameters:
+  r: {values: [4, 8]}
+  lora_alpha: {ratio_to: r, values: [1, 2]}
+  learning_rate: {values: [1.0e-3, 3.0e-3]}
+resources: {devices: [cpu], trials_per_device: 4}
+YAML
+sed -e 's/name: bench-8/name: bench-1/' -e 's/r: {values: \[4, 8\]}/r: {values: [8]}/' \
+    -e 's/lora_alpha: {ratio_to: r, values: \[1, 2\]}/lora_alpha: {ratio_to: r, values: [2]}/' \
+    -e 's/learning_rate: {values: \[1.0e-3, 3.0e-3\]}/learning_rate: {values: [3.0e-3]}/' \
+    -e 's/trials_per_device: 4/trials_per_device: 1/' "$work/sweep8.yaml" > "$work/sweep1.yaml"
+
+peak() { grep "Maximum resident" "$1" | awk '{print $6}'; }
+secs() { grep "Elapsed (wall" "$1" | awk '{print $8}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }'; }
+
+echo "== 1. peak RSS: one trial vs 8 concurrent (2 lanes x 4 trials) on the CPU"
+/usr/bin/time -v bin/lora4j sweep "$work/sweep1.yaml" --out "$work/one" --cpu-lanes 1 >/dev/null 2>"$work/one.time"
+/usr/bin/time -v bin/lora4j sweep "$work/sweep8.yaml" --out "$work/eight" --cpu-lanes 2 >/dev/null 2>"$work/eight.time"
+one=$(peak "$work/one.time"); eight=$(peak "$work/eight.time")
+echo "peak RSS one trial: $((one / 1024)) MB, eight concurrent: $((eight / 1024)) MB, ratio $(echo "scale=2; $eight / $one" | bc)"
+
+echo "== 2. wall time: the 8-trial sweep vs 8 x bin/lora4j train one after another"
+sweep_s=$(secs "$work/eight.time")
+start=$(date +%s.%N)
+for t in "$work"/eight/trials/*/; do
+  bin/lora4j train "$t/train.json" --out "$work/seq/$(basename "$t")" >/dev/null 2>&1
+done
+seq_s=$(echo "$(date +%s.%N) - $start" | bc)
+echo "sweep: ${sweep_s}s, sequential train: ${seq_s}s, speed-up $(echo "scale=2; $seq_s / $sweep_s" | bc)x"
+
+echo "== 3. one trial, 1 thread: inside the pipeline vs the bare engine loop"
+t1="$(ls -d "$work"/one/trials/*/ | head -1)"
+bin/lora4j train "$t1/train.json" --out "$work/bare" --threads 1 --json 2>/dev/null > "$work/bare.json"
+pipe=$(grep -o '"tokens_per_s" : [0-9.]*' "$t1/result.json" | awk '{print $3}')
+bare=$(grep -o '"tokens_per_s":[0-9.]*' "$work/bare.json" | cut -d: -f2)
+echo "tokens/s in the pipeline: $pipe, bare loop: $bare, pipeline/bare $(echo "scale=3; $pipe / $bare" | bc)"

@@ -1,0 +1,204 @@
+package dev.lora4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lora4j.actors.TrialResult;
+import dev.lora4j.config.Loaded;
+import dev.lora4j.pipeline.Lora4j;
+import dev.lora4j.pipeline.SweepHandle;
+import dev.lora4j.pipeline.SweepOptions;
+import dev.lora4j.pipeline.SweepFolder;
+import dev.lora4j.pipeline.SweepReport;
+import dev.lora4j.report.HtmlReport;
+import dev.lora4j.sweep.SweepSpec;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code lora4j sweep SPEC.yaml}: runs every trial of a sweep on this machine's devices, shows them live, and ends
+ * with the leaderboard, {@code report.html} and a PEFT adapter per trial.
+ */
+@Command(name = "sweep", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = {"Runs a LoRA hyper-parameter sweep (grid or random search, optional ASHA early stopping).", "",
+            "Ctrl-C once stops every trial at a step boundary after a checkpoint (resume with --resume);"
+                    + " twice stops at once."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:every trial finished or was stopped early", "1:a trial failed, or the sweep was"
+                + " interrupted", "2:the sweep file is invalid"})
+public final class SweepCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Parameters(paramLabel = "SPEC", description = "sweep file (YAML or JSON)")
+    Path specFile;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "run folder (default: runs/<name>)")
+    Path out;
+
+    @Option(names = "--resume", description = "continue an interrupted run folder: finished trials are kept, "
+            + "running ones continue from their last checkpoint")
+    boolean resume;
+
+    @Option(names = "--json", description = "print the leaderboard as JSON at the end")
+    boolean json;
+
+    @Option(names = "--cpu-lanes", paramLabel = "N", description = "trials training side by side on the CPU"
+            + " (default: one per core)")
+    int cpuLanes;
+
+    @Option(names = "--threads-per-lane", paramLabel = "N", defaultValue = "1",
+            description = "intra-op threads of each CPU lane (default: ${DEFAULT-VALUE})")
+    int threadsPerLane;
+
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Loaded<SweepSpec> loaded = SweepSpec.read(specFile);
+        SweepSpec sweep = loaded.value();
+        PrintWriter err = spec.commandLine().getErr();
+        loaded.warnings().forEach(w -> err.println("lora4j: warning: " + w));
+        Path dir = out != null ? out : Path.of("runs", sweep.name());
+        recordSpec(dir);
+        PrintWriter console = json ? err : spec.commandLine().getOut();
+        ProgressView view = new ProgressView(console, ProgressView.isTerminal());
+        view.log("sweep " + sweep.summary() + (resume ? " (resuming " + dir + ")" : "") + " -> " + dir);
+        SweepReport report;
+        try (Lora4j lora4j = Lora4j.create()) {
+            SweepHandle handle = lora4j.sweep(sweep, SweepOptions.in(dir).resuming(resume)
+                    .withCpu(cpuLanes, threadsPerLane));
+            SweepView live = new SweepView(view, sweep.metric().name(), sweep.size());
+            handle.events().runForeach(live::on, lora4j.system());
+            Interrupts.onCtrlC(new Interrupts.Handler() {
+                final AtomicInteger presses = new AtomicInteger();
+
+                @Override
+                public void interrupted() {
+                    if (presses.incrementAndGet() == 1) {
+                        view.log("stopping: every trial checkpoints at its next step (Ctrl-C again to stop now)");
+                        handle.cancel();
+                    } else {
+                        handle.cancelNow();
+                        err.println("lora4j: stopped; resume with: bin/lora4j sweep " + specFile + " --out " + dir
+                                + " --resume");
+                        err.flush();
+                        Runtime.getRuntime().halt(130);
+                    }
+                }
+            });
+            report = handle.report().toCompletableFuture().join();
+        }
+        try {
+            HtmlReport.write(dir, report);
+        } catch (RuntimeException e) {
+            // the trials, adapters and leaderboard are safe on disk; a report can be rebuilt with `lora4j report`
+            err.println("lora4j: warning: report.html not written (" + Failures.message(e) + "); rebuild it with:"
+                    + " bin/lora4j report " + dir);
+        }
+        if (json) {
+            spec.commandLine().getOut().println(toJson(report, dir));
+        } else {
+            printLeaderboard(view, report, sweep, dir);
+        }
+        if (report.cancelled()) {
+            view.log("interrupted; resume with: bin/lora4j sweep " + specFile + " --out " + dir + " --resume");
+            return 1;
+        }
+        spec.commandLine().getOut().flush();
+        return report.count(TrialResult.Status.FAILED) > 0 ? 1 : 0;
+    }
+
+    /** Keeps the spec as run; a resumed run must be the same sweep. */
+    private void recordSpec(Path dir) throws IOException {
+        Path recorded = dir.resolve(SweepFolder.SPEC);
+        String text = Files.readString(specFile, StandardCharsets.UTF_8);
+        if (resume) {
+            if (!Files.isRegularFile(recorded)) {
+                throw new IllegalArgumentException(dir + " holds no sweep to resume (no sweep.yaml)");
+            }
+            if (!Files.readString(recorded, StandardCharsets.UTF_8).equals(text)) {
+                throw new IllegalArgumentException(specFile + " differs from the sweep in " + recorded
+                        + "; --resume continues the same sweep (use another --out for a new one)");
+            }
+            return;
+        }
+        if (Files.isDirectory(dir.resolve("trials"))) {
+            throw new IllegalArgumentException(dir + " already holds a sweep; pass --resume to continue it, or"
+                    + " choose another --out");
+        }
+        Files.createDirectories(dir);
+        Files.writeString(recorded, text, StandardCharsets.UTF_8);
+    }
+
+    private static void printLeaderboard(ProgressView view, SweepReport r, SweepSpec sweep, Path dir) {
+        List<String> params = r.parameterNames();
+        List<String> lines = new ArrayList<>();
+        StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%-4s %-28s", "#", "trial"));
+        for (String p : params) {
+            head.append(String.format(Locale.ROOT, " %12s", p.substring(p.indexOf('.') + 1)));
+        }
+        head.append(String.format(Locale.ROOT, " %12s %6s %8s  %s", r.metric().name(), "steps", "time", "status"));
+        lines.add(head.toString());
+        int rank = 0;
+        for (TrialResult t : r.leaderboard()) {
+            StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-4s %-28s",
+                    t.metric(r.metric().name()).isPresent() ? Integer.toString(++rank) : "-", t.name()));
+            for (String p : params) {
+                var v = t.parameters().get(p);
+                row.append(String.format(Locale.ROOT, " %12s", v == null ? "" : v.isTextual() ? v.asText()
+                        : v.toString()));
+            }
+            row.append(String.format(Locale.ROOT, " %12s %6d %8s  %s", t.metric(r.metric().name())
+                    .map(v -> String.format(Locale.ROOT, "%.4f", v)).orElse("-"), t.steps(),
+                    ProgressView.duration(t.seconds()), t.status().name().toLowerCase(Locale.ROOT)
+                            + (t.reason() != null && t.status() != TrialResult.Status.FINISHED ? ": " + t.reason()
+                            : "")));
+            lines.add(row.toString());
+        }
+        lines.forEach(view::log);
+        r.best().ifPresent(b -> view.log("best: " + b.name() + " (" + r.metric().name() + " "
+                + String.format(Locale.ROOT, "%.4f", b.metric(r.metric().name()).orElseThrow()) + "), adapter in "
+                + b.adapter()));
+        view.log("leaderboard: " + dir.resolve("leaderboard.csv") + ", report: " + dir.resolve(HtmlReport.FILE)
+                + String.format(Locale.ROOT, " (%s)", ProgressView.duration(r.wallTime().toMillis() / 1000.0)));
+    }
+
+    static ObjectNode toJson(SweepReport r, Path dir) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("name", r.name());
+        o.put("metric", r.metric().name());
+        o.put("goal", r.metric().goal().name().toLowerCase(Locale.ROOT));
+        o.put("folder", dir.toString());
+        o.put("wall_time_s", r.wallTime().toMillis() / 1000.0);
+        o.put("cancelled", r.cancelled());
+        r.best().ifPresent(b -> o.put("best", b.trialId()));
+        ArrayNode board = o.putArray("leaderboard");
+        for (TrialResult t : r.leaderboard()) {
+            ObjectNode row = board.addObject();
+            row.put("trial_id", t.trialId());
+            row.put("name", t.name());
+            row.put("status", t.status().name().toLowerCase(Locale.ROOT));
+            row.set("parameters", JSON.valueToTree(t.parameters()));
+            row.set("metrics", JSON.valueToTree(t.metrics()));
+            row.put("steps", t.steps());
+            row.put("seconds", t.seconds());
+            row.put("adapter", t.adapterDir().map(Path::toString).orElse(null));
+            row.put("reason", t.reason());
+        }
+        return o;
+    }
+
+}

@@ -1,0 +1,115 @@
+package dev.lora4j.cli;
+
+import dev.lora4j.actors.TrialEvent;
+import dev.lora4j.actors.TrialResult;
+import dev.lora4j.train.StepReport;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The live view of a sweep: one line per running trial (name, step/total, loss, eval metric, ETA) and an overall
+ * bar (done, failed, running, queued), redrawn in place on a terminal; plain log lines of lifecycle events otherwise.
+ */
+final class SweepView {
+    private final ProgressView view;
+    private final String metric;
+    private final long total;
+    private final Map<String, Running> running = new LinkedHashMap<>();
+    private int done;
+    private int failed;
+    private int started;
+    private final long t0 = System.nanoTime();
+
+    private static final class Running {
+        final String name;
+        StepReport last;
+        Double metric;
+
+        Running(String name) {
+            this.name = name;
+        }
+    }
+
+    SweepView(ProgressView view, String metric, long total) {
+        this.view = view;
+        this.metric = metric;
+        this.total = total;
+    }
+
+    synchronized void on(TrialEvent e) {
+        if (e instanceof TrialEvent.Started s) {
+            started++;
+            running.put(s.trialId(), new Running(s.name()));
+            plain("started " + s.name() + " on " + s.device()
+                    + (s.resumedAtStep() > 0 ? " (resumed at step " + s.resumedAtStep() + ")" : ""));
+        } else if (e instanceof TrialEvent.Progress p) {
+            Running r = running.get(p.trialId());
+            if (r != null) {
+                r.last = p.report();
+            }
+        } else if (e instanceof TrialEvent.Evaluated ev) {
+            Running r = running.get(ev.trialId());
+            if (r != null) {
+                r.metric = ev.metrics().get(metric);
+            }
+            plain(String.format(Locale.ROOT, "%s step %d: %s", ev.name(), ev.step(),
+                    TrainCommand.summary(ev.metrics())));
+        } else if (e instanceof TrialEvent.Finished f) {
+            running.remove(f.trialId());
+            TrialResult r = f.result();
+            if (r.status() == TrialResult.Status.FAILED || r.status() == TrialResult.Status.REJECTED) {
+                failed++;
+            } else {
+                done++;
+            }
+            plain(r.name() + " " + r.status().name().toLowerCase(Locale.ROOT)
+                    + r.metric(metric).map(v -> String.format(Locale.ROOT, ": %s %.4f", metric, v)).orElse("")
+                    + (r.reason() != null ? " (" + r.reason() + ")" : ""));
+        } else if (e instanceof TrialEvent.Retried r) {
+            plain(r.name() + " retried (attempt " + r.attempt() + ", batch " + r.batchSize() + " x "
+                    + r.accumulation() + "): " + r.reason());
+        } else if (e instanceof TrialEvent.Stopped s) {
+            plain(s.name() + " stopped at step " + s.step() + ": " + s.reason());
+        } else if (e instanceof TrialEvent.Rejected r) {
+            plain(r.name() + " rejected: " + r.errors());
+        }
+        redraw(e instanceof TrialEvent.Finished);
+    }
+
+    private void plain(String line) {
+        if (!view.terminal()) {
+            view.log(line);
+        }
+    }
+
+    private void redraw(boolean force) {
+        if (!view.terminal()) {
+            return;
+        }
+        List<String> lines = new ArrayList<>();
+        for (Running r : running.values()) {
+            StepReport s = r.last;
+            if (s == null) {
+                lines.add(String.format(Locale.ROOT, "  %-28s starting", cut(r.name)));
+                continue;
+            }
+            double eta = s.elapsedSeconds() / Math.max(1, s.step()) * (s.totalSteps() - s.step());
+            lines.add(String.format(Locale.ROOT, "  %-28s %5d/%-5d %s loss %.4f%s ETA %s", cut(r.name), s.step(),
+                    s.totalSteps(), ProgressView.bar(s.step(), s.totalSteps(), 12), s.loss(),
+                    r.metric == null ? "" : String.format(Locale.ROOT, " %s %.4f", metric, r.metric),
+                    ProgressView.duration(eta)));
+        }
+        long queued = Math.max(0, total - started);
+        lines.add(String.format(Locale.ROOT, "%s %d done, %d failed, %d running, %d queued  %s",
+                ProgressView.bar(done + failed, total, 24), done, failed, running.size(), queued,
+                ProgressView.duration((System.nanoTime() - t0) / 1e9)));
+        view.draw(lines, force);
+    }
+
+    private static String cut(String s) {
+        return s.length() <= 28 ? s : s.substring(0, 27) + "~";
+    }
+}

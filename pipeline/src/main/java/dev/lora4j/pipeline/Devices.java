@@ -1,0 +1,43 @@
+package dev.lora4j.pipeline;
+
+import dev.lora4j.actors.DevicePool;
+import dev.lora4j.run.Device;
+import dev.lora4j.run.Resources;
+import dev.lora4j.runtime.Torch;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns a sweep's {@code resources} into device lanes. A GPU is one lane with {@code trials_per_device} trials taking
+ * turns. The CPU is split into {@code cores / threadsPerLane} lanes running side by side, each with
+ * {@code trials_per_device} trials: on small models, trials on separate cores with one intra-op thread each train
+ * faster together than one trial using every core (see docs/performance.md).
+ */
+final class Devices {
+    private Devices() {}
+
+    static List<DevicePool.DeviceLayout> layout(Resources r, int cpuLanes, int cpuThreadsPerLane, int cores) {
+        List<Device> devices = r.devices();
+        if (r.autoDevices()) {
+            int gpus = Torch.engine().getGpuCount();
+            devices = new ArrayList<>();
+            for (int i = 0; i < gpus; i++) {
+                devices.add(Device.gpu(i));
+            }
+            if (devices.isEmpty()) {
+                devices.add(Device.CPU);
+            }
+        }
+        List<DevicePool.DeviceLayout> out = new ArrayList<>();
+        for (Device d : devices) {
+            if (d.kind() == Device.Kind.CPU) {
+                int threads = Math.max(1, Math.min(cpuThreadsPerLane, cores));
+                int lanes = cpuLanes > 0 ? cpuLanes : Math.max(1, cores / threads);
+                out.add(new DevicePool.DeviceLayout("cpu", lanes, r.trialsPerDevice(), threads));
+            } else {
+                out.add(new DevicePool.DeviceLayout(d.toString(), 1, r.trialsPerDevice(), 1));
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,289 @@
+package dev.lora4j.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lora4j.actors.TrialResult;
+import dev.lora4j.pipeline.SweepFolder;
+import dev.lora4j.pipeline.SweepReport;
+import dev.lora4j.sweep.Goal;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A sweep's {@code report.html}: one self-contained page (inline SVG charts, stylesheet and script; no network, no
+ * fonts or images to fetch) with the training loss and metric curves of every trial, the metric against each
+ * swept parameter, parallel coordinates over all of them, and the leaderboard. The charts are plain markup, so the
+ * page reads without JavaScript; the small script only highlights one trial across charts on hover.
+ *
+ * <p>Marked for tools: {@code svg.chart#loss-curves} and {@code #metric-curves} hold one
+ * {@code path.curve[data-trial]} per trial with points; {@code #param-<name>} one {@code circle.point} per trial
+ * with a metric value; {@code #parallel-coordinates} one {@code path.line} per trial; {@code table#leaderboard} one
+ * row per trial in rank order.
+ */
+public final class HtmlReport {
+    public static final String FILE = "report.html";
+
+    private static final String STYLE = resource("report.css");
+    private static final String SCRIPT = resource("report.js");
+
+    private HtmlReport() {}
+
+    /** Writes {@code report.html} into the sweep's run folder, reading each trial's progress.csv there. */
+    public static Path write(Path runFolder, SweepReport report) {
+        new SweepFolder(runFolder).writeAtomically(FILE, render(runFolder, report));
+        return runFolder.resolve(FILE);
+    }
+
+    /** Rebuilds {@code report.html} from the run folder's files alone (see {@link SweepFolder#readReport()}). */
+    public static Path write(Path runFolder) {
+        return write(runFolder, new SweepFolder(runFolder).readReport());
+    }
+
+    /** The page as text. */
+    public static String render(Path runFolder, SweepReport report) {
+        return new Page(runFolder, report).render();
+    }
+
+    private static String resource(String name) {
+        try (InputStream in = HtmlReport.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("missing resource " + name);
+            }
+            String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            // they go into the page unescaped: they must be valid XML text as well as CSS and JavaScript
+            if (text.contains("<") || text.contains("&")) {
+                throw new IllegalStateException(name + " must not contain < or &");
+            }
+            return text;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** One rendering: the trials' colours, curves and parameter labels, shared by every chart. */
+    private static final class Page {
+        private final Path runFolder;
+        private final SweepReport report;
+        private final String metric;
+        private final List<TrialResult> inSweepOrder;
+        private final Map<String, String> colors = new LinkedHashMap<>();
+        private final Map<String, TrialCurves> curves = new LinkedHashMap<>();
+        private final List<String> parameters;
+        private final Map<String, String> labels = new LinkedHashMap<>();
+        private final Markup m = new Markup();
+
+        Page(Path runFolder, SweepReport report) {
+            this.runFolder = runFolder;
+            this.report = report;
+            this.metric = report.metric().name();
+            this.inSweepOrder = report.leaderboard().stream().sorted(Comparator.comparingLong(TrialResult::index))
+                    .toList();
+            SweepFolder folder = new SweepFolder(runFolder);
+            for (TrialResult t : inSweepOrder) {
+                colors.put(t.trialId(), Palette.trial(colors.size()));
+                curves.put(t.trialId(), progress(folder, t.trialId()));
+            }
+            this.parameters = report.parameterNames();
+            for (String p : parameters) {
+                // lora.r reads as r, unless another section has an r too
+                String bare = p.substring(p.indexOf('.') + 1);
+                boolean clash = parameters.stream().filter(q -> q.substring(q.indexOf('.') + 1).equals(bare))
+                        .count() > 1;
+                labels.put(p, clash ? p : bare);
+            }
+        }
+
+        private static TrialCurves progress(SweepFolder folder, String trialId) {
+            try {
+                return TrialCurves.of(folder.trial(trialId).readProgress());
+            } catch (UncheckedIOException e) {
+                // a report shows what it can; an unreadable progress file is a trial without curves
+                return TrialCurves.NONE;
+            }
+        }
+
+        String render() {
+            m.raw("<!DOCTYPE html>\n");
+            m.open("html", "lang", "en").newline().open("head").newline();
+            m.empty("meta", "charset", "utf-8");
+            m.empty("meta", "name", "viewport", "content", "width=device-width, initial-scale=1");
+            // an empty icon keeps the browser from asking for /favicon.ico
+            m.empty("link", "rel", "icon", "href", "data:,");
+            m.element("title", report.name() + " · lora4j sweep report").newline();
+            m.open("style").raw(STYLE).close("style").newline();
+            m.close("head").newline().open("body").newline().open("main");
+            header();
+            curvesSection();
+            parametersSection();
+            m.open("section", "id", "leaderboard-section").element("h2", "Leaderboard");
+            LeaderboardTable.render(m, runFolder, report, parameters, labels, colors);
+            m.close("section").newline();
+            m.open("footer").text("Generated by lora4j from the run folder's files (leaderboard.csv, trials/*/"
+                    + "progress.csv). Self-contained: it loads nothing from the network. Hover a trial to "
+                    + "highlight it in every chart.").close("footer");
+            m.close("main").newline();
+            m.open("script").raw(SCRIPT).close("script").newline();
+            m.close("body").newline().close("html").newline();
+            return m.toString();
+        }
+
+        private void header() {
+            m.open("header", "class", "top");
+            m.element("p", "lora4j sweep report", "class", "kicker");
+            m.element("h1", report.name());
+            m.open("div", "class", "facts");
+            fact("metric", metric, report.metric().goal() == Goal.MINIMIZE ? "lower is better"
+                    : "higher is better");
+            StringBuilder byStatus = new StringBuilder();
+            for (TrialResult.Status s : TrialResult.Status.values()) {
+                long n = report.count(s);
+                if (n > 0) {
+                    byStatus.append(byStatus.length() == 0 ? "" : " · ").append(n).append(' ')
+                            .append(s.name().toLowerCase(Locale.ROOT));
+                }
+            }
+            fact("trials", Integer.toString(report.leaderboard().size()), byStatus.length() == 0 ? "none"
+                    : byStatus.toString());
+            fact("wall time", Figures.duration(report.wallTime().toMillis() / 1000.0),
+                    report.cancelled() ? "interrupted: resume with --resume" : null);
+            if (report.best().isPresent()) {
+                TrialResult best = report.best().get();
+                m.open("div", "class", "fact best", "data-trial", best.trialId());
+                m.element("div", "best trial", "class", "k");
+                m.open("div", "class", "v").open("a", "href", "#trial-" + best.trialId()).text(best.name())
+                        .close("a").close("div");
+                m.element("div", metric + " " + Figures.value(best.metric(metric).orElseThrow()), "class", "d");
+                m.close("div");
+            } else {
+                fact("best trial", "—", "no trial has a " + metric);
+            }
+            m.close("div").close("header").newline();
+        }
+
+        private void fact(String key, String value, String detail) {
+            m.open("div", "class", "fact").element("div", key, "class", "k").element("div", value, "class", "v");
+            if (detail != null) {
+                m.element("div", detail, "class", "d");
+            }
+            m.close("div");
+        }
+
+        private void curvesSection() {
+            m.open("section", "id", "curves").element("h2", "Training");
+            m.open("ul", "class", "legend", "id", "legend");
+            for (TrialResult t : inSweepOrder) {
+                m.open("li", "data-trial", t.trialId()).open("span", "class", "swatch", "style", "background:"
+                        + colors.get(t.trialId())).close("span").text(t.name()).close("li");
+            }
+            m.close("ul");
+            m.open("div", "class", "charts");
+            figure("Training loss", () -> LineChart.render(m, "loss-curves", "Training loss by step", "loss",
+                    series(TrialCurves.LOSS)));
+            String column = metricColumn();
+            figure(metric, () -> LineChart.render(m, "metric-curves", metric + " by step (evaluations)", metric,
+                    series(column)));
+            boolean evalLossToo = !column.equals("eval_loss")
+                    && curves.values().stream().anyMatch(c -> !c.column("eval_loss").isEmpty());
+            if (evalLossToo) {
+                figure("eval_loss", () -> LineChart.render(m, "eval-loss-curves", "eval_loss by step (evaluations)",
+                        "eval_loss", series("eval_loss")));
+            }
+            m.close("div").close("section").newline();
+        }
+
+        /** The progress.csv column that holds the metric per step: train_loss is the training rows' loss. */
+        private String metricColumn() {
+            return metric.equals("train_loss") ? TrialCurves.LOSS : metric;
+        }
+
+        private List<LineChart.Series> series(String column) {
+            List<LineChart.Series> series = new ArrayList<>();
+            for (TrialResult t : inSweepOrder) {
+                series.add(new LineChart.Series(t.trialId(), t.name(), colors.get(t.trialId()),
+                        curves.get(t.trialId()).column(column)));
+            }
+            return series;
+        }
+
+        private void parametersSection() {
+            m.open("section", "id", "parameters").element("h2", metric + " by parameter");
+            if (parameters.isEmpty()) {
+                m.element("p", "This sweep varies no parameter.", "class", "note");
+                m.close("section").newline();
+                return;
+            }
+            Map<String, Scale> scales = new LinkedHashMap<>();
+            for (String p : parameters) {
+                scales.put(p, Scale.of(inSweepOrder.stream().map(t -> t.parameters().get(p)).toList()));
+            }
+            m.open("div", "class", "charts params");
+            List<String> ids = new ArrayList<>();
+            for (String p : parameters) {
+                String id = uniqueId("param-" + p.replaceAll("[^A-Za-z0-9._-]", "-"), ids);
+                List<ScatterChart.Dot> dots = inSweepOrder.stream().map(t -> new ScatterChart.Dot(t.trialId(),
+                        t.name(), colors.get(t.trialId()), t.parameters().get(p),
+                        t.metric(metric).orElse(Double.NaN))).toList();
+                figure(metric + " vs " + labels.get(p), () -> ScatterChart.render(m, id, metric + " vs " + p,
+                        labels.get(p), scales.get(p), metric, dots));
+            }
+            m.close("div");
+            parallelCoordinates(scales);
+            m.close("section").newline();
+        }
+
+        private void parallelCoordinates(Map<String, Scale> scales) {
+            List<Double> values = inSweepOrder.stream().map(t -> t.metric(metric).orElse(Double.NaN)).toList();
+            Scale metricScale = Scale.numbers(values, true);
+            boolean minimize = report.metric().goal() == Goal.MINIMIZE;
+            List<ParallelCoordinates.Axis> axes = new ArrayList<>();
+            parameters.forEach(p -> axes.add(new ParallelCoordinates.Axis(labels.get(p), scales.get(p), false)));
+            axes.add(new ParallelCoordinates.Axis(metric, metricScale, minimize));
+            double worst = values.stream().filter(Double::isFinite).reduce(minimize ? Math::max : Math::min)
+                    .orElse(Double.NaN);
+            double best = values.stream().filter(Double::isFinite).reduce(minimize ? Math::min : Math::max)
+                    .orElse(Double.NaN);
+            List<ParallelCoordinates.Line> lines = new ArrayList<>();
+            for (TrialResult t : inSweepOrder) {
+                List<JsonNode> at = new ArrayList<>();
+                parameters.forEach(p -> at.add(t.parameters().get(p)));
+                double v = t.metric(metric).orElse(Double.NaN);
+                at.add(ParallelCoordinates.number(v));
+                double goodness = !Double.isFinite(v) ? Double.NaN : best == worst ? 1 : (v - worst) / (best - worst);
+                lines.add(new ParallelCoordinates.Line(t.trialId(), t.name(), at, goodness));
+            }
+            m.open("figure", "class", "wide").element("figcaption", "Parallel coordinates");
+            ParallelCoordinates.render(m, "parallel-coordinates", "Parallel coordinates: parameters and " + metric,
+                    axes, lines);
+            m.open("div", "class", "ramp").element("span", Double.isFinite(worst) ? "worst " + Figures.value(worst)
+                    : "worst");
+            m.open("span", "class", "bar", "style", "background:linear-gradient(90deg," + Palette.ramp(0) + ","
+                    + Palette.ramp(0.5) + "," + Palette.ramp(1) + ")").close("span");
+            m.element("span", Double.isFinite(best) ? "best " + Figures.value(best) : "best");
+            m.element("span", "dashed grey: no " + metric, "class", "muted");
+            m.close("div").close("figure");
+        }
+
+        private void figure(String caption, Runnable chart) {
+            m.open("figure").element("figcaption", caption);
+            chart.run();
+            m.close("figure").newline();
+        }
+
+        private static String uniqueId(String id, List<String> taken) {
+            String unique = id;
+            for (int i = 2; taken.contains(unique); i++) {
+                unique = id + "-" + i;
+            }
+            taken.add(unique);
+            return unique;
+        }
+    }
+}
