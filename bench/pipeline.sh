@@ -35,25 +35,36 @@ sed -e 's/name: bench-8/name: bench-1/' -e 's/r: {values: \[4, 8\]}/r: {values: 
 
 peak() { grep "Maximum resident" "$1" | awk '{print $6}'; }
 secs() { grep "Elapsed (wall" "$1" | awk '{print $8}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }'; }
+run_sweep() { # spec out lanes threads
+  /usr/bin/time -v bin/lora4j sweep "$1" --out "$2" --cpu-lanes "$3" --threads-per-lane "$4" >/dev/null 2>"$2.time"
+}
 
-echo "== 1. peak RSS: one trial vs 8 concurrent (2 lanes x 4 trials) on the CPU"
-/usr/bin/time -v bin/lora4j sweep "$work/sweep1.yaml" --out "$work/one" --cpu-lanes 1 >/dev/null 2>"$work/one.time"
-/usr/bin/time -v bin/lora4j sweep "$work/sweep8.yaml" --out "$work/eight" --cpu-lanes 2 >/dev/null 2>"$work/eight.time"
-one=$(peak "$work/one.time"); eight=$(peak "$work/eight.time")
-echo "peak RSS one trial: $((one / 1024)) MB, eight concurrent: $((eight / 1024)) MB, ratio $(echo "scale=2; $eight / $one" | bc)"
+echo "== 1. peak RSS: one trial vs 8 trials sharing the base (one lane taking turns; two lanes side by side)"
+run_sweep "$work/sweep1.yaml" "$work/one" 1 1
+run_sweep "$work/sweep8.yaml" "$work/turns" 1 2
+run_sweep "$work/sweep8.yaml" "$work/lanes" 2 1
+one=$(peak "$work/one.time"); turns=$(peak "$work/turns.time"); lanes=$(peak "$work/lanes.time")
+echo "peak RSS one trial: $((one / 1024)) MB"
+echo "8 trials, 1 lane x 2 threads: $((turns / 1024)) MB (ratio $(echo "scale=2; $turns / $one" | bc))"
+echo "8 trials, 2 lanes x 1 thread: $((lanes / 1024)) MB (ratio $(echo "scale=2; $lanes / $one" | bc))"
 
 echo "== 2. wall time: the 8-trial sweep vs 8 x bin/lora4j train one after another"
-sweep_s=$(secs "$work/eight.time")
 start=$(date +%s.%N)
-for t in "$work"/eight/trials/*/; do
+for t in "$work"/lanes/trials/*/; do
   bin/lora4j train "$t/train.json" --out "$work/seq/$(basename "$t")" >/dev/null 2>&1
 done
 seq_s=$(echo "$(date +%s.%N) - $start" | bc)
-echo "sweep: ${sweep_s}s, sequential train: ${seq_s}s, speed-up $(echo "scale=2; $seq_s / $sweep_s" | bc)x"
+for mode in turns lanes; do
+  s=$(secs "$work/$mode.time")
+  echo "sweep ($mode): ${s}s, sequential train: ${seq_s}s, speed-up $(echo "scale=2; $seq_s / $s" | bc)x"
+done
 
-echo "== 3. one trial, 1 thread: inside the pipeline vs the bare engine loop"
-t1="$(ls -d "$work"/one/trials/*/ | head -1)"
-bin/lora4j train "$t1/train.json" --out "$work/bare" --threads 1 --json 2>/dev/null > "$work/bare.json"
-pipe=$(grep -o '"tokens_per_s" : [0-9.]*' "$t1/result.json" | awk '{print $3}')
-bare=$(grep -o '"tokens_per_s":[0-9.]*' "$work/bare.json" | cut -d: -f2)
-echo "tokens/s in the pipeline: $pipe, bare loop: $bare, pipeline/bare $(echo "scale=3; $pipe / $bare" | bc)"
+echo "== 3. one trial, 1 thread: inside the pipeline vs the bare engine loop (alternating pairs)"
+for i in 1 2 3; do
+  run_sweep "$work/sweep1.yaml" "$work/p$i" 1 1
+  t1="$(ls -d "$work"/p$i/trials/*/ | head -1)"
+  bin/lora4j train "$t1/train.json" --out "$work/bare$i" --threads 1 --json 2>/dev/null > "$work/bare$i.json"
+  pipe=$(grep -o '"tokens_per_s" : [0-9.]*' "$t1/result.json" | awk '{print $3}')
+  bare=$(grep -o '"tokens_per_s":[0-9.]*' "$work/bare$i.json" | cut -d: -f2)
+  echo "pair $i: tokens/s in the pipeline $pipe, bare loop $bare, pipeline/bare $(echo "scale=3; $pipe / $bare" | bc)"
+done
