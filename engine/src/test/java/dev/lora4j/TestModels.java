@@ -55,6 +55,11 @@ public final class TestModels {
             public String describe() {
                 return "custom test model";
             }
+
+            @Override
+            public dev.lora4j.config.TaskType task() {
+                return dev.lora4j.config.TaskType.FEATURE_EXTRACTION;
+            }
         };
         ObjectNode cfg = JsonNodeFactory.instance.objectNode().put("model_type", "custom");
         return BaseModel.of(HfConfig.of(cfg), arch, m, w);

@@ -4,19 +4,21 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.config.LoraConfigJson;
 import dev.lora4j.config.TaskType;
+import dev.lora4j.data.Batches;
+import dev.lora4j.data.DataOptions;
+import dev.lora4j.data.TokenizedDataset;
+import dev.lora4j.data.Tokenizer;
 import dev.lora4j.lora.Adapter;
 import dev.lora4j.lora.PeftAdapters;
 import dev.lora4j.model.Adaptation;
 import dev.lora4j.model.BaseModel;
-import dev.lora4j.train.CausalLmEval;
-import java.io.IOException;
+import dev.lora4j.train.Evaluator;
+import dev.lora4j.train.Objective;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,10 +28,13 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code lora4j eval}: the loss of a model (with an optional PEFT adapter) on a data file. The causal-LM loss is the
- * mean cross-entropy over every predicted token of the whole file (token-weighted, next-token, padding excluded).
+ * mean cross-entropy over every predicted token of the whole file (token-weighted, next-token, padding excluded);
+ * a sequence classifier reports its mean loss and accuracy.
  */
 @Command(name = "eval", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        description = "Evaluates a model, optionally with a PEFT adapter, on a JSONL data file.",
+        description = {"Evaluates a model, optionally with a PEFT adapter, on a JSONL or CSV data file.", "",
+            "Rows: {\"input_ids\": [...]} or {\"text\": ...} or {\"prompt\": ..., \"completion\": ...} for causal LMs"
+                    + " (text needs the model's tokenizer.json); {\"text\": ..., \"label\": ...} for SEQ_CLS."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "2:a file is missing or invalid, or the adapter does not fit the model"})
 public final class EvalCommand implements Callable<Integer> {
@@ -41,15 +46,23 @@ public final class EvalCommand implements Callable<Integer> {
             + "adapter_model.safetensors)")
     Path adapter;
 
-    @Option(names = "--data", required = true, paramLabel = "FILE",
-            description = "JSONL rows {\"input_ids\": [...]}")
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "JSONL or CSV rows")
     Path data;
 
     @Option(names = "--batch-size", defaultValue = "8", paramLabel = "N", description = "Rows per batch (default:"
             + " ${DEFAULT-VALUE}); the result does not depend on it")
     int batchSize;
 
-    @Option(names = "--json", description = "Print one JSON object (eval_loss, eval_tokens, eval_perplexity)")
+    @Option(names = "--max-length", defaultValue = "512", paramLabel = "N",
+            description = "Tokens per row after truncation (default: ${DEFAULT-VALUE})")
+    int maxLength;
+
+    @Option(names = "--labels", split = ",", paramLabel = "NAMES",
+            description = "SEQ_CLS class names in id order, as in training (default: the file's, sorted)")
+    List<String> labels;
+
+    @Option(names = "--json", description = "Print one JSON object (eval_loss, and eval_tokens/eval_perplexity or"
+            + " eval_samples/eval_accuracy)")
     boolean json;
 
     @Spec CommandSpec spec;
@@ -59,62 +72,51 @@ public final class EvalCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
         }
-        List<long[]> rows = readRows(data);
-        TaskType task = adapter == null ? null
+        TaskType fromAdapter = adapter == null ? null
                 : LoraConfigJson.read(PeftAdapters.configFile(adapter)).value().task().orElse(null);
-        CausalLmEval.Result r;
-        try (BaseModel base = model.load(task)) {
+        Map<String, Double> metrics;
+        try (BaseModel base = model.load(fromAdapter);
+                Tokenizer tokenizer = Tokenizer.forModel(base.folder().orElseThrow(),
+                        base.config().intOr("pad_token_id", 0))) {
+            TaskType task = base.architecture().task();
+            DataOptions options = DataOptions.of(task).withMaxLength(maxLength);
+            if (labels != null && !labels.isEmpty()) {
+                options = options.withLabels(labels);
+            }
+            TokenizedDataset rows = TokenizedDataset.build(data, tokenizer, options);
+            Objective objective = Objective.of(task);
             if (adapter == null) {
-                r = CausalLmEval.evaluate(base, Adaptation.NONE, rows, batchSize);
+                metrics = Evaluator.evaluate(base, Adaptation.NONE, objective, Batches.evaluation(rows, batchSize));
             } else {
                 PeftAdapters.LoadedAdapter loaded = PeftAdapters.load(base, adapter, false);
                 loaded.warnings().forEach(w -> spec.commandLine().getErr().println("lora4j: warning: " + w));
                 try (Adapter a = loaded.adapter()) {
-                    r = CausalLmEval.evaluate(base, a, rows, batchSize);
+                    metrics = Evaluator.evaluate(base, a, objective, Batches.evaluation(rows, batchSize));
                 }
             }
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             ObjectNode o = JSON.createObjectNode();
-            o.put("eval_loss", r.loss());
-            o.put("eval_tokens", r.tokens());
-            o.put("eval_perplexity", r.perplexity());
+            metrics.forEach((k, v) -> {
+                if (k.equals("eval_tokens") || k.equals("eval_samples")) {
+                    o.put(k, v.longValue());
+                } else {
+                    o.put(k, v);
+                }
+            });
             out.println(o);
         } else {
-            out.printf(Locale.ROOT, "eval_loss %.6f  eval_perplexity %.4f  eval_tokens %d%n", r.loss(), r.perplexity(),
-                    r.tokens());
+            StringBuilder line = new StringBuilder();
+            for (Map.Entry<String, Double> e : metrics.entrySet()) {
+                boolean count = e.getKey().equals("eval_tokens") || e.getKey().equals("eval_samples");
+                line.append(line.length() == 0 ? "" : "  ").append(e.getKey()).append(' ')
+                        .append(count ? Long.toString(e.getValue().longValue())
+                                : String.format(Locale.ROOT, "%.6f", e.getValue()));
+            }
+            out.println(line);
         }
         out.flush();
         return 0;
-    }
-
-    static List<long[]> readRows(Path file) {
-        List<long[]> rows = new ArrayList<>();
-        try {
-            int line = 0;
-            for (String text : Files.readAllLines(file)) {
-                line++;
-                if (text.isBlank()) {
-                    continue;
-                }
-                var node = JSON.readTree(text);
-                var ids = node == null ? null : node.get("input_ids");
-                if (ids == null || !ids.isArray()) {
-                    throw new IllegalArgumentException(file + ":" + line + ": expected {\"input_ids\": [...]}");
-                }
-                long[] r = new long[ids.size()];
-                for (int i = 0; i < r.length; i++) {
-                    r[i] = ids.get(i).asLong();
-                }
-                rows.add(r);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        if (rows.isEmpty()) {
-            throw new IllegalArgumentException(file + ": no rows");
-        }
-        return rows;
     }
 }

@@ -7,6 +7,7 @@ import dev.lora4j.config.LoraConfigJson;
 import dev.lora4j.config.TargetModules;
 import dev.lora4j.lora.PeftAdapters;
 import dev.lora4j.lora.TargetMatcher;
+import dev.lora4j.model.Builtins;
 import dev.lora4j.model.HfModels;
 import dev.lora4j.model.HfConfig;
 import dev.lora4j.model.ModuleNode;
@@ -46,8 +47,8 @@ import picocli.CommandLine.Spec;
         exitCodeList = {"0:done", "2:a file is missing or invalid, or the spec matches nothing"})
 public final class InspectCommand implements Callable<Integer> {
 
-    @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model folder")
-    Path model;
+    @Option(names = "--model", paramLabel = "DIR", description = "Hugging Face model folder, or builtin:NAME")
+    String model;
 
     @Option(names = "--task", paramLabel = "TASK", description = "Model head (CAUSAL_LM, SEQ_CLS, FEATURE_EXTRACTION)")
     String task;
@@ -80,11 +81,12 @@ public final class InspectCommand implements Callable<Integer> {
             printAdapter(out, PeftAdapters.inspect(adapter));
         }
         if (model != null) {
-            HfConfig config = readConfig(model);
+            Path folder = Builtins.resolve(model);
+            HfConfig config = readConfig(folder);
             ModuleTree tree = HfModels.architecture(config, task == null ? null
                     : TaskType.parse(task).orElseThrow(() -> new IllegalArgumentException(
                             "--task " + task + ": expected one of " + TaskType.allowed())),
-                    weightNames(model)).tree();
+                    weightNames(folder)).tree();
             if (spec == null) {
                 printTree(out, tree);
             } else {

@@ -2,16 +2,16 @@ package dev.lora4j.cli;
 
 import dev.lora4j.config.TaskType;
 import dev.lora4j.model.BaseModel;
+import dev.lora4j.model.Builtins;
 import dev.lora4j.model.HfModels;
 import dev.lora4j.runtime.Torch;
-import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /** The options every command that loads a base model shares. */
 final class ModelOptions {
     @Option(names = "--model", required = true, paramLabel = "DIR",
-            description = "Hugging Face model folder (config.json + model.safetensors)")
-    Path model;
+            description = "Hugging Face model folder (config.json + model.safetensors), or builtin:NAME")
+    String model;
 
     @Option(names = "--task", paramLabel = "TASK",
             description = "Model head: CAUSAL_LM, SEQ_CLS or FEATURE_EXTRACTION (default: the adapter's task_type,"
@@ -25,6 +25,7 @@ final class ModelOptions {
     BaseModel load(TaskType fallback) {
         TaskType t = task == null ? fallback : TaskType.parse(task).orElseThrow(() ->
                 new IllegalArgumentException("--task " + task + ": expected one of " + TaskType.allowed()));
-        return HfModels.load(model, HfModels.Options.cpu().withDevice(Torch.device(device)).withTask(t));
+        return HfModels.load(Builtins.resolve(model), HfModels.Options.cpu().withDevice(Torch.device(device))
+                .withTask(t));
     }
 }

@@ -89,7 +89,7 @@ public final class TrainCommand implements Callable<Integer> {
         Map<String, Double> metrics;
         long started = System.nanoTime();
         try (BaseModel base = HfModels.load(run.model(), run.task(), Torch.device(device),
-                run.training().precision(), run.training().seed());
+                run.training().precision());
                 Tokenizer tokenizer = Tokenizer.forModel(HfModels.folderOf(run.model()),
                         base.config().intOr("pad_token_id", 0));
                 Adapter adapter = Adapter.create(base, run.lora(), run.training().seed())) {

@@ -26,6 +26,9 @@ public interface Architecture {
      */
     NDArray forward(Forward f, ModelInput input);
 
+    /** The head the model was built with ({@code CAUSAL_LM}, {@code SEQ_CLS}, {@code FEATURE_EXTRACTION}). */
+    dev.lora4j.config.TaskType task();
+
     /** A short description for logs: {@code llama: 2 layers, hidden 64, 4 heads (2 kv), vocab 101}. */
     String describe();
 }

@@ -73,6 +73,7 @@ public final class Bert implements Architecture {
         return prefix;
     }
 
+    @Override
     public TaskType task() {
         return task;
     }

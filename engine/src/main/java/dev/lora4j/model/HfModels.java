@@ -32,28 +32,31 @@ public final class HfModels {
 
     private HfModels() {}
 
-    /** How to load: device, compute dtype, task head, and the seed for heads the checkpoint lacks. */
-    public record Options(Device device, DataType dataType, TaskType task, long seed) {
+    /** How to load: device, compute dtype, task head. */
+    public record Options(Device device, DataType dataType, TaskType task) {
         public static Options cpu() {
-            return new Options(Device.cpu(), DataType.FLOAT32, null, 42);
+            return new Options(Device.cpu(), DataType.FLOAT32, null);
         }
 
         public Options withTask(TaskType t) {
-            return new Options(device, dataType, t, seed);
+            return new Options(device, dataType, t);
         }
 
         public Options withDevice(Device d) {
-            return new Options(d, dataType, task, seed);
+            return new Options(d, dataType, task);
         }
 
         public Options withDataType(DataType t) {
-            return new Options(device, t, task, seed);
-        }
-
-        public Options withSeed(long s) {
-            return new Options(device, dataType, task, s);
+            return new Options(device, t, task);
         }
     }
+
+    /**
+     * Parameters a checkpoint lacks (a new classifier, the pooler of a sentence-transformers export) are initialised
+     * as transformers does, but from this fixed seed: a base is shared by every trial on a device and reloaded for
+     * evaluation, so its initial values must not depend on which trial loaded it or when.
+     */
+    static final long INIT_SEED = 0;
 
     /** The folder of a run's model: the path, or the imported folder of a {@code builtin:NAME}. */
     public static Path folderOf(ModelSpec spec) {
@@ -80,8 +83,8 @@ public final class HfModels {
     }
 
     /** Loads a run's base model (a folder or a builtin) for its task, device and precision. */
-    public static BaseModel load(ModelSpec spec, TaskType task, Device device, Precision precision, long seed) {
-        return load(folderOf(spec), new Options(device, dataTypeOf(precision, device), task, seed));
+    public static BaseModel load(ModelSpec spec, TaskType task, Device device, Precision precision) {
+        return load(folderOf(spec), new Options(device, dataTypeOf(precision, device), task));
     }
 
     public static BaseModel load(Path folder) {
@@ -164,7 +167,7 @@ public final class HfModels {
                     }
                     w = source.load(manager, file, options.dataType());
                 } else {
-                    w = initialiseHead(manager, p.getKey(), p.getValue(), config, options);
+                    w = initialiseHead(manager, p.getKey(), p.getValue(), config, options.dataType());
                 }
                 w.setName(p.getKey());
                 weights.put(p.getKey(), w);
@@ -203,12 +206,12 @@ public final class HfModels {
 
     /** transformers' {@code _init_weights}: normal(0, initializer_range) weights, zero biases; seeded. */
     private static NDArray initialiseHead(NDManager manager, String name, long[] shape, HfConfig config,
-            Options options) {
+            DataType type) {
         int n = Math.toIntExact(Arrays.stream(shape).reduce(1, (a, b) -> a * b));
         float[] v = new float[n];
         if (name.endsWith(".weight")) {
             double std = config.doubleOr("initializer_range", 0.02);
-            SplittableRandom rng = new SplittableRandom(options.seed() ^ name.hashCode());
+            SplittableRandom rng = new SplittableRandom(INIT_SEED ^ name.hashCode());
             for (int i = 0; i < n; i++) {
                 v[i] = (float) (rng.nextGaussian() * std);
             }
@@ -216,7 +219,7 @@ public final class HfModels {
         NDArray blob = manager.create(v, new Shape(shape));
         NDArray owned = blob.duplicate();
         blob.close();
-        return owned.toType(options.dataType(), false);
+        return owned.toType(type, false);
     }
 
     private static String sample(List<String> items) {

@@ -255,6 +255,7 @@ public final class Llama implements Architecture {
         return tied && task != TaskType.SEQ_CLS ? Map.of("lm_head.weight", "model.embed_tokens.weight") : Map.of();
     }
 
+    @Override
     public TaskType task() {
         return task;
     }

@@ -100,8 +100,8 @@ public final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Co
                 "validator");
         var pool = ctx.spawn(DevicePool.create(layout), "devices");
         var injector = ctx.spawn(ModelInjector.create(
-                (key, s) -> HfModels.load(s.model(), s.task(), Torch.device(key.device()), s.training().precision(),
-                        s.training().seed()),
+                (key, s) -> HfModels.load(s.model(), s.task(), Torch.device(key.device()),
+                        s.training().precision()),
                 (base, s) -> Adapter.create(base, s.lora(), s.training().seed()), options.modelIdleRelease()),
                 "models");
         var checkpointer = ctx.spawn(Behaviors.supervise(Checkpointer.create()).onFailure(SupervisorStrategy.restart()),
