@@ -58,6 +58,13 @@ class SweepEndToEndTest {
         assertTrue(board.get(0).startsWith("rank,trial_id,name,status,lora.r,lora.lora_alpha,eval_loss"), board.get(0));
         List<Path> trials = trials(run);
         assertEquals(6, trials.size());
+        String report = Files.readString(run.resolve("report.html"));
+        int from = report.indexOf("id=\"loss-curves\"");
+        String lossChart = report.substring(from, report.indexOf("</svg>", from));
+        assertEquals(6, lossChart.split("class=\"curve\"").length - 1, "one loss curve per trial");
+        for (Path t : trials) {
+            assertTrue(lossChart.contains("data-trial=\"" + t.getFileName() + "\""), t.toString());
+        }
         for (Path t : trials) {
             Path alone = tmp.resolve("alone-" + t.getFileName());
             Cli.Result single = Cli.run("train", t.resolve("train.json"), "--out", alone, "--threads", 1, "--json");
@@ -133,5 +140,27 @@ class SweepEndToEndTest {
             out.add(String.join(",", cells).replace(run.toString(), "RUN"));
         }
         return out;
+    }
+
+    @Test
+    void ctrlCStopsAtAStepBoundaryWithACheckpointAndAResumeHint(@TempDir Path tmp) throws Exception {
+        Path spec = sweepFile(tmp, "interrupted", 400, "");
+        Path run = tmp.resolve("run");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1",
+                Main.class.getName(), "sweep", spec.toString(), "--out", run.toString(), "--cpu-lanes", "2")
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("out.log").toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline && !midTrial(run)) {
+            Thread.sleep(20);
+        }
+        new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "stopped after one Ctrl-C");
+        String out = Files.readString(tmp.resolve("out.log"));
+        assertEquals(1, p.exitValue(), out);
+        assertTrue(out.contains("interrupted; resume with: bin/lora4j sweep " + spec + " --out " + run + " --resume"),
+                out);
+        List<String> board = Files.readAllLines(run.resolve("leaderboard.csv"));
+        assertTrue(board.stream().skip(1).allMatch(l -> l.contains(",cancelled,")), String.join("\n", board));
     }
 }

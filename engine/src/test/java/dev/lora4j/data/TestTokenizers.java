@@ -9,7 +9,7 @@ import java.nio.file.Path;
  * Small but real tokenizer.json files, written the way the Hugging Face tokenizers library saves them, so tests can
  * check exact ids.
  */
-final class TestTokenizers {
+public final class TestTokenizers {
     private TestTokenizers() {}
 
     /**
@@ -17,7 +17,7 @@ final class TestTokenizers {
      * Ids: [PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, then {@link #WORDS} from 4. With {@code builtInLimits}, the file
      * truncates to 4 tokens and pads to 8 on its own, as all-MiniLM's tokenizer.json does with 128.
      */
-    static Path bert(Path dir, boolean builtInLimits) {
+    public static Path bert(Path dir, boolean builtInLimits) {
         String limits = builtInLimits
                 ? """
                   "truncation": {"direction": "Right", "max_length": 4, "strategy": "LongestFirst", "stride": 0},
@@ -49,7 +49,7 @@ final class TestTokenizers {
     }
 
     /** The words of {@link #bert}, id 4 onwards. */
-    static final String[] WORDS = {"hello", "world", "good", "bad", "movie", "great", "is", "the", "a", "not"};
+    public static final String[] WORDS = {"hello", "world", "good", "bad", "movie", "great", "is", "the", "a", "not"};
 
     /** The BERT id of a word. */
     static long bertId(String word) {

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * A tiny random BERT written to disk by the test, run by lora4j and by a straightforward double-precision
  * re-implementation of transformers' BertForSequenceClassification written here from the paper's formulas.
  */
-class BertForwardTest {
+public class BertForwardTest {
     static final int V = 20;
     static final int H = 8;
     static final int HEADS = 2;
@@ -32,7 +32,7 @@ class BertForwardTest {
     static final int P = 16;
     static final int LABELS = 3;
 
-    static Map<String, float[]> weights(long seed, boolean withPrefix) {
+    public static Map<String, float[]> weights(long seed, boolean withPrefix) {
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, float[]> w = new LinkedHashMap<>();
         String p = withPrefix ? "bert." : "";
@@ -103,7 +103,7 @@ class BertForwardTest {
         return name.endsWith(".weight") && !name.contains("LayerNorm") ? new long[] {H, H} : new long[] {H};
     }
 
-    static Path writeFolder(Path dir, Map<String, float[]> w) throws IOException {
+    public static Path writeFolder(Path dir, Map<String, float[]> w) throws IOException {
         Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"bert\", \"architectures\":"
                 + " [\"BertForSequenceClassification\"], \"vocab_size\": " + V + ", \"hidden_size\": " + H
                 + ", \"num_hidden_layers\": 1, \"num_attention_heads\": " + HEADS + ", \"intermediate_size\": " + I

@@ -132,4 +132,36 @@ class TrialRunTest {
             assertTrue(e.getMessage().matches("loss is (NaN|Infinity|-Infinity) at step \\d+ .*"), e.getMessage());
         }
     }
+
+    @Test
+    void earlyStoppingEndsTheRunAfterPatienceEvaluationsWithoutImprovement() {
+        // a learning rate of 0 never improves the first evaluation
+        TrialRun.Settings still = new TrialRun.Settings(0, 0, 0.9, 0.999, 1e-8, "constant", 0, 0, 1, 50, 1, 1.0, 2, 0,
+                3, 7, "eval_loss", false);
+        try (Adapter ad = Adapter.create(base, lora(0), 1); TrialRun run = new TrialRun(base, ad,
+                new Objective.CausalLm(), still, new RowBatches(rows, 3, 7), RowBatches.inOrder(rows, 4),
+                TrainListener.NONE)) {
+            while (!run.finished()) {
+                run.step();
+            }
+            assertTrue(run.stoppedEarly());
+            assertEquals(8, run.completedSteps(), "best at step 2, then 3 evaluations (4, 6, 8) without improvement");
+            assertEquals(2, run.bestStep());
+        }
+    }
+
+    @Test
+    void anInterruptedCheckpointWriteLeavesTheLastGoodOne(@TempDir Path tmp) throws Exception {
+        CheckpointStore store = new CheckpointStore(tmp.resolve("checkpoints"));
+        try (Adapter ad = Adapter.create(base, lora(0), 5); TrialRun run = run(ad, 20, 0)) {
+            run.step();
+            run.step();
+            store.save(run.checkpoint());
+        }
+        // what a kill -9 leaves behind: a staging folder, and a step folder without its state file
+        java.nio.file.Files.createDirectories(tmp.resolve("checkpoints/.step-4.tmp-123/adapter"));
+        java.nio.file.Files.createDirectories(tmp.resolve("checkpoints/step-4"));
+        assertEquals(tmp.resolve("checkpoints/step-2"), store.latest().orElseThrow());
+        assertEquals(2, CheckpointStore.load(store.latest().orElseThrow()).state().step());
+    }
 }
