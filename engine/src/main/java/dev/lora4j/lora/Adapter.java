@@ -277,7 +277,7 @@ public final class Adapter implements Adaptation, AutoCloseable {
                 if (!w.getKey().startsWith(path + ".")) {
                     continue;
                 }
-                NDArray copy = keep.copy(overrides.getOrDefault(w.getKey(), w.getValue()));
+                NDArray copy = master(keep, overrides.getOrDefault(w.getKey(), w.getValue()));
                 copy.setName(w.getKey());
                 overrides.put(w.getKey(), copy);
                 String p = w.getKey().substring(path.length() + 1);
@@ -304,12 +304,22 @@ public final class Adapter implements Adaptation, AutoCloseable {
             if (bias == Bias.LORA_ONLY && !wrapped) {
                 continue;
             }
-            NDArray copy = keep.copy(w.getValue());
+            NDArray copy = master(keep, w.getValue());
             copy.setName(name);
             overrides.put(name, copy);
             String key = PREFIX + (wrapped ? module + ".base_layer.bias" : name);
             params.add(new Parameter(key, key, copy, trainable));
         }
+    }
+
+    /**
+     * A trainable copy of a base tensor: float32 whatever the base's dtype, as mixed-precision training keeps its
+     * master weights (fp16 updates would round small steps away, and PyTorch's GradScaler refuses fp16 gradients).
+     */
+    private static NDArray master(Ops keep, NDArray w) {
+        DataType t = w.getDataType();
+        return t.isFloating() && t != DataType.FLOAT32 && t != DataType.FLOAT64 ? keep.toType(w, DataType.FLOAT32)
+                : keep.copy(w);
     }
 
     // ------------------------------------------------------------------ Adaptation

@@ -1,6 +1,7 @@
 package dev.lora4j.lora;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import dev.lora4j.model.Forward;
 import dev.lora4j.model.ModuleNode;
 import dev.lora4j.runtime.Ops;
@@ -97,12 +98,17 @@ public final class LoraLayer {
     /** {@code y = base + s * B(A(dropout(x)))} (+ s * b_B), or the DoRA form; spec 5.3 and 5.5. */
     NDArray linear(Forward f, NDArray x, NDArray baseOut, NDArray weight, NDArray bias) {
         Ops ops = f.ops();
-        NDArray xd = f.dropout(x, dropout);
+        // a half-precision base keeps float32 adapter weights (PEFT's autocast_adapter_dtype): the adapter path
+        // runs in float32 and the sum is rounded back to the base's dtype once
+        DataType io = x.getDataType();
+        boolean mixed = io != a.getDataType();
+        NDArray xd = f.dropout(mixed ? ops.toType(x, a.getDataType()) : x, dropout);
         NDArray lora = scaledLora(ops, xd);
         if (magnitude == null) {
-            return ops.add(baseOut, lora);
+            return ops.toType(ops.add(baseOut, lora), io);
         }
-        NDArray v = fanInFanOut ? ops.transpose(weight, 0, 1) : weight;
+        NDArray w = mixed ? ops.toType(weight, a.getDataType()) : weight;
+        NDArray v = fanInFanOut ? ops.transpose(w, 0, 1) : w;
         // the norm is recomputed from the current A, B every call and kept out of the graph (DoRA paper, 4.3)
         NDArray norm = ops.detach(ops.rowNorm(ops.add(v, ops.scale(ops.matmul(b, a), scaling))));
         NDArray factor = ops.div(magnitude, norm);
@@ -110,11 +116,11 @@ public final class LoraLayer {
         if (f.training() && dropout > 0) {
             baseResult = ops.linear(xd, v, null);
         } else {
-            baseResult = bias == null ? baseOut : ops.sub(baseOut, bias);
+            baseResult = ops.toType(bias == null ? baseOut : ops.sub(baseOut, bias), a.getDataType());
         }
         NDArray one = ops.scalar(1.0, factor.getDataType());
         NDArray dora = ops.add(ops.mul(ops.sub(factor, one), baseResult), ops.mul(factor, lora));
-        return ops.add(baseOut, dora);
+        return ops.toType(ops.add(baseOut, dora), io);
     }
 
     /**
@@ -152,7 +158,7 @@ public final class LoraLayer {
     NDArray embedding(Forward f, NDArray ids, NDArray baseOut) {
         Ops ops = f.ops();
         NDArray afterA = ops.embedding(ids, ops.transpose(a, 0, 1));
-        return ops.add(baseOut, ops.scale(ops.linear(afterA, b, null), scaling));
+        return ops.toType(ops.add(baseOut, ops.scale(ops.linear(afterA, b, null), scaling)), baseOut.getDataType());
     }
 
     /** {@code ΔW = s · T(B·A)} in the stored layout of the base weight (spec 5.4), owned by {@code ops}. */

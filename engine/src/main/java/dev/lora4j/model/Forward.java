@@ -51,13 +51,20 @@ public final class Forward {
     /** The tensor for parameter {@code name}: the trial's own if it has one, else the shared base's. */
     public NDArray param(String name) {
         NDArray own = adaptation.override(name);
-        return own != null ? own : base.weight(name);
+        return own != null ? inBaseType(own, base.weight(name)) : base.weight(name);
     }
 
     /** The parameter, or null when the model has none of that name (optional biases). */
     public NDArray paramOrNull(String name) {
         NDArray own = adaptation.override(name);
-        return own != null ? own : base.weightOrNull(name);
+        NDArray shared = base.weightOrNull(name);
+        return own != null ? inBaseType(own, shared) : shared;
+    }
+
+    /** A trial's float32 master copy over a half-precision base is cast in the graph, so gradients reach it. */
+    private NDArray inBaseType(NDArray own, NDArray shared) {
+        return shared == null || own.getDataType() == shared.getDataType() ? own
+                : ops.toType(own, shared.getDataType());
     }
 
     /** A tensor made once per base model and shared read-only by all passes (see {@link BaseModel#constant}). */

@@ -180,6 +180,13 @@ public final class Ops implements AutoCloseable {
         if (a.getDataType() == type) {
             return a;
         }
+        if (type.isFloating() && a.getDataType().isFloating() && JniUtils.isGradMode()) {
+            // DJL casts under a NoGradGuard, which silently cuts the graph (an fp16 model would train nothing
+            // before the cast); a cumulative product over a new unit axis with an output dtype is the same cast,
+            // recorded by autograd. (DJL's requiresGrad reads false even for graph tensors, so grad mode decides.)
+            PtNDArray unit = own(JniUtils.unsqueeze(pt(a), -1));
+            return own(JniUtils.squeeze(own(JniUtils.cumProd(unit, -1, type)), -1));
+        }
         return own(JniUtils.to(pt(a), type, a.getDevice()));
     }
 

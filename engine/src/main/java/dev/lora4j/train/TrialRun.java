@@ -19,6 +19,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One trial's training as a state machine advanced one optimizer step at a time, so a device's trainer can
@@ -27,6 +30,7 @@ import java.util.Map;
  * caller decides where checkpoints are written.
  */
 public final class TrialRun implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TrialRun.class);
 
     /** Everything a run needs besides the model: hyper-parameters resolved to numbers. */
     public record Settings(double learningRate, double weightDecay, double beta1, double beta2, double epsilon,
@@ -62,6 +66,8 @@ public final class TrialRun implements AutoCloseable {
     private TrainListener listener;
     private java.util.function.LongPredicate extraEvaluations = s -> false;
     private final List<Parameter> trainable;
+    private LossScaler scaler;
+    private long skippedSteps;
 
     private long step;
     private long microBatches;
@@ -93,6 +99,25 @@ public final class TrialRun implements AutoCloseable {
         this.totalSteps = totalSteps(settings, train.batchesPerEpoch());
         this.schedule = new LrSchedule(settings.scheduler(), settings.learningRate(),
                 LrSchedule.warmup(settings.warmupSteps(), settings.warmupRatio(), (int) totalSteps), (int) totalSteps);
+        this.scaler = base.dataType() == DataType.FLOAT16 ? LossScaler.dynamic() : null;
+    }
+
+    /**
+     * Replaces the loss scaler (fp16 bases get GradScaler's defaults; null turns scaling off). Set before the first
+     * step; a restored checkpoint's scale then overrides the initial one.
+     */
+    public void lossScaler(LossScaler s) {
+        this.scaler = s;
+    }
+
+    /** The loss scaler in use, if the base computes in fp16. */
+    public Optional<LossScaler> lossScaler() {
+        return Optional.ofNullable(scaler);
+    }
+
+    /** Optimizer steps skipped because fp16 gradients overflowed (they count as steps, as in transformers). */
+    public long skippedSteps() {
+        return skippedSteps;
     }
 
     /** Also evaluates after the steps {@code when} accepts (the sweep's early-termination rungs). */
@@ -149,6 +174,8 @@ public final class TrialRun implements AutoCloseable {
             window.add(train.next());
         }
         long counted = window.stream().mapToLong(Batch::labelTokens).sum();
+        double lossScale = scaler == null ? 1 : scaler.scale();
+        double lr = schedule.rate(optimizer.step());
         double loss = 0;
         long tokens = 0;
         long rows = 0;
@@ -162,21 +189,21 @@ public final class TrialRun implements AutoCloseable {
                     if (!Float.isFinite(v)) {
                         throw new NonFiniteLossException(step + 1, v);
                     }
-                    ops.backward(l);
+                    ops.backward(lossScale == 1 ? l : ops.scale(l, lossScale));
                     loss += v;
                 }
                 tokens += mb.tokens();
                 rows += mb.rows();
             }
         }
-        double gradNorm = applyUpdate();
+        double gradNorm = applyUpdate(lossScale, lr);
         step++;
         trainLossSum += loss;
         tokensSeen += tokens;
         examplesSeen += rows;
         double seconds = (System.nanoTime() - t0) / 1e9;
         elapsed += seconds;
-        StepReport report = new StepReport(step, totalSteps, epoch(), loss, schedule.rate(step - 1), gradNorm,
+        StepReport report = new StepReport(step, totalSteps, epoch(), loss, lr, gradNorm,
                 tokens / seconds, rows / seconds, Memory.peakRssMb(), elapsed);
         listener.onStep(report);
         boolean due = settings.evalSteps() > 0 && step % settings.evalSteps() == 0 || extraEvaluations.test(step);
@@ -186,8 +213,11 @@ public final class TrialRun implements AutoCloseable {
         return report;
     }
 
-    /** Gradients of the window: global-norm clipping, the AdamW update, then zeroed for the next window. */
-    private double applyUpdate() {
+    /**
+     * Gradients of the window: unscaling (fp16), global-norm clipping, the AdamW update, then zeroed for the next
+     * window. With a loss scaler, gradients that overflowed skip the update (NaN is reported as the norm).
+     */
+    private double applyUpdate(double lossScale, double lr) {
         try (GradMode g = GradMode.off(); Ops ops = Ops.scope(adapter.manager())) {
             List<NDArray> grads = new ArrayList<>(trainable.size());
             for (Parameter p : trainable) {
@@ -195,14 +225,30 @@ public final class TrialRun implements AutoCloseable {
             }
             // one tensor for the norm, the clipping and the update: a few calls per step, not a few per parameter
             NDArray flat = AdamW.flatten(ops, trainable, grads);
+            if (lossScale != 1) {
+                flat = ops.scale(flat, 1 / lossScale);
+            }
             double norm = Math.sqrt(ops.sum(ops.square(ops.toType(flat, DataType.FLOAT32))).getFloat());
+            if (scaler != null) {
+                boolean finite = Double.isFinite(norm);
+                scaler.update(finite);
+                if (!finite) {
+                    skippedSteps++;
+                    LOG.info("step {}: fp16 gradients overflowed; update skipped, loss scale lowered to {}",
+                            step + 1, scaler.scale());
+                    for (Parameter p : trainable) {
+                        Ops.zeroGrad(p.tensor());
+                    }
+                    return Double.NaN;
+                }
+            }
             if (settings.maxGradNorm() > 0) {
                 double coef = settings.maxGradNorm() / (norm + 1e-6);
                 if (coef < 1) {
                     flat = ops.scale(flat, coef);
                 }
             }
-            optimizer.update(trainable, grads, flat, schedule.rate(step));
+            optimizer.update(trainable, grads, flat, lr);
             for (Parameter p : trainable) {
                 Ops.zeroGrad(p.tensor());
             }
@@ -259,7 +305,8 @@ public final class TrialRun implements AutoCloseable {
         Cursor c = train.cursor();
         TrainerState state = new TrainerState(step, microBatches, c.epoch(), c.index(), train.batchSize(),
                 trainLossSum, tokensSeen,
-                examplesSeen, elapsed, bestMetric, bestStep, evalsWithoutImprovement, lastEval);
+                examplesSeen, elapsed, bestMetric, bestStep, evalsWithoutImprovement, lastEval,
+                scaler == null ? null : scaler.scale(), scaler == null ? 0 : scaler.growthTracker(), skippedSteps);
         return new Checkpoint(state, adapter.snapshot(), first, second);
     }
 
@@ -275,7 +322,11 @@ public final class TrialRun implements AutoCloseable {
         c.firstMoments().forEach((k, v) -> first.put(k, v.data()));
         c.secondMoments().forEach((k, v) -> second.put(k, v.data()));
         TrainerState s = c.state();
-        optimizer.restore(trainable, s.step(), first, second);
+        optimizer.restore(trainable, s.step() - s.skippedSteps(), first, second);
+        skippedSteps = s.skippedSteps();
+        if (scaler != null && s.lossScale() != null) {
+            scaler.restore(s.lossScale(), s.lossScaleGrowthTracker());
+        }
         // a checkpoint counts batches of its own size; a retry with smaller micro-batches starts at the same row
         long rowsDone = (long) s.index() * (s.batchSize() > 0 ? s.batchSize() : train.batchSize());
         train.seek(new Cursor(s.epoch(), (int) (rowsDone / train.batchSize())));
