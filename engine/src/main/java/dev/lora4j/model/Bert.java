@@ -15,9 +15,17 @@ import java.util.Map;
  * exact GELU, a tanh pooler, and for {@code SEQ_CLS} a linear {@code classifier} on the pooled output
  * ({@code BertForSequenceClassification}, parameters under {@code bert.}); otherwise {@code BertModel} (no prefix)
  * returning the last hidden state.
+ *
+ * <p>RoBERTa ({@code model_type: roberta}) is the same encoder with two differences: positions count only real
+ * tokens and start after the padding index ({@code create_position_ids_from_input_ids}), and
+ * {@code RobertaForSequenceClassification} has no pooler but a two-layer head on the first token
+ * ({@code classifier.dense}, tanh, {@code classifier.out_proj}); parameters under {@code roberta.}.
  */
 public final class Bert implements Architecture {
     private final TaskType task;
+    private final boolean roberta;
+    private final long paddingIdx;
+    private final String family;
     private final String prefix;
     private final int vocab;
     private final int hidden;
@@ -37,7 +45,10 @@ public final class Bert implements Architecture {
 
     public Bert(HfConfig c, TaskType task) {
         this.task = task;
-        this.prefix = task == TaskType.SEQ_CLS ? "bert." : "";
+        this.roberta = c.modelType().equals("roberta");
+        this.paddingIdx = c.intOr("pad_token_id", roberta ? 1 : 0);
+        this.family = roberta ? "roberta" : "bert";
+        this.prefix = task == TaskType.SEQ_CLS ? family + "." : "";
         this.vocab = c.requireInt("vocab_size");
         this.hidden = c.requireInt("hidden_size");
         this.intermediate = c.requireInt("intermediate_size");
@@ -53,12 +64,16 @@ public final class Bert implements Architecture {
         this.act = c.stringOr("hidden_act", "gelu");
         if (!act.equals("gelu") && !act.equals("gelu_new") && !act.equals("gelu_pytorch_tanh") && !act.equals("relu")) {
             throw new ModelException(c.source() + ": hidden_act " + act
-                    + " is not supported for bert (supported: gelu, gelu_new, gelu_pytorch_tanh, relu)");
+                    + " is not supported for " + family + " (supported: gelu, gelu_new, gelu_pytorch_tanh, relu)");
         }
         String pos = c.stringOr("position_embedding_type", "absolute");
         if (!pos.equals("absolute")) {
             throw new ModelException(c.source() + ": position_embedding_type " + pos
                     + " is not supported (supported: absolute)");
+        }
+        if (roberta && maxPositions <= paddingIdx + 1) {
+            throw new ModelException(c.source() + ": max_position_embeddings " + maxPositions + " leaves no"
+                    + " position after pad_token_id " + paddingIdx + " (RoBERTa numbers positions from pad + 1)");
         }
         if (hidden % heads != 0) {
             throw new ModelException(c.source() + ": hidden_size " + hidden + " is not a multiple of "
@@ -68,7 +83,7 @@ public final class Bert implements Architecture {
         this.tree = buildTree();
     }
 
-    /** {@code bert.} for the classifier, nothing for the bare encoder. */
+    /** {@code bert.} (or {@code roberta.}) for the classifier, nothing for the bare encoder. */
     public String prefix() {
         return prefix;
     }
@@ -111,6 +126,13 @@ public final class Bert implements Architecture {
             p.put(l + ".output.LayerNorm.weight", new long[] {hidden});
             p.put(l + ".output.LayerNorm.bias", new long[] {hidden});
         }
+        if (robertaHead()) {
+            p.put("classifier.dense.weight", new long[] {hidden, hidden});
+            p.put("classifier.dense.bias", new long[] {hidden});
+            p.put("classifier.out_proj.weight", new long[] {numLabels, hidden});
+            p.put("classifier.out_proj.bias", new long[] {numLabels});
+            return p;
+        }
         p.put(prefix + "pooler.dense.weight", new long[] {hidden, hidden});
         p.put(prefix + "pooler.dense.bias", new long[] {hidden});
         if (task == TaskType.SEQ_CLS) {
@@ -120,42 +142,55 @@ public final class Bert implements Architecture {
         return p;
     }
 
+    /** RobertaForSequenceClassification: no pooler, a dense + out_proj head. */
+    private boolean robertaHead() {
+        return roberta && task == TaskType.SEQ_CLS;
+    }
+
     private ModuleTree buildTree() {
         List<ModuleNode> n = new ArrayList<>();
+        String cls = roberta ? "Roberta" : "Bert";
         if (!prefix.isEmpty()) {
-            n.add(ModuleNode.other("bert", "BertModel"));
+            n.add(ModuleNode.other(family, cls + "Model"));
         }
         String e = prefix + "embeddings";
-        n.add(ModuleNode.other(e, "BertEmbeddings"));
+        n.add(ModuleNode.other(e, cls + "Embeddings"));
         n.add(ModuleNode.embedding(e + ".word_embeddings", vocab, hidden));
         n.add(ModuleNode.embedding(e + ".position_embeddings", maxPositions, hidden));
         n.add(ModuleNode.embedding(e + ".token_type_embeddings", typeVocab, hidden));
         n.add(ModuleNode.other(e + ".LayerNorm", "LayerNorm"));
         n.add(ModuleNode.other(e + ".dropout", "Dropout"));
-        n.add(ModuleNode.other(prefix + "encoder", "BertEncoder"));
+        n.add(ModuleNode.other(prefix + "encoder", cls + "Encoder"));
         n.add(ModuleNode.other(prefix + "encoder.layer", "ModuleList"));
         for (int i = 0; i < layers; i++) {
             String l = layer(i);
-            n.add(ModuleNode.other(l, "BertLayer"));
-            n.add(ModuleNode.other(l + ".attention", "BertAttention"));
-            n.add(ModuleNode.other(l + ".attention.self", "BertSelfAttention"));
+            n.add(ModuleNode.other(l, cls + "Layer"));
+            n.add(ModuleNode.other(l + ".attention", cls + "Attention"));
+            n.add(ModuleNode.other(l + ".attention.self", cls + "SelfAttention"));
             n.add(ModuleNode.linear(l + ".attention.self.query", hidden, hidden, true));
             n.add(ModuleNode.linear(l + ".attention.self.key", hidden, hidden, true));
             n.add(ModuleNode.linear(l + ".attention.self.value", hidden, hidden, true));
             n.add(ModuleNode.other(l + ".attention.self.dropout", "Dropout"));
-            n.add(ModuleNode.other(l + ".attention.output", "BertSelfOutput"));
+            n.add(ModuleNode.other(l + ".attention.output", cls + "SelfOutput"));
             n.add(ModuleNode.linear(l + ".attention.output.dense", hidden, hidden, true));
             n.add(ModuleNode.other(l + ".attention.output.LayerNorm", "LayerNorm"));
             n.add(ModuleNode.other(l + ".attention.output.dropout", "Dropout"));
-            n.add(ModuleNode.other(l + ".intermediate", "BertIntermediate"));
+            n.add(ModuleNode.other(l + ".intermediate", cls + "Intermediate"));
             n.add(ModuleNode.linear(l + ".intermediate.dense", hidden, intermediate, true));
             n.add(ModuleNode.other(l + ".intermediate.intermediate_act_fn", "GELUActivation"));
-            n.add(ModuleNode.other(l + ".output", "BertOutput"));
+            n.add(ModuleNode.other(l + ".output", cls + "Output"));
             n.add(ModuleNode.linear(l + ".output.dense", intermediate, hidden, true));
             n.add(ModuleNode.other(l + ".output.LayerNorm", "LayerNorm"));
             n.add(ModuleNode.other(l + ".output.dropout", "Dropout"));
         }
-        n.add(ModuleNode.other(prefix + "pooler", "BertPooler"));
+        if (robertaHead()) {
+            n.add(ModuleNode.other("classifier", "RobertaClassificationHead"));
+            n.add(ModuleNode.linear("classifier.dense", hidden, hidden, true));
+            n.add(ModuleNode.other("classifier.dropout", "Dropout"));
+            n.add(ModuleNode.linear("classifier.out_proj", hidden, numLabels, true));
+            return new ModuleTree(family, n, null, true);
+        }
+        n.add(ModuleNode.other(prefix + "pooler", cls + "Pooler"));
         n.add(ModuleNode.linear(prefix + "pooler.dense", hidden, hidden, true));
         n.add(ModuleNode.other(prefix + "pooler.activation", "Tanh"));
         if (task == TaskType.SEQ_CLS) {
@@ -163,7 +198,7 @@ public final class Bert implements Architecture {
             n.add(ModuleNode.linear("classifier", hidden, numLabels, true));
         }
         // BertForSequenceClassification has no output embeddings: all-linear + SEQ_CLS skips `classifier`
-        return new ModuleTree("bert", n, null, true);
+        return new ModuleTree(family, n, null, true);
     }
 
     @Override
@@ -178,13 +213,22 @@ public final class Bert implements Architecture {
 
     @Override
     public String describe() {
-        return String.format("bert: %d layers, hidden %d, %d heads, intermediate %d, vocab %d%s", layers, hidden,
+        return String.format("%s: %d layers, hidden %d, %d heads, intermediate %d, vocab %d%s", family, layers, hidden,
                 heads, intermediate, vocab, task == TaskType.SEQ_CLS ? ", classifier with " + numLabels + " labels"
                         : "");
     }
 
     /** The encoder's last hidden state {@code (B, T, hidden)}. */
     public NDArray encode(Forward f, ModelInput in) {
+        return encode(f, in, false);
+    }
+
+    /**
+     * The last hidden state; with {@code firstTokenOnly}, of the first token only {@code (B, 1, hidden)}: the last
+     * layer then computes queries, attention output and feed-forward for that token alone (each token's output
+     * depends on the others only through keys and values), a sixth of the work of a 6-layer classifier saved.
+     */
+    private NDArray encode(Forward f, ModelInput in, boolean firstTokenOnly) {
         Ops ops = f.ops();
         int b = in.batchSize();
         int t = in.length();
@@ -194,11 +238,7 @@ public final class Bert implements Architecture {
         }
         String e = prefix + "embeddings.";
         NDArray x = f.embedding(e + "word_embeddings", in.inputIds());
-        long[] positions = new long[t];
-        for (int i = 0; i < t; i++) {
-            positions[i] = i;
-        }
-        x = ops.add(x, f.embedding(e + "position_embeddings", ops.longs(positions, new Shape(1, t))));
+        x = ops.add(x, f.embedding(e + "position_embeddings", positionIds(ops, in, b, t)));
         NDArray types = in.tokenTypeIds() != null ? in.tokenTypeIds() : ops.zeros(new Shape(b, t), DataType.INT64);
         x = ops.add(x, f.embedding(e + "token_type_embeddings", types));
         x = ops.layerNorm(x, f.param(e + "LayerNorm.weight"), f.param(e + "LayerNorm.bias"), eps);
@@ -206,17 +246,50 @@ public final class Bert implements Architecture {
         NDArray mask = in.attentionMask() == null ? null : Llama.padMask(ops, in.attentionMask(), b, t);
         for (int i = 0; i < layers; i++) {
             try (Ops lo = ops.child()) {
-                NDArray out = encoderLayer(f.withOps(lo), x, layer(i), mask, b, t);
+                NDArray out = encoderLayer(f.withOps(lo), x, layer(i), mask, b, t,
+                        firstTokenOnly && i == layers - 1);
                 x = lo.keep(out, ops);
             }
         }
         return x;
     }
 
-    private NDArray encoderLayer(Forward f, NDArray x, String l, NDArray mask, int b, int t) {
+    /**
+     * BERT: 0..T-1 for every row. RoBERTa: transformers' {@code create_position_ids_from_input_ids}, a running count
+     * of non-padding tokens offset by the padding index, and the padding index itself at padding (so a left- or
+     * right-padded row gets the same positions for its tokens).
+     */
+    private NDArray positionIds(Ops ops, ModelInput in, int b, int t) {
+        if (!roberta) {
+            long[] positions = new long[t];
+            for (int i = 0; i < t; i++) {
+                positions[i] = i;
+            }
+            return ops.longs(positions, new Shape(1, t));
+        }
+        long[] ids = in.inputIds().toLongArray();
+        long[] positions = new long[b * t];
+        for (int r = 0; r < b; r++) {
+            long seen = 0;
+            for (int i = 0; i < t; i++) {
+                boolean real = ids[r * t + i] != paddingIdx;
+                seen += real ? 1 : 0;
+                positions[r * t + i] = real ? seen + paddingIdx : paddingIdx;
+            }
+            if (seen + paddingIdx >= maxPositions) {
+                throw new ModelException("sequence of " + seen + " tokens needs position " + (seen + paddingIdx)
+                        + "; roberta's max_position_embeddings is " + maxPositions);
+            }
+        }
+        return ops.longs(positions, new Shape(b, t));
+    }
+
+    private NDArray encoderLayer(Forward f, NDArray x, String l, NDArray mask, int b, int t, boolean firstOnly) {
         Ops ops = f.ops();
         int hd = hidden / heads;
-        NDArray q = heads(ops, f.linear(l + ".attention.self.query", x), b, t, hd);
+        NDArray xq = firstOnly ? ops.slice(x, 1, 0, 1) : x;
+        int tq = firstOnly ? 1 : t;
+        NDArray q = heads(ops, f.linear(l + ".attention.self.query", xq), b, tq, hd);
         NDArray k = heads(ops, f.linear(l + ".attention.self.key", x), b, t, hd);
         NDArray v = heads(ops, f.linear(l + ".attention.self.value", x), b, t, hd);
         NDArray scores = ops.scale(ops.matmul(q, ops.transpose(k, 2, 3)), 1.0 / Math.sqrt(hd));
@@ -224,9 +297,9 @@ public final class Bert implements Architecture {
             scores = ops.add(scores, mask);
         }
         NDArray probs = f.dropout(ops.softmax(scores, -1), attentionDropout);
-        NDArray ctx = ops.reshape(ops.transpose(ops.matmul(probs, v), 1, 2), b, t, hidden);
+        NDArray ctx = ops.reshape(ops.transpose(ops.matmul(probs, v), 1, 2), b, tq, hidden);
         NDArray attn = f.dropout(f.linear(l + ".attention.output.dense", ctx), hiddenDropout);
-        attn = ops.layerNorm(ops.add(attn, x), f.param(l + ".attention.output.LayerNorm.weight"),
+        attn = ops.layerNorm(ops.add(attn, xq), f.param(l + ".attention.output.LayerNorm.weight"),
                 f.param(l + ".attention.output.LayerNorm.bias"), eps);
         NDArray inter = activation(ops, f.linear(l + ".intermediate.dense", attn));
         NDArray out = f.dropout(f.linear(l + ".output.dense", inter), hiddenDropout);
@@ -248,12 +321,15 @@ public final class Bert implements Architecture {
 
     @Override
     public NDArray forward(Forward f, ModelInput in) {
-        NDArray x = encode(f, in);
         if (task != TaskType.SEQ_CLS) {
-            return x;
+            return encode(f, in);
         }
         Ops ops = f.ops();
-        NDArray first = ops.squeeze(ops.slice(x, 1, 0, 1), 1);
+        NDArray first = ops.squeeze(encode(f, in, true), 1);
+        if (robertaHead()) {
+            NDArray h = ops.tanh(f.linear("classifier.dense", f.dropout(first, classifierDropout)));
+            return f.linear("classifier.out_proj", f.dropout(h, classifierDropout));
+        }
         NDArray pooled = ops.tanh(f.linear(prefix + "pooler.dense", first));
         return f.linear("classifier", f.dropout(pooled, classifierDropout));
     }

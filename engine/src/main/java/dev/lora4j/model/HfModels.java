@@ -28,7 +28,7 @@ public final class HfModels {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HfModels.class);
 
     /** The {@code model_type}s lora4j implements. */
-    public static final List<String> SUPPORTED = List.of("llama", "mistral", "qwen2", "bert");
+    public static final List<String> SUPPORTED = List.of("llama", "mistral", "qwen2", "bert", "roberta");
 
     private HfModels() {}
 
@@ -119,9 +119,9 @@ public final class HfModels {
                 boolean hasLmHead = checkpointNames.contains("lm_head.weight");
                 return new Llama(config, t, hasLmHead);
             }
-            case "bert" -> {
+            case "bert", "roberta" -> {
                 if (task != null && task != TaskType.SEQ_CLS && task != TaskType.FEATURE_EXTRACTION) {
-                    throw new ModelException(config.source() + ": task " + task + " is not supported for bert"
+                    throw new ModelException(config.source() + ": task " + task + " is not supported for " + type
                             + " (supported: SEQ_CLS, FEATURE_EXTRACTION)");
                 }
                 return new Bert(config, task == null ? TaskType.FEATURE_EXTRACTION : task);
@@ -188,11 +188,13 @@ public final class HfModels {
         if (names.contains(p)) {
             return p;
         }
-        if (p.startsWith("bert.") && names.contains(p.substring(5))) {
-            return p.substring(5);
-        }
-        if (!p.startsWith("bert.") && names.contains("bert." + p)) {
-            return "bert." + p;
+        for (String family : new String[] {"bert.", "roberta."}) {
+            if (p.startsWith(family) && names.contains(p.substring(family.length()))) {
+                return p.substring(family.length());
+            }
+            if (!p.startsWith(family) && names.contains(family + p)) {
+                return family + p;
+            }
         }
         if (p.startsWith("model.") && names.contains(p.substring(6))) {
             return p.substring(6);

@@ -85,6 +85,12 @@ public class BertForwardTest {
         if (name.contains("token_type")) {
             return new long[] {2, H};
         }
+        if (name.equals("classifier.out_proj.weight")) {
+            return new long[] {LABELS, H};
+        }
+        if (name.equals("classifier.out_proj.bias")) {
+            return new long[] {LABELS};
+        }
         if (name.equals("classifier.weight")) {
             return new long[] {LABELS, H};
         }
@@ -142,6 +148,55 @@ public class BertForwardTest {
         }
     }
 
+    /** RoBERTa: positions from the padding index on, no pooler, a dense + tanh + out_proj head; one token type. */
+    @Test
+    void robertaClassifierMatchesAReferenceImplementation(@TempDir Path dir) throws IOException {
+        Map<String, float[]> w = weights(17, false);
+        w.remove("pooler.dense.weight");
+        w.remove("pooler.dense.bias");
+        w.remove("classifier.weight");
+        w.remove("classifier.bias");
+        SplittableRandom r = new SplittableRandom(5);
+        w.put("classifier.dense.weight", rand(r, H * H, 0.5));
+        w.put("classifier.dense.bias", rand(r, H, 0.1));
+        w.put("classifier.out_proj.weight", rand(r, LABELS * H, 0.5));
+        w.put("classifier.out_proj.bias", rand(r, LABELS, 0.1));
+        Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"roberta\", \"architectures\":"
+                + " [\"RobertaForSequenceClassification\"], \"vocab_size\": " + V + ", \"hidden_size\": " + H
+                + ", \"num_hidden_layers\": 1, \"num_attention_heads\": " + HEADS + ", \"intermediate_size\": " + I
+                + ", \"max_position_embeddings\": " + P + ", \"type_vocab_size\": 2, \"layer_norm_eps\": 1e-05,"
+                + " \"pad_token_id\": 1, \"hidden_act\": \"gelu\", \"num_labels\": 3}");
+        SafetensorsWriter sw = new SafetensorsWriter().metadata("format", "pt");
+        // saved as RobertaForSequenceClassification saves itself: encoder under roberta., head at the top
+        w.forEach((k, v) -> sw.add(k.startsWith("classifier") ? k : "roberta." + k, shapeOf(k), v));
+        sw.write(dir.resolve("model.safetensors"));
+        // a right-padded row: its tokens must get the same positions (2, 3, ...) as unpadded, its pad position 1
+        long[][] ids = {{0, 5, 7, 9, 2}, {0, 11, 4, 2, 1}};
+        long[][] mask = {{1, 1, 1, 1, 1}, {1, 1, 1, 1, 0}};
+        long[][] positions = {{2, 3, 4, 5, 6}, {2, 3, 4, 5, 1}};
+        try (BaseModel base = HfModels.load(dir, HfModels.Options.cpu().withTask(TaskType.SEQ_CLS));
+                GradMode g = GradMode.off(); Ops ops = Ops.scope(base.manager())) {
+            assertEquals("roberta.encoder.layer.0.attention.self.query", base.tree().linears().get(0).path());
+            assertTrue(base.tree().get("classifier.out_proj").isPresent());
+            assertTrue(base.tree().get("roberta.pooler.dense").isEmpty());
+            assertEquals(java.util.List.of(), base.initialised(), "every tensor came from the file");
+            Shape s = new Shape(2, 5);
+            ModelInput in = new ModelInput(ops.longs(flat(ids), s), ops.longs(flat(mask), s), null);
+            float[] got = base.architecture().forward(Forward.eval(ops, base, Adaptation.NONE), in).toFloatArray();
+            for (int b = 0; b < 2; b++) {
+                double[] first = Reference.firstToken(w, ids[b], mask[b], new long[5], positions[b], 1e-5);
+                double[][] h = Reference.linear(new double[][] {first}, w, "classifier.dense", H);
+                for (int j = 0; j < H; j++) {
+                    h[0][j] = Math.tanh(h[0][j]);
+                }
+                double[] expected = Reference.linear(h, w, "classifier.out_proj", LABELS)[0];
+                for (int c = 0; c < LABELS; c++) {
+                    assertEquals(expected[c], got[b * LABELS + c], 1e-5, "row " + b + " label " + c);
+                }
+            }
+        }
+    }
+
     @Test
     void encoderWithoutHeadReturnsHiddenStatesAndReadsPrefixedCheckpoints(@TempDir Path dir) throws IOException {
         writeFolder(dir, weights(3, true));
@@ -169,7 +224,7 @@ public class BertForwardTest {
         Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"t5\"}");
         new SafetensorsWriter().add("x", new long[] {1}, new float[] {1}).write(dir.resolve("model.safetensors"));
         String msg = assertThrows(ModelException.class, () -> HfModels.load(dir)).getMessage();
-        assertTrue(msg.contains("model_type 't5' is not supported (supported: llama, mistral, qwen2, bert)"), msg);
+        assertTrue(msg.contains("model_type 't5' is not supported (supported: llama, mistral, qwen2, bert, roberta)"), msg);
     }
 
     private static long[] flat(long[][] a) {
@@ -184,15 +239,31 @@ public class BertForwardTest {
     /** BERT for one sequence in plain double arithmetic. */
     static final class Reference {
         static double[] logits(Map<String, float[]> w, long[] ids, long[] mask, long[] types) {
+            long[] positions = new long[ids.length];
+            for (int i = 0; i < positions.length; i++) {
+                positions[i] = i;
+            }
+            double[][] pooled = linear(new double[][] {firstToken(w, ids, mask, types, positions, 1e-12)}, w,
+                    "pooler.dense", H);
+            for (int j = 0; j < H; j++) {
+                pooled[0][j] = Math.tanh(pooled[0][j]);
+            }
+            return linear(pooled, w, "classifier", LABELS)[0];
+        }
+
+        /** The last hidden state of the first token. */
+        static double[] firstToken(Map<String, float[]> w, long[] ids, long[] mask, long[] types, long[] positions,
+                double eps) {
             int t = ids.length;
             double[][] x = new double[t][H];
             for (int i = 0; i < t; i++) {
                 for (int j = 0; j < H; j++) {
                     x[i][j] = w.get("embeddings.word_embeddings.weight")[(int) ids[i] * H + j]
-                            + w.get("embeddings.position_embeddings.weight")[i * H + j]
+                            + w.get("embeddings.position_embeddings.weight")[(int) positions[i] * H + j]
                             + w.get("embeddings.token_type_embeddings.weight")[(int) types[i] * H + j];
                 }
-                x[i] = layerNorm(x[i], w.get("embeddings.LayerNorm.weight"), w.get("embeddings.LayerNorm.bias"));
+                x[i] = layerNorm(x[i], w.get("embeddings.LayerNorm.weight"), w.get("embeddings.LayerNorm.bias"),
+                        eps);
             }
             String l = "encoder.layer.0.";
             double[][] q = linear(x, w, l + "attention.self.query", H);
@@ -230,7 +301,7 @@ public class BertForwardTest {
                     attn[i][j] += x[i][j];
                 }
                 attn[i] = layerNorm(attn[i], w.get(l + "attention.output.LayerNorm.weight"),
-                        w.get(l + "attention.output.LayerNorm.bias"));
+                        w.get(l + "attention.output.LayerNorm.bias"), eps);
             }
             double[][] inter = linear(attn, w, l + "intermediate.dense", I);
             for (double[] row : inter) {
@@ -243,13 +314,10 @@ public class BertForwardTest {
                 for (int j = 0; j < H; j++) {
                     out[i][j] += attn[i][j];
                 }
-                out[i] = layerNorm(out[i], w.get(l + "output.LayerNorm.weight"), w.get(l + "output.LayerNorm.bias"));
+                out[i] = layerNorm(out[i], w.get(l + "output.LayerNorm.weight"), w.get(l + "output.LayerNorm.bias"),
+                        eps);
             }
-            double[][] pooled = linear(new double[][] {out[0]}, w, "pooler.dense", H);
-            for (int j = 0; j < H; j++) {
-                pooled[0][j] = Math.tanh(pooled[0][j]);
-            }
-            return linear(pooled, w, "classifier", LABELS)[0];
+            return out[0];
         }
 
         static double[][] linear(double[][] x, Map<String, float[]> w, String name, int out) {
@@ -269,7 +337,7 @@ public class BertForwardTest {
             return y;
         }
 
-        static double[] layerNorm(double[] x, float[] g, float[] b) {
+        static double[] layerNorm(double[] x, float[] g, float[] b, double eps) {
             double mean = 0;
             for (double v : x) {
                 mean += v;
@@ -282,7 +350,7 @@ public class BertForwardTest {
             var /= x.length;
             double[] y = new double[x.length];
             for (int i = 0; i < x.length; i++) {
-                y[i] = (x[i] - mean) / Math.sqrt(var + 1e-12) * g[i] + b[i];
+                y[i] = (x[i] - mean) / Math.sqrt(var + eps) * g[i] + b[i];
             }
             return y;
         }
