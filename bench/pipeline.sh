@@ -2,11 +2,12 @@
 # Measures what the actor pipeline buys (issue: actors and pipeline), on the demo model and data:
 #   1. peak RSS of 8 trials training concurrently on one device vs one trial alone
 #   2. wall time of an 8-trial sweep vs the same 8 trials one after another with `bin/lora4j train`
-#   3. step throughput of one trial inside the pipeline vs the bare engine loop (`train`), same threads
-# Usage: bench/pipeline.sh [STEPS]   (default 20 optimizer steps per trial)
+#   3. step throughput of one trial inside the pipeline vs the bare engine loop, in one JVM (PipelineOverhead)
+# Usage: [PAIRS=3] bench/pipeline.sh [STEPS]   (default 20 optimizer steps per trial; 2. alternates PAIRS pairs)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 steps="${1:-20}"
+pairs="${PAIRS:-3}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$root"
@@ -48,23 +49,27 @@ echo "peak RSS one trial: $((one / 1024)) MB"
 echo "8 trials, 1 lane x 2 threads: $((turns / 1024)) MB (ratio $(echo "scale=2; $turns / $one" | bc))"
 echo "8 trials, 2 lanes x 1 thread: $((lanes / 1024)) MB (ratio $(echo "scale=2; $lanes / $one" | bc))"
 
-echo "== 2. wall time: the 8-trial sweep vs 8 x bin/lora4j train one after another"
-start=$(date +%s.%N)
-for t in "$work"/lanes/trials/*/; do
-  bin/lora4j train "$t/train.json" --out "$work/seq/$(basename "$t")" >/dev/null 2>&1
+echo "== 2. wall time: the 8-trial sweep vs 8 x bin/lora4j train one after another (alternating, $pairs pairs)"
+ratios=()
+for i in $(seq 1 "$pairs"); do
+  start=$(date +%s.%N)
+  for t in "$work"/lanes/trials/*/; do
+    bin/lora4j train "$t/train.json" --out "$work/seq$i/$(basename "$t")" >/dev/null 2>&1
+  done
+  seq_s=$(echo "$(date +%s.%N) - $start" | bc)
+  run_sweep "$work/sweep8.yaml" "$work/lanes$i" 2 1
+  s=$(secs "$work/lanes$i.time")
+  r=$(echo "scale=3; $seq_s / $s" | bc)
+  ratios+=("$r")
+  echo "pair $i: sequential train ${seq_s}s, sweep (2 lanes x 1 thread) ${s}s, speed-up ${r}x"
 done
-seq_s=$(echo "$(date +%s.%N) - $start" | bc)
-for mode in turns lanes; do
-  s=$(secs "$work/$mode.time")
-  echo "sweep ($mode): ${s}s, sequential train: ${seq_s}s, speed-up $(echo "scale=2; $seq_s / $s" | bc)x"
-done
+echo "sweep (1 lane x 2 threads, from 1.): $(secs "$work/turns.time")s"
+echo "median speed-up of the sweep: $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')x"
 
-echo "== 3. one trial, 1 thread: inside the pipeline vs the bare engine loop (alternating pairs)"
-for i in 1 2 3; do
-  run_sweep "$work/sweep1.yaml" "$work/p$i" 1 1
-  t1="$(ls -d "$work"/p$i/trials/*/ | head -1)"
-  bin/lora4j train "$t1/train.json" --out "$work/bare$i" --threads 1 --json 2>/dev/null > "$work/bare$i.json"
-  pipe=$(grep -o '"tokens_per_s" : [0-9.]*' "$t1/result.json" | awk '{print $3}')
-  bare=$(grep -o '"tokens_per_s":[0-9.]*' "$work/bare$i.json" | cut -d: -f2)
-  echo "pair $i: tokens/s in the pipeline $pipe, bare loop $bare, pipeline/bare $(echo "scale=3; $pipe / $bare" | bc)"
-done
+echo "== 3. one trial, 1 thread: inside the pipeline vs the bare engine loop (one JVM, alternating, 5 pairs)"
+sed -e 's/name: bench-1/name: overhead/' -e 's#, eval: [^,]*,#,#' -e 's/name: eval_accuracy, goal: maximize/name: train_loss, goal: minimize/' \
+    "$work/sweep1.yaml" > "$work/overhead.yaml"
+mvn -B -q -pl bench -am -DskipTests package
+java -Dai.djl.offline=true -Dorg.slf4j.simpleLogger.defaultLogLevel=error \
+  -cp "$root/bench/target/lora4j-bench.jar:$(cat "$root/bench/target/runtime-classpath.txt")" \
+  dev.lora4j.bench.PipelineOverhead "$work/overhead.yaml" 5
