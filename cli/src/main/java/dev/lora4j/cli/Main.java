@@ -1,5 +1,6 @@
 package dev.lora4j.cli;
 
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -17,6 +18,8 @@ public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        // SLF4J initialises on first use; when trainer lanes log first, at once, it prints a "replay" warning
+        LoggerFactory.getILoggerFactory();
         System.exit(run(args));
     }
 
