@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
@@ -25,6 +26,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  */
 public final class Lora4j implements AutoCloseable {
     private static final AtomicInteger SWEEPS = new AtomicInteger();
+    /** The coordinator reads and writes the run folder (resume state, leaderboard): blocking work, its own pool. */
+    private static final Props COORDINATOR = DispatcherSelector.blocking();
 
     private final ActorSystem<?> system;
     private final boolean owned;
@@ -60,7 +63,7 @@ public final class Lora4j implements AutoCloseable {
         CompletableFuture<SweepReport> report = new CompletableFuture<>();
         ActorRef<SweepCoordinator.Command> coordinator = system.systemActorOf(
                 SweepCoordinator.create(spec, options, null, hub, report),
-                "sweep-" + SWEEPS.incrementAndGet() + "-" + safe(spec.name()), Props.empty());
+                "sweep-" + SWEEPS.incrementAndGet() + "-" + safe(spec.name()), COORDINATOR);
         return new SweepHandle(spec.name(), options.folder(), hub, report, coordinator);
     }
 
@@ -74,7 +77,7 @@ public final class Lora4j implements AutoCloseable {
         CompletableFuture<SweepContext> ready = new CompletableFuture<>();
         ActorRef<SweepCoordinator.Command> host = system.systemActorOf(
                 SweepCoordinator.actorsOnly(spec, options, hub, ready),
-                "actors-" + SWEEPS.incrementAndGet() + "-" + safe(spec.name()), Props.empty());
+                "actors-" + SWEEPS.incrementAndGet() + "-" + safe(spec.name()), COORDINATOR);
         return new ComposablePipeline(ready.join(), hub, host);
     }
 

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.stream.javadsl.Flow;
 
@@ -128,12 +129,21 @@ public final class Stages {
             return CompletableFuture.completedFuture(cancelledBeforeStart(spec));
         }
         RunFolder folder = c.folder().trial(spec.id());
-        folder.writeParams(params(spec));
-        folder.writeTrainConfig(trainConfig(spec));
+        // the trial's files and its last checkpoint: disk work, so off the stream's (default) dispatcher
+        return CompletableFuture.supplyAsync(() -> {
+            folder.writeParams(params(spec));
+            folder.writeTrainConfig(trainConfig(spec));
+            return c.resume() || attempt > 1 ? c.folder().lastCheckpoint(spec.id()).orElse(null) : null;
+        }, c.system().dispatchers().lookup(DispatcherSelector.blocking()))
+                .thenCompose(resume -> train(m, attempt, batchSize, accumulation, oomBackoffs, folder, resume));
+    }
+
+    private CompletionStage<TrialResult> train(TrialModel m, int attempt, int batchSize, int accumulation,
+            int oomBackoffs, RunFolder folder, Path resume) {
+        TrialSpec spec = m.spec();
         boolean maximize = c.metric().goal() == Goal.MAXIMIZE;
         TrialRun.Settings settings = TrialRun.Settings.of(spec.training(), c.metric().name(), maximize)
                 .withAccumulation(accumulation);
-        Path resume = c.resume() || attempt > 1 ? c.folder().lastCheckpoint(spec.id()).orElse(null) : null;
         int keep = c.keepCheckpoints() > 0 ? c.keepCheckpoints() : spec.training().saveTotalLimit().orElse(0);
         return c.data().open(spec, m.base(), batchSize)
                 .thenCompose(data -> AskPattern.<Trainer.Command, Trainer.Outcome>ask(
