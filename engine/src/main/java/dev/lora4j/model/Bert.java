@@ -238,7 +238,7 @@ public final class Bert implements Architecture {
         }
         String e = prefix + "embeddings.";
         NDArray x = f.embedding(e + "word_embeddings", in.inputIds());
-        x = ops.add(x, f.embedding(e + "position_embeddings", positionIds(ops, in, b, t)));
+        x = ops.add(x, f.embedding(e + "position_embeddings", positionIds(ops, in, t)));
         NDArray types = in.tokenTypeIds() != null ? in.tokenTypeIds() : ops.zeros(new Shape(b, t), DataType.INT64);
         x = ops.add(x, f.embedding(e + "token_type_embeddings", types));
         x = ops.layerNorm(x, f.param(e + "LayerNorm.weight"), f.param(e + "LayerNorm.bias"), eps);
@@ -259,7 +259,7 @@ public final class Bert implements Architecture {
      * of non-padding tokens offset by the padding index, and the padding index itself at padding (so a left- or
      * right-padded row gets the same positions for its tokens).
      */
-    private NDArray positionIds(Ops ops, ModelInput in, int b, int t) {
+    private NDArray positionIds(Ops ops, ModelInput in, int t) {
         if (!roberta) {
             long[] positions = new long[t];
             for (int i = 0; i < t; i++) {
@@ -267,21 +267,15 @@ public final class Bert implements Architecture {
             }
             return ops.longs(positions, new Shape(1, t));
         }
-        long[] ids = in.inputIds().toLongArray();
-        long[] positions = new long[b * t];
-        for (int r = 0; r < b; r++) {
-            long seen = 0;
-            for (int i = 0; i < t; i++) {
-                boolean real = ids[r * t + i] != paddingIdx;
-                seen += real ? 1 : 0;
-                positions[r * t + i] = real ? seen + paddingIdx : paddingIdx;
-            }
-            if (seen + paddingIdx >= maxPositions) {
-                throw new ModelException("sequence of " + seen + " tokens needs position " + (seen + paddingIdx)
-                        + "; roberta's max_position_embeddings is " + maxPositions);
-            }
+        // the longest row of a right-padded batch has no padding, so t decides the largest position
+        if (t + paddingIdx >= maxPositions) {
+            throw new ModelException("sequence of " + t + " tokens needs position " + (t + paddingIdx)
+                    + "; roberta's max_position_embeddings is " + maxPositions);
         }
-        return ops.longs(positions, new Shape(b, t));
+        // on the device: (cumsum(ids != pad) * (ids != pad)) + pad, no copy to the host
+        NDArray pad = ops.longs(new long[] {paddingIdx}, new Shape(1));
+        NDArray real = ops.toType(ops.neq(in.inputIds(), pad), DataType.INT64);
+        return ops.add(ops.mul(ops.cumSum(real, 1), real), pad);
     }
 
     private NDArray encoderLayer(Forward f, NDArray x, String l, NDArray mask, int b, int t, boolean firstOnly) {

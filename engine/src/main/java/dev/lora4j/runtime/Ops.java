@@ -408,6 +408,15 @@ public final class Ops implements AutoCloseable {
         return own(JniUtils.eq(pt(a), pt(b)));
     }
 
+    public NDArray neq(NDArray a, NDArray b) {
+        return own(JniUtils.neq(pt(a), pt(b)));
+    }
+
+    /** Running sums along {@code dim}. */
+    public NDArray cumSum(NDArray a, int dim) {
+        return own(JniUtils.cumSum(pt(a), dim));
+    }
+
     /** {@code labels != -100} as a boolean array. */
     public NDArray isNotIgnored(NDArray labels) {
         return own(JniUtils.neq(pt(labels), pt(toType(scalar(-100), labels.getDataType()))));
