@@ -15,7 +15,7 @@ import java.util.Set;
  * far (itself included), so only about the best 1/η of trials go on. Decisions are immediate: no trial waits for
  * others. Thread-safe: trainers of all lanes consult one scheduler.
  */
-public final class AshaScheduler implements Trainer.StopRule {
+public final class AshaScheduler implements StopRule {
     private final List<Long> rungs = new ArrayList<>();
     private final int eta;
     private final String metric;
@@ -47,6 +47,15 @@ public final class AshaScheduler implements Trainer.StopRule {
 
     @Override
     public synchronized String shouldStop(String trialId, long step, Map<String, Double> metrics) {
+        return record(trialId, step, metrics, true);
+    }
+
+    @Override
+    public synchronized void replay(String trialId, long step, Map<String, Double> metrics) {
+        record(trialId, step, metrics, false);
+    }
+
+    private String record(String trialId, long step, Map<String, Double> metrics, boolean decide) {
         Double value = metrics.get(metric);
         if (value == null || value.isNaN()) {
             return null;
@@ -61,7 +70,7 @@ public final class AshaScheduler implements Trainer.StopRule {
             values.add(value);
             double cutoff = quantile(values, maximize ? 1 - 1.0 / eta : 1.0 / eta);
             boolean worse = maximize ? value < cutoff : value > cutoff;
-            if (worse) {
+            if (worse && decide) {
                 return String.format(Locale.ROOT, "ASHA: %s %.4g at step %d is not in the best 1/%d of the %d trials"
                         + " that reached this rung (cutoff %.4g)", metric, value, rung, eta, values.size(), cutoff);
             }

@@ -11,9 +11,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -22,35 +25,40 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
  * Gives each trial its adapter on a shared base model. Each base (model folder, task head, device) is loaded once,
- * shared read-only by every trial on that device, and closed once no trial has used it for {@code idleRelease}
- * (so a sweep's next trial does not reload what the previous one just let go). Loading and adapter initialisation
- * are blocking and run on the blocking-IO dispatcher; this actor only keeps the books.
+ * shared read-only by every trial on that device, and let go once no trial has used it for {@code idleRelease}
+ * (so a sweep's next trial does not reload what the previous one just let go). Loading and adapter creation are
+ * blocking and run on the blocking-IO dispatcher; this actor only keeps the books.
+ *
+ * <p>The cache is one holder of each {@link SharedBase} among the trials' {@link TrialModel}s, so the base's memory
+ * outlives this actor if trials still use it. Supervised with restart: a restart answers every request in flight
+ * with a failure (nobody waits forever) and drops the cache's holds; results of work started before the restart are
+ * freed when they arrive.
  */
 public final class ModelInjector extends AbstractBehavior<ModelInjector.Command> {
 
     public sealed interface Command {}
 
-    public record Inject(TrialSpec spec, DeviceSlot slot, ActorRef<InjectResult> replyTo) implements Command {}
-
-    /** The trial is done with its model: its adapter is closed and its base reference dropped. */
-    public record Done(TrialModel model) implements Command {}
+    public record Inject(TrialSpec spec, String device, ActorRef<InjectResult> replyTo) implements Command {}
 
     public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
-    private record BaseLoaded(BaseKey key, BaseModel base, Throwable error) implements Command {}
+    private record BaseLoaded(BaseKey key, long load, BaseModel base, Throwable error) implements Command {}
 
-    private record AdapterCreated(Inject request, BaseKey key, Adapter adapter, Throwable error) implements Command {}
+    private record AdapterCreated(long request, SharedBase base, Adapter adapter, Throwable error) implements Command {}
 
-    private record Evict(BaseKey key) implements Command {}
+    private record OnlyCacheLeft(BaseKey key, SharedBase base) implements Command {}
+
+    private record Evict(BaseKey key, SharedBase base) implements Command {}
 
     public sealed interface InjectResult {}
 
+    /** The trial's model; the receiver holds it and must {@link TrialModel#release()} it once. */
     public record Injected(TrialModel model) implements InjectResult {}
 
-    public record InjectFailed(TrialSpec spec, String reason, boolean outOfMemory) implements InjectResult {}
+    public record InjectFailed(TrialSpec spec, Failure failure) implements InjectResult {}
 
     /** Loaded bases and how many trials hold each. */
-    public record Status(Map<BaseKey, Integer> references) {}
+    public record Status(Map<BaseKey, Integer> trials) {}
 
     /** What identifies a base model: where it comes from, its head, its device. */
     public record BaseKey(String model, TaskType task, String device) {}
@@ -72,11 +80,20 @@ public final class ModelInjector extends AbstractBehavior<ModelInjector.Command>
                 new ModelInjector(ctx, timers, loader, adapters, idleRelease)));
     }
 
+    /** Loads and creations are numbered across restarts, so a result from before one is recognised as orphaned. */
+    private static final AtomicLong IDS = new AtomicLong();
+
     private static final class Entry {
-        BaseModel base;
-        int references;
+        final long load;
+        SharedBase base;
         final List<Inject> waiting = new ArrayList<>();
+
+        Entry(long load) {
+            this.load = load;
+        }
     }
+
+    private record Creating(Inject request, BaseKey key, SharedBase base) {}
 
     private final TimerScheduler<Command> timers;
     private final Loader loader;
@@ -84,6 +101,7 @@ public final class ModelInjector extends AbstractBehavior<ModelInjector.Command>
     private final Duration idleRelease;
     private final Executor blocking;
     private final Map<BaseKey, Entry> entries = new HashMap<>();
+    private final Map<Long, Creating> creating = new HashMap<>();
 
     private ModelInjector(ActorContext<Command> ctx, TimerScheduler<Command> timers, Loader loader,
             AdapterFactory adapters, Duration idleRelease) {
@@ -95,9 +113,9 @@ public final class ModelInjector extends AbstractBehavior<ModelInjector.Command>
         this.blocking = ctx.getSystem().dispatchers().lookup(DispatcherSelector.blocking());
     }
 
-    static BaseKey keyOf(TrialSpec spec, DeviceSlot slot) {
-        return new BaseKey(spec.model().text().startsWith("builtin:") ? spec.model().text()
-                : spec.model().path().toString(), spec.task(), slot.device());
+    static BaseKey keyOf(TrialSpec spec, String device) {
+        return new BaseKey(spec.model().isBuiltin() ? spec.model().text() : spec.model().path().toString(),
+                spec.task(), device);
     }
 
     @Override
@@ -106,116 +124,138 @@ public final class ModelInjector extends AbstractBehavior<ModelInjector.Command>
                 .onMessage(Inject.class, this::onInject)
                 .onMessage(BaseLoaded.class, this::onBaseLoaded)
                 .onMessage(AdapterCreated.class, this::onAdapterCreated)
-                .onMessage(Done.class, this::onDone)
+                .onMessage(OnlyCacheLeft.class, this::onOnlyCacheLeft)
                 .onMessage(Evict.class, this::onEvict)
                 .onMessage(GetStatus.class, m -> {
                     Map<BaseKey, Integer> refs = new HashMap<>();
                     entries.forEach((k, e) -> {
                         if (e.base != null) {
-                            refs.put(k, e.references);
+                            refs.put(k, e.base.holders() - 1);
                         }
                     });
                     m.replyTo().tell(new Status(refs));
                     return this;
                 })
-                .onSignal(org.apache.pekko.actor.typed.PostStop.class, s -> {
-                    // the sweep is over: free every base still loaded (trials have closed their adapters)
-                    entries.values().stream().filter(e -> e.base != null).forEach(e -> e.base.close());
-                    entries.clear();
+                .onSignal(PreRestart.class, s -> {
+                    Failure f = new Failure.Internal("the model injector restarted after a failure");
+                    entries.values().forEach(e -> e.waiting.forEach(w -> w.replyTo().tell(new InjectFailed(w.spec(),
+                            f))));
+                    creating.values().forEach(c -> c.request().replyTo().tell(new InjectFailed(c.request().spec(),
+                            f)));
+                    dropCache();
+                    return this;
+                })
+                .onSignal(PostStop.class, s -> {
+                    dropCache();
                     return this;
                 })
                 .build();
     }
 
+    /** Lets go of the cache's holds; bases that trials still use stay alive until they release them. */
+    private void dropCache() {
+        entries.values().stream().filter(e -> e.base != null).forEach(e -> e.base.release());
+        entries.clear();
+        creating.clear();
+    }
+
     private Behavior<Command> onInject(Inject m) {
-        BaseKey key = keyOf(m.spec(), m.slot());
+        BaseKey key = keyOf(m.spec(), m.device());
         Entry e = entries.get(key);
         if (e == null) {
-            e = new Entry();
+            long load = IDS.incrementAndGet();
+            e = new Entry(load);
             entries.put(key, e);
             e.waiting.add(m);
             getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> loader.load(key, m.spec()), blocking),
-                    (base, err) -> new BaseLoaded(key, base, err));
+                    (base, err) -> new BaseLoaded(key, load, base, err));
         } else if (e.base == null) {
             e.waiting.add(m);
         } else {
             timers.cancel(key);
-            createAdapter(m, key, e);
+            createAdapter(m, key, e.base);
         }
         return this;
     }
 
     private Behavior<Command> onBaseLoaded(BaseLoaded m) {
         Entry e = entries.get(m.key());
-        if (m.error() != null) {
-            entries.remove(m.key());
-            for (Inject w : e.waiting) {
-                w.replyTo().tell(failure(w.spec(), m.error()));
+        if (e == null || e.load != m.load()) {
+            // loaded for an incarnation before a restart: nobody waits for it
+            if (m.base() != null) {
+                m.base().close();
             }
             return this;
         }
-        e.base = m.base();
+        if (m.error() != null || m.base() == null) {
+            entries.remove(m.key());
+            Failure f = m.error() != null ? Failure.of(m.error())
+                    : new Failure.Internal("the model loader returned no model for " + m.key().model());
+            e.waiting.forEach(w -> w.replyTo().tell(new InjectFailed(w.spec(), f)));
+            return this;
+        }
+        BaseKey key = m.key();
+        ActorRef<Command> self = getContext().getSelf();
+        e.base = new SharedBase(m.base(), true, b -> self.tell(new OnlyCacheLeft(key, b)));
         for (Inject w : e.waiting) {
-            createAdapter(w, m.key(), e);
+            createAdapter(w, key, e.base);
         }
         e.waiting.clear();
         return this;
     }
 
-    private void createAdapter(Inject m, BaseKey key, Entry e) {
-        e.references++;
-        BaseModel base = e.base;
-        getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> adapters.create(base, m.spec()), blocking),
-                (adapter, err) -> new AdapterCreated(m, key, adapter, err));
+    private void createAdapter(Inject m, BaseKey key, SharedBase base) {
+        long id = IDS.incrementAndGet();
+        base.retain();
+        creating.put(id, new Creating(m, key, base));
+        getContext().pipeToSelf(CompletableFuture.supplyAsync(() -> adapters.create(base.base(), m.spec()), blocking),
+                (adapter, err) -> new AdapterCreated(id, base, adapter, err));
     }
 
     private Behavior<Command> onAdapterCreated(AdapterCreated m) {
-        Entry e = entries.get(m.key());
+        Creating c = creating.remove(m.request());
+        if (c == null) {
+            // its request was answered by a restart already: free what arrived, and the hold taken for it
+            if (m.adapter() != null) {
+                m.adapter().close();
+            }
+            m.base().release();
+            return this;
+        }
         if (m.error() != null) {
-            release(m.key(), e);
-            m.request().replyTo().tell(failure(m.request().spec(), m.error()));
+            c.base().release();
+            c.request().replyTo().tell(new InjectFailed(c.request().spec(), Failure.of(m.error())));
         } else {
-            m.request().replyTo().tell(new Injected(new TrialModel(m.request().spec(), m.request().slot(), m.key(),
-                    e.base, m.adapter())));
+            c.request().replyTo().tell(new Injected(new TrialModel(c.request().spec(), c.request().device(), c.key(),
+                    c.base(), m.adapter())));
         }
         return this;
     }
 
-    private Behavior<Command> onDone(Done m) {
-        m.model().adapter().close();
-        Entry e = entries.get(m.model().key());
-        if (e != null) {
-            release(m.model().key(), e);
-        }
-        return this;
-    }
-
-    private void release(BaseKey key, Entry e) {
-        e.references--;
-        if (e.references <= 0) {
+    private Behavior<Command> onOnlyCacheLeft(OnlyCacheLeft m) {
+        Entry e = entries.get(m.key());
+        if (e != null && e.base == m.base() && e.base.holders() == 1) {
             if (idleRelease.isZero()) {
-                evict(key);
+                evict(m.key(), e);
             } else {
-                timers.startSingleTimer(key, new Evict(key), idleRelease);
+                timers.startSingleTimer(m.key(), new Evict(m.key(), m.base()), idleRelease);
             }
         }
+        return this;
     }
 
     private Behavior<Command> onEvict(Evict m) {
         Entry e = entries.get(m.key());
-        if (e != null && e.references <= 0 && e.base != null) {
-            evict(m.key());
+        // retains happen only here, on this actor's thread, so a base with one holder stays unused while we drop it
+        if (e != null && e.base == m.base() && e.base.holders() == 1) {
+            evict(m.key(), e);
         }
         return this;
     }
 
-    private void evict(BaseKey key) {
-        Entry e = entries.remove(key);
-        getContext().getLog().debug("closing base {} (no trial uses it)", key);
-        e.base.close();
-    }
-
-    private static InjectFailed failure(TrialSpec spec, Throwable error) {
-        return new InjectFailed(spec, Failures.describe(error), Failures.isOutOfMemory(error));
+    private void evict(BaseKey key, Entry e) {
+        entries.remove(key);
+        getContext().getLog().debug("letting go of base {} (no trial uses it)", key);
+        e.base.release();
     }
 }

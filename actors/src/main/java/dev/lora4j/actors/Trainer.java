@@ -1,134 +1,122 @@
 package dev.lora4j.actors;
 
 import dev.lora4j.checkpoint.Checkpoint;
-import dev.lora4j.checkpoint.CheckpointStore;
+import dev.lora4j.lora.AdapterSnapshot;
 import dev.lora4j.runtime.Torch;
-import dev.lora4j.train.RunFolder;
 import dev.lora4j.train.StepReport;
 import dev.lora4j.train.TrainListener;
 import dev.lora4j.train.TrialData;
 import dev.lora4j.train.TrialRun;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
- * Trains every trial of one device lane on one thread. It must run on a pinned dispatcher: each step is blocking
- * tensor work on that lane's thread, with that lane's intra-op thread count. Trials take turns, one optimizer step
- * each, so none starves; between steps the actor reads its mailbox, so cancels and checkpoint acknowledgements are
- * handled at step boundaries. A trial whose checkpoint is still being written waits for it (backpressure).
+ * One device lane: trains the trials given to it on one thread. It must run on a pinned dispatcher: each step is
+ * blocking tensor work on the lane's thread, with the lane's intra-op thread count. Trials take turns, one optimizer
+ * step each, so none starves; between steps the lane reads its mailbox, so cancels and checkpoint acknowledgements
+ * are handled at step boundaries.
+ *
+ * <p>The lane computes; the trial's owner (its session) keeps the books: every step, evaluation and checkpoint is
+ * reported to the owner, which writes the trial's files and acknowledges each checkpoint with {@link Saved} before
+ * the trial steps again (a slow disk slows that trial instead of piling up snapshots). A failure inside a trial's
+ * work ends that trial with {@link Crashed}; the lane goes on. The lane watches each owner and drops the trials of
+ * one that stops. If the lane itself dies, its trials' owners see it through their watch, and it frees what it held
+ * on the way out.
  */
 public final class Trainer extends AbstractBehavior<Trainer.Command> {
 
     public sealed interface Command {}
 
     /**
-     * Trains {@code model} on {@code data}; resumes from {@code resumeFrom} when it is not null. {@code keepLast}
-     * checkpoints are kept (0 = all) besides the best.
+     * Trains {@code model} on {@code data} for {@code owner}, reporting to {@code replyTo}. The lane takes its own
+     * hold on the model and releases it when the trial leaves the lane.
+     *
+     * @param resumeFrom a checkpoint to continue from, or null
+     * @param stopRule the sweep's early termination, or null
      */
-    public record Train(TrialModel model, TrialData data, TrialRun.Settings settings, RunFolder folder,
-            Path resumeFrom, int keepLast, ActorRef<TrialEvent> events, ActorRef<Outcome> replyTo) implements Command {}
+    public record Train(TrialModel model, TrialData data, TrialRun.Settings settings, Checkpoint resumeFrom,
+            StopRule stopRule, ActorRef<Report> replyTo, ActorRef<?> owner) implements Command {}
 
-    /** Stops a trial at the next step boundary after a final checkpoint (sweep cancellation). */
-    public record Cancel(String trialId) implements Command {}
+    /** Stops {@code owner}'s trial at the next step boundary, after a checkpoint of what it did since the last. */
+    public record Cancel(ActorRef<?> owner) implements Command {}
 
-    public record CancelAll() implements Command {}
-
-    /** Ends a trial early with its best adapter (the sweep's early termination decided so). */
-    public record StopTrial(String trialId, String reason) implements Command {}
-
-    public record GetStatus(ActorRef<Status> replyTo) implements Command {}
-
-    public record Status(List<String> active) {}
+    /** The owner wrote the checkpoint the lane asked for ({@code failure} null) or could not. */
+    public record Saved(ActorRef<?> owner, long step, Failure failure) implements Command {}
 
     private enum Tick implements Command { INSTANCE }
 
-    private record SaveDone(Checkpointer.Saved saved) implements Command {}
+    private record OwnerGone(ActorRef<?> owner) implements Command {}
 
-    /** How a trial left this trainer. */
-    public sealed interface Outcome {
-        TrialModel model();
-    }
+    /** What the lane tells a trial's owner. */
+    public sealed interface Report {}
 
-    /** Finished, stopped or cancelled, with its metrics and files. */
-    public record Completed(TrialModel model, TrialResult.Status status, Map<String, Double> metrics, long steps,
-            double seconds, Path adapter, Path lastCheckpoint, String reason) implements Outcome {}
+    public record Started(long totalSteps, long resumedAtStep) implements Report {}
 
-    /** Failed with an exception; {@code outOfMemory} allows a retry with smaller micro-batches. */
-    public record Crashed(TrialModel model, String reason, boolean outOfMemory, long step, Path lastCheckpoint)
-            implements Outcome {}
+    public record Stepped(StepReport report) implements Report {}
 
-    /** Decides at each evaluation whether a trial should stop (the sweep's ASHA); null means never. */
-    @FunctionalInterface
-    public interface StopRule {
-        String shouldStop(String trialId, long step, Map<String, Double> metrics);
+    public record Evaluated(long step, Map<String, Double> metrics, boolean best) implements Report {}
 
-        /** Steps at which the rule wants an evaluation besides the configured cadence. */
-        default boolean evaluateAt(long step) {
-            return false;
-        }
-    }
+    /** Write this checkpoint, keeping {@code protectStep} (the best) when pruning, and answer with {@link Saved}. */
+    public record SaveCheckpoint(Checkpoint checkpoint, long protectStep) implements Report {}
 
-    public static Behavior<Command> create(int threads, ActorRef<Checkpointer.Command> checkpointer,
-            StopRule stopRule) {
+    /**
+     * The trial left the lane: finished, stopped early or cancelled. {@code adapter} is its best adapter (null when
+     * cancelled: the last checkpoint holds the state).
+     */
+    public record Completed(dev.lora4j.actors.TrialResult.Status status, Map<String, Double> metrics, long steps,
+            double seconds, AdapterSnapshot adapter, String reason) implements Report {}
+
+    /** The trial's work failed at {@code step}; the lane dropped it. */
+    public record Crashed(Failure failure, long step) implements Report {}
+
+    public static Behavior<Command> create(int threads, TrainingRun.Factory runs) {
         return Behaviors.setup(ctx -> {
-            // runs on this trainer's own (pinned) thread: libtorch's intra-op thread count is per calling thread
+            // runs on this lane's own (pinned) thread: libtorch's intra-op thread count is per calling thread
             Torch.setThreads(threads);
-            return new Trainer(ctx, checkpointer, stopRule);
+            return new Trainer(ctx, runs);
         });
     }
 
     private final class Active {
         final Train request;
-        final TrialRun run;
+        TrainingRun run;
         boolean awaitingSave;
         boolean finishing;
         boolean cancelled;
         String stopReason;
-        Path lastCheckpoint;
         long lastSavedStep;
-        Map<String, Double> finalMetrics;
-        TrialResult.Status finalStatus;
 
-        Active(Train request, TrialRun run) {
+        Active(Train request) {
             this.request = request;
-            this.run = run;
-        }
-
-        String id() {
-            return request.model().spec().id();
-        }
-
-        String name() {
-            return request.model().spec().name();
         }
 
         boolean runnable() {
             return !awaitingSave && !finishing;
         }
+
+        void tell(Report r) {
+            request.replyTo().tell(r);
+        }
     }
 
-    private final ActorRef<Checkpointer.Command> checkpointer;
-    private final StopRule stopRule;
-    private final ActorRef<Checkpointer.Saved> saveAdapter;
-    private final Map<String, Active> active = new LinkedHashMap<>();
-    private final List<String> turn = new ArrayList<>();
+    private final TrainingRun.Factory runs;
+    private final Map<ActorRef<?>, Active> active = new LinkedHashMap<>();
+    private final List<ActorRef<?>> turn = new ArrayList<>();
     private int next;
     private boolean tickPending;
 
-    private Trainer(ActorContext<Command> ctx, ActorRef<Checkpointer.Command> checkpointer, StopRule stopRule) {
+    private Trainer(ActorContext<Command> ctx, TrainingRun.Factory runs) {
         super(ctx);
-        this.checkpointer = checkpointer;
-        this.stopRule = stopRule;
-        this.saveAdapter = ctx.messageAdapter(Checkpointer.Saved.class, SaveDone::new);
+        this.runs = runs;
     }
 
     @Override
@@ -136,79 +124,64 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
         return newReceiveBuilder()
                 .onMessage(Train.class, this::onTrain)
                 .onMessageEquals(Tick.INSTANCE, this::onTick)
-                .onMessage(SaveDone.class, this::onSaveDone)
+                .onMessage(Saved.class, this::onSaved)
                 .onMessage(Cancel.class, m -> {
-                    Active a = active.get(m.trialId());
+                    Active a = active.get(m.owner());
                     if (a != null) {
                         a.cancelled = true;
                         tick();
                     }
                     return this;
                 })
-                .onMessage(CancelAll.class, m -> {
-                    active.values().forEach(a -> a.cancelled = true);
-                    tick();
-                    return this;
-                })
-                .onMessage(StopTrial.class, m -> {
-                    Active a = active.get(m.trialId());
-                    if (a != null && a.stopReason == null) {
-                        a.stopReason = m.reason();
+                .onMessage(OwnerGone.class, m -> {
+                    Active a = active.get(m.owner());
+                    if (a != null) {
+                        getContext().getLog().info("trial {}: its owner stopped; dropping it",
+                                a.request.model().spec().id());
+                        remove(a);
                     }
                     return this;
                 })
-                .onMessage(GetStatus.class, m -> {
-                    m.replyTo().tell(new Status(List.copyOf(active.keySet())));
+                .onSignal(PostStop.class, s -> {
+                    // the lane is going away (a failure or shutdown): free what it holds; owners see it by watch
+                    for (Active a : List.copyOf(active.values())) {
+                        remove(a);
+                    }
                     return this;
                 })
                 .build();
     }
 
     private Behavior<Command> onTrain(Train m) {
-        String id = m.model().spec().id();
-        TrialRun run;
-        Active a;
+        if (active.containsKey(m.owner())) {
+            throw new IllegalStateException("owner " + m.owner() + " already trains on this lane");
+        }
+        Active a = new Active(m);
+        m.model().retain();
+        active.put(m.owner(), a);
+        getContext().watchWith(m.owner(), new OwnerGone(m.owner()));
         try {
-            run = new TrialRun(m.model().base(), m.model().adapter(), m.data().objective(), m.settings(),
-                    m.data().train(), m.data().eval(), null);
-            a = new Active(m, run);
-            long resumedAt = 0;
-            if (m.resumeFrom() != null) {
-                Checkpoint c = CheckpointStore.load(m.resumeFrom());
-                run.restore(c);
-                m.folder().truncateProgressAfter(c.state().step());
-                resumedAt = c.state().step();
-                a.lastCheckpoint = m.resumeFrom();
-                a.lastSavedStep = resumedAt;
-            }
-            run.listen(listener(a));
-            if (stopRule != null) {
-                run.alsoEvaluateAt(stopRule::evaluateAt);
-            }
-            active.put(id, a);
-            turn.add(id);
-            m.events().tell(new TrialEvent.Started(id, m.model().spec().name(), m.model().slot().device(),
-                    run.totalSteps(), resumedAt));
-        } catch (RuntimeException e) {
-            m.replyTo().tell(new Crashed(m.model(), Failures.describe(e), Failures.isOutOfMemory(e), 0,
-                    m.resumeFrom()));
+            String id = m.model().spec().id();
+            StopRule rule = m.stopRule();
+            a.run = runs.open(m.model(), m.data(), m.settings(), m.resumeFrom(), new TrainListener() {
+                @Override
+                public void onEvaluated(long step, Map<String, Double> metrics, boolean best) {
+                    a.tell(new Evaluated(step, metrics, best));
+                    if (rule != null && a.stopReason == null) {
+                        a.stopReason = rule.shouldStop(id, step, metrics);
+                    }
+                }
+            }, rule == null ? s -> false : rule::evaluateAt);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            crash(a, e);
             return this;
         }
+        long resumedAt = m.resumeFrom() == null ? 0 : m.resumeFrom().state().step();
+        a.lastSavedStep = resumedAt;
+        turn.add(m.owner());
+        a.tell(new Started(a.run.totalSteps(), resumedAt));
         tick();
         return this;
-    }
-
-    private TrainListener listener(Active a) {
-        return new TrainListener() {
-            @Override
-            public void onEvaluated(long step, Map<String, Double> metrics, boolean best) {
-                a.request.folder().appendEval(step, metrics);
-                a.request.events().tell(new TrialEvent.Evaluated(a.id(), a.name(), step, metrics, best));
-                if (stopRule != null && a.stopReason == null) {
-                    a.stopReason = stopRule.shouldStop(a.id(), step, metrics);
-                }
-            }
-        };
     }
 
     private void tick() {
@@ -221,13 +194,12 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
     private Behavior<Command> onTick() {
         tickPending = false;
         Active a = nextRunnable();
-        if (a == null) {
-            return this;
-        }
-        if (a.cancelled) {
-            cancel(a);
-        } else {
-            step(a);
+        if (a != null) {
+            if (a.cancelled) {
+                cancel(a);
+            } else {
+                step(a);
+            }
         }
         tick();
         return this;
@@ -245,113 +217,105 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
     }
 
     private void step(Active a) {
-        StepReport r;
         try {
-            r = a.run.step();
+            StepReport r = a.run.step();
+            a.tell(new Stepped(r));
+            if (a.run.finished() || a.stopReason != null) {
+                finish(a, a.stopReason != null && !a.run.finished() ? TrialResult.Status.STOPPED
+                        : TrialResult.Status.FINISHED);
+            } else if (a.run.checkpointDue()) {
+                save(a);
+            }
         } catch (RuntimeException | OutOfMemoryError e) {
-            remove(a);
-            a.request.replyTo().tell(new Crashed(a.request.model(), Failures.describe(e), Failures.isOutOfMemory(e),
-                    a.run.completedSteps(), a.lastCheckpoint));
-            return;
-        }
-        a.request.folder().appendStep(r);
-        a.request.events().tell(new TrialEvent.Progress(a.id(), a.name(), r));
-        if (a.run.finished() || a.stopReason != null) {
-            finish(a, a.stopReason != null && !a.run.finished() ? TrialResult.Status.STOPPED
-                    : TrialResult.Status.FINISHED);
-        } else if (a.run.checkpointDue()) {
-            save(a);
+            crash(a, e);
         }
     }
 
     private void save(Active a) {
         a.awaitingSave = true;
-        checkpointer.tell(new Checkpointer.Save(a.id(), a.run.checkpoint(), a.request.folder().checkpoints(),
-                a.request.keepLast(), a.run.bestStep(), saveAdapter));
+        a.tell(new SaveCheckpoint(a.run.checkpoint(), a.run.bestStep()));
     }
 
     private void cancel(Active a) {
-        if (a.run.completedSteps() > a.lastSavedStep) {
-            a.finalStatus = TrialResult.Status.CANCELLED;
-            a.finishing = true;
-            a.awaitingSave = true;
-            checkpointer.tell(new Checkpointer.Save(a.id(), a.run.checkpoint(), a.request.folder().checkpoints(),
-                    a.request.keepLast(), a.run.bestStep(), saveAdapter));
-        } else {
-            complete(a, TrialResult.Status.CANCELLED, Map.of(), null);
+        try {
+            if (a.run.completedSteps() > a.lastSavedStep) {
+                a.finishing = true;
+                save(a);
+            } else {
+                complete(a, TrialResult.Status.CANCELLED, Map.of(), null);
+            }
+        } catch (RuntimeException | OutOfMemoryError e) {
+            crash(a, e);
         }
     }
 
     private void finish(Active a, TrialResult.Status status) {
-        Map<String, Double> metrics;
-        try {
-            metrics = a.run.finish();
-        } catch (RuntimeException e) {
-            remove(a);
-            a.request.replyTo().tell(new Crashed(a.request.model(), Failures.describe(e), Failures.isOutOfMemory(e),
-                    a.run.completedSteps(), a.lastCheckpoint));
-            return;
-        }
-        a.finishing = true;
-        a.finalMetrics = metrics;
-        a.finalStatus = status;
-        Map<String, Object> result = new LinkedHashMap<>();
-        result.put("trial_id", a.id());
-        result.put("name", a.name());
-        result.put("status", status.name().toLowerCase(java.util.Locale.ROOT));
-        if (a.stopReason != null) {
-            result.put("reason", a.stopReason);
-        }
-        result.put("parameters", a.request.model().spec().parameters());
-        result.put("metrics", metrics);
-        checkpointer.tell(new Checkpointer.Finish(a.id(), a.request.model().adapter().snapshot(), a.request.folder(),
-                result, saveAdapter));
+        Map<String, Double> metrics = a.run.finish();
+        complete(a, status, metrics, a.run.snapshot());
     }
 
-    private Behavior<Command> onSaveDone(SaveDone m) {
-        Checkpointer.Saved s = m.saved();
-        Active a = active.get(s.trialId());
-        if (a == null) {
+    private Behavior<Command> onSaved(Saved m) {
+        Active a = active.get(m.owner());
+        if (a == null || !a.awaitingSave) {
             return this;
         }
         a.awaitingSave = false;
-        if (s.error() != null) {
+        if (m.failure() != null) {
+            Crashed crashed = new Crashed(m.failure(), a.run.completedSteps());
             remove(a);
-            a.request.replyTo().tell(new Crashed(a.request.model(), "could not write: " + s.error(), false,
-                    a.run.completedSteps(), a.lastCheckpoint));
-            return this;
-        }
-        if (s.step() >= 0) {
-            a.lastCheckpoint = s.path();
-            a.lastSavedStep = s.step();
-            a.request.events().tell(new TrialEvent.Checkpointed(a.id(), s.step(), s.path()));
-        }
-        if (a.finishing) {
-            complete(a, a.finalStatus, a.finalMetrics == null ? Map.of() : a.finalMetrics,
-                    a.finalMetrics == null ? null : a.request.folder().adapterDir());
+            a.tell(crashed);
+        } else {
+            a.lastSavedStep = m.step();
+            if (a.finishing) {
+                complete(a, TrialResult.Status.CANCELLED, Map.of(), null);
+            }
         }
         tick();
         return this;
     }
 
-    private void complete(Active a, TrialResult.Status status, Map<String, Double> metrics, Path adapter) {
-        remove(a);
+    /** The trial leaves the lane before its owner hears of it: what the owner is told, the lane let go of. */
+    private void complete(Active a, TrialResult.Status status, Map<String, Double> metrics, AdapterSnapshot adapter) {
         String reason = status == TrialResult.Status.STOPPED ? a.stopReason
                 : status == TrialResult.Status.CANCELLED ? "cancelled at step " + a.run.completedSteps() : null;
-        a.request.replyTo().tell(new Completed(a.request.model(), status, metrics, a.run.completedSteps(),
-                metrics.getOrDefault("train_runtime_s", 0.0), adapter, a.lastCheckpoint, reason));
+        Completed done = new Completed(status, metrics, a.run.completedSteps(),
+                metrics.getOrDefault("train_runtime_s", 0.0), adapter, reason);
+        remove(a);
+        a.tell(done);
     }
 
+    private void crash(Active a, Throwable e) {
+        Crashed crashed = new Crashed(Failure.of(e), a.run == null ? 0 : a.run.completedSteps());
+        remove(a);
+        a.tell(crashed);
+    }
+
+    /** The trial leaves the lane: its run is closed and the lane's hold on its model released, exactly once. */
     private void remove(Active a) {
-        active.remove(a.id());
-        int i = turn.indexOf(a.id());
-        turn.remove(a.id());
+        ActorRef<?> owner = a.request.owner();
+        if (active.remove(owner) == null) {
+            return;
+        }
+        getContext().unwatch(owner);
+        int i = turn.indexOf(owner);
+        turn.remove(owner);
         if (i >= 0 && i < next) {
             next--;
         }
         if (next >= turn.size()) {
             next = 0;
         }
-        a.run.close();
+        try {
+            if (a.run != null) {
+                a.run.close();
+            } else if (a.request.data().train() != null) {
+                a.request.data().train().close();
+            }
+        } catch (RuntimeException e) {
+            getContext().getLog().warn("trial {}: closing its run failed: {}", a.request.model().spec().id(),
+                    e.toString());
+        } finally {
+            a.request.model().release();
+        }
     }
 }

@@ -1,15 +1,13 @@
 package dev.lora4j.actors;
 
-import dev.lora4j.config.ConfigError;
 import dev.lora4j.train.StepReport;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 
 /**
- * What happens to a trial, as the pipeline's event stream carries it to progress bars, dashboards and apps.
- * {@link Progress} is frequent and may be dropped for a slow subscriber; every other event is a lifecycle event and
- * is always delivered.
+ * What happens to a trial, as the sweep's event stream carries it to progress bars, dashboards and apps. Every trial
+ * that enters a sweep gets exactly one {@link Ended} event, whatever happens to it; {@link Progress} is frequent and
+ * may be dropped for a slow subscriber; every other event is always delivered.
  */
 public sealed interface TrialEvent {
     String trialId();
@@ -19,11 +17,15 @@ public sealed interface TrialEvent {
         return false;
     }
 
+    /** The trial entered the sweep and waits for validation and a device. */
     record Queued(String trialId, String name, long index) implements TrialEvent {}
 
-    record Rejected(String trialId, String name, List<ConfigError> errors) implements TrialEvent {}
-
-    record Started(String trialId, String name, String device, long totalSteps, long resumedAtStep)
+    /**
+     * An attempt began training on a device lane ({@code resumedAtStep} > 0: from a checkpoint).
+     *
+     * @param attempt 1 for the first try; retries and out-of-memory back-offs count up
+     */
+    record Started(String trialId, String name, String lane, long totalSteps, long resumedAtStep, int attempt)
             implements TrialEvent {}
 
     record Progress(String trialId, String name, StepReport report) implements TrialEvent {
@@ -38,12 +40,20 @@ public sealed interface TrialEvent {
 
     record Checkpointed(String trialId, long step, Path path) implements TrialEvent {}
 
-    record Stopped(String trialId, String name, long step, String reason) implements TrialEvent {}
-
-    record Retried(String trialId, String name, int attempt, String reason, int batchSize, int accumulation)
+    /** An attempt failed and the trial starts again (from its last checkpoint), with these micro-batches. */
+    record Retried(String trialId, String name, int attempt, Failure failure, int batchSize, int accumulation)
             implements TrialEvent {}
 
-    record Failed(String trialId, String name, String reason, long step) implements TrialEvent {}
-
-    record Finished(String trialId, TrialResult result) implements TrialEvent {}
+    /**
+     * The trial's one terminal event: finished, stopped, failed, rejected or cancelled, as {@code result}'s status
+     * says.
+     *
+     * @param kept the trial had ended in an earlier run of a resumed sweep, which kept it as it was
+     */
+    record Ended(TrialResult result, boolean kept) implements TrialEvent {
+        @Override
+        public String trialId() {
+            return result.trialId();
+        }
+    }
 }

@@ -35,4 +35,19 @@ class AshaSchedulerTest {
         assertNotNull(s.shouldStop("c", 1, Map.of("eval_accuracy", 0.5)));
         assertNull(s.shouldStop("d", 1, Map.of("eval_loss", 0.1)), "no metric, no decision");
     }
+
+    @Test
+    void replayedEvaluationsCountAtTheirRungsWithoutDecidingAnything() {
+        AshaScheduler live = new AshaScheduler(2, 3, 100, "eval_loss", false);
+        AshaScheduler resumed = new AshaScheduler(2, 3, 100, "eval_loss", false);
+        live.shouldStop("a", 2, Map.of("eval_loss", 1.0));
+        assertNotNull(live.shouldStop("b", 2, Map.of("eval_loss", 2.0)));
+        resumed.replay("a", 2, Map.of("eval_loss", 1.0));
+        resumed.replay("b", 2, Map.of("eval_loss", 2.0));
+        resumed.replay("b", 2, Map.of("eval_loss", 2.0));
+        // the third trial meets the same rung as in the uninterrupted sweep
+        assertEquals(live.shouldStop("c", 2, Map.of("eval_loss", 1.5)),
+                resumed.shouldStop("c", 2, Map.of("eval_loss", 1.5)));
+        assertNotNull(resumed.shouldStop("d", 2, Map.of("eval_loss", 1.9)), "a replay counts once per trial");
+    }
 }

@@ -10,6 +10,7 @@ import dev.lora4j.Fixtures;
 import dev.lora4j.config.LoraConfig;
 import dev.lora4j.lora.Adapter;
 import dev.lora4j.model.HfModels;
+import dev.lora4j.runtime.Torch;
 import dev.lora4j.sweep.TrialSpec;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,14 +24,23 @@ import org.junit.jupiter.api.Test;
 class ModelInjectorTest {
     static final ActorTestKit kit = ActorTestKit.create(ManualTime.config().withFallback(ConfigFactory.load()));
     static final ManualTime time = ManualTime.get(kit.system());
+    static final Duration WAIT = Duration.ofSeconds(30);
 
     @AfterAll
     static void stop() {
         kit.shutdownTestKit();
     }
 
+    static TestProbe<ModelInjector.Status> status = kit.createTestProbe();
+
+    static ModelInjector.Status status(ActorRef<ModelInjector.Command> injector) {
+        injector.tell(new ModelInjector.GetStatus(status.getRef()));
+        return status.receiveMessage();
+    }
+
     @Test
-    void loadsEachBaseOnceSharesItAndClosesItWhenIdle() {
+    void loadsEachBaseOnceSharesItAndLetsGoWhenIdle() {
+        int before = Torch.liveArrays();
         AtomicInteger loads = new AtomicInteger();
         ModelInjector.Loader loader = (key, spec) -> {
             loads.incrementAndGet();
@@ -41,23 +51,42 @@ class ModelInjectorTest {
         TestProbe<ModelInjector.InjectResult> probe = kit.createTestProbe();
         TrialSpec t1 = Specs.trial("t1", LoraConfig.builder().targetModules("q_proj").build());
         TrialSpec t2 = Specs.trial("t2", LoraConfig.builder().targetModules("v_proj").build());
-        DeviceSlot slot = new DeviceSlot("cpu", 0, 0, 1);
-        injector.tell(new ModelInjector.Inject(t1, slot, probe.getRef()));
-        injector.tell(new ModelInjector.Inject(t2, slot, probe.getRef()));
-        TrialModel m1 = assertInstanceOf(ModelInjector.Injected.class, probe.receiveMessage(Duration.ofSeconds(30)))
-                .model();
-        TrialModel m2 = assertInstanceOf(ModelInjector.Injected.class, probe.receiveMessage(Duration.ofSeconds(30)))
-                .model();
+        injector.tell(new ModelInjector.Inject(t1, "cpu", probe.getRef()));
+        injector.tell(new ModelInjector.Inject(t2, "cpu", probe.getRef()));
+        TrialModel m1 = assertInstanceOf(ModelInjector.Injected.class, probe.receiveMessage(WAIT)).model();
+        TrialModel m2 = assertInstanceOf(ModelInjector.Injected.class, probe.receiveMessage(WAIT)).model();
         assertSame(m1.base(), m2.base(), "one base per device");
         assertEquals(1, loads.get());
-        injector.tell(new ModelInjector.Done(m1));
-        injector.tell(new ModelInjector.Done(m2));
-        TestProbe<ModelInjector.Status> status = kit.createTestProbe();
-        injector.tell(new ModelInjector.GetStatus(status.getRef()));
-        assertEquals(0, status.receiveMessage().references().values().iterator().next());
+        assertEquals(2, status(injector).trials().values().iterator().next());
+        m1.release();
+        m2.release();
+        probe.awaitAssert(() -> {
+            assertEquals(0, status(injector).trials().values().iterator().next());
+            return null;
+        });
         time.timePasses(Duration.ofSeconds(31));
-        injector.tell(new ModelInjector.GetStatus(status.getRef()));
-        assertTrue(status.receiveMessage().references().isEmpty(), "freed once idle");
+        assertTrue(status(injector).trials().isEmpty(), "let go once idle");
+        assertEquals(before, Torch.liveArrays(), "the base and both adapters were freed");
+    }
+
+    @Test
+    void aBaseOutlivesTheInjectorWhileATrialHoldsIt() {
+        ActorRef<ModelInjector.Command> injector = kit.spawn(ModelInjector.create(
+                (key, spec) -> HfModels.load(Fixtures.tinyLlama("s2").resolve("model")),
+                (base, spec) -> Adapter.create(base, spec.lora(), 1), Duration.ZERO));
+        TestProbe<ModelInjector.InjectResult> probe = kit.createTestProbe();
+        injector.tell(new ModelInjector.Inject(Specs.trial("held", LoraConfig.builder().targetModules("q_proj")
+                .build()), "cpu", probe.getRef()));
+        TrialModel m = assertInstanceOf(ModelInjector.Injected.class, probe.receiveMessage(WAIT)).model();
+        int live = Torch.liveArrays();
+        kit.stop(injector);
+        TestProbe<Object> watcher = kit.createTestProbe();
+        watcher.expectTerminated(injector);
+        assertEquals(live, Torch.liveArrays(), "a lane may still compute with it: nothing was freed");
+        assertTrue(m.base().manager().isOpen());
+        m.release();
+        assertTrue(Torch.liveArrays() < live, "the last holder freed it");
+        assertTrue(!m.base().manager().isOpen());
     }
 
     @Test
@@ -67,9 +96,10 @@ class ModelInjectorTest {
                 (base, spec) -> Adapter.create(base, spec.lora(), 1), Duration.ZERO));
         TestProbe<ModelInjector.InjectResult> probe = kit.createTestProbe();
         injector.tell(new ModelInjector.Inject(Specs.trial("bad", LoraConfig.builder().targetModules("nope").build()),
-                new DeviceSlot("cpu", 0, 0, 1), probe.getRef()));
+                "cpu", probe.getRef()));
         ModelInjector.InjectFailed f = assertInstanceOf(ModelInjector.InjectFailed.class,
-                probe.receiveMessage(Duration.ofSeconds(30)));
-        assertTrue(f.reason().startsWith("Target modules {'nope'} not found"), f.reason());
+                probe.receiveMessage(WAIT));
+        assertInstanceOf(Failure.BadConfig.class, f.failure());
+        assertTrue(f.failure().message().startsWith("Target modules {'nope'} not found"), f.failure().message());
     }
 }

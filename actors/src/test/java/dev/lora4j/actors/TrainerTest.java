@@ -2,6 +2,7 @@ package dev.lora4j.actors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
@@ -13,26 +14,25 @@ import dev.lora4j.model.BaseModel;
 import dev.lora4j.model.HfModels;
 import dev.lora4j.run.TrainingConfig;
 import dev.lora4j.sweep.TrialSpec;
-import dev.lora4j.train.RunFolder;
 import dev.lora4j.train.TrainingData;
 import dev.lora4j.train.TrialData;
 import dev.lora4j.train.TrialRun;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
+/** A lane on the real engine: turns, checkpoint backpressure, cancel, failures of one trial, and its own death. */
 class TrainerTest {
     static final ActorTestKit kit = ActorTestKit.create(ConfigFactory.load());
+    static final Duration WAIT = Duration.ofSeconds(30);
     static BaseModel base;
     static Tokenizer tokenizer;
 
@@ -49,91 +49,116 @@ class TrainerTest {
         base.close();
     }
 
-    static ActorRef<Trainer.Command> trainer(ActorRef<Checkpointer.Command> checkpointer) {
-        return kit.spawn(Trainer.create(1, checkpointer, null), "trainer-" + System.nanoTime(),
+    static ActorRef<Trainer.Command> lane(TrainingRun.Factory runs) {
+        return kit.spawn(Trainer.create(1, runs), "lane-" + System.nanoTime(),
                 DispatcherSelector.fromConfig("lora4j.trainer-dispatcher"));
     }
 
-    static Trainer.Train train(String id, double lr, int maxSteps, int saveSteps, Path dir,
-            ActorRef<TrialEvent> events, ActorRef<Trainer.Outcome> replyTo) {
-        TrainingConfig t = TrainingConfig.builder().learningRate(lr).maxSteps(maxSteps).batchSize(4)
-                .saveSteps(saveSteps).seed(1).build();
+    /** A trial for an owner that is the probe itself (the lane watches it and reports to it). */
+    static Trainer.Train train(String id, int maxSteps, int saveSteps, TestProbe<Trainer.Report> owner) {
+        TrainingConfig.Builder b = TrainingConfig.builder().learningRate(1e-3).maxSteps(maxSteps).batchSize(4).seed(1);
+        if (saveSteps > 0) {
+            b.saveSteps(saveSteps);
+        }
+        TrainingConfig t = b.build();
         TrialSpec spec = Specs.trial(id, LoraConfig.builder().targetModules("q_proj", "v_proj").build(), t);
-        Adapter adapter = Adapter.create(base, spec.lora(), 1);
+        TrialModel model = TrialModel.of(spec, "cpu", base, Adapter.create(base, spec.lora(), 1));
         TrialData data = TrainingData.open(spec.data(), spec.task(), tokenizer, 4, 1);
-        TrialModel model = new TrialModel(spec, new DeviceSlot("cpu", 0, 0, 1),
-                new ModelInjector.BaseKey("m", spec.task(), "cpu"), base, adapter);
-        return new Trainer.Train(model, data, TrialRun.Settings.of(t, "eval_loss", false),
-                new RunFolder(dir.resolve(id)), null, 0, events, replyTo);
+        return new Trainer.Train(model, data, TrialRun.Settings.of(t, "eval_loss", false), null, null,
+                owner.getRef(), owner.getRef());
+    }
+
+    static <T extends Trainer.Report> T next(TestProbe<Trainer.Report> p, Class<T> type) {
+        List<T> found = new ArrayList<>();
+        p.fishForMessage(WAIT, r -> {
+            if (type.isInstance(r)) {
+                found.add(type.cast(r));
+                return FishingOutcomes.complete();
+            }
+            return FishingOutcomes.continueAndIgnore();
+        });
+        return found.get(0);
     }
 
     @Test
-    void aTrialWaitsForItsCheckpointAndTrialsTakeTurns(@TempDir Path dir) {
-        TestProbe<Checkpointer.Command> slowDisk = kit.createTestProbe();
-        TestProbe<TrialEvent> events = kit.createTestProbe();
-        TestProbe<Trainer.Outcome> done = kit.createTestProbe();
-        ActorRef<Trainer.Command> t = trainer(slowDisk.getRef());
-        t.tell(train("a", 1e-3, 6, 2, dir, events.getRef(), done.getRef()));
-        t.tell(train("b", 1e-3, 6, 0, dir, events.getRef(), done.getRef()));
-        Checkpointer.Save save = slowDisk.expectMessageClass(Checkpointer.Save.class, Duration.ofSeconds(30));
-        assertEquals("a", save.trialId());
+    void aTrialWaitsForItsCheckpointWhileTheOtherTakesItsTurns() {
+        TestProbe<Trainer.Report> a = kit.createTestProbe();
+        TestProbe<Trainer.Report> b = kit.createTestProbe();
+        ActorRef<Trainer.Command> lane = lane(TrainingRun.engine());
+        lane.tell(train("a", 6, 2, a));
+        lane.tell(train("b", 6, 0, b));
+        Trainer.SaveCheckpoint save = next(a, Trainer.SaveCheckpoint.class);
         assertEquals(2, save.checkpoint().state().step());
-        // while a's checkpoint is being written a waits; b trains on to its end in the meantime
-        Checkpointer.Finish bDone = slowDisk.expectMessageClass(Checkpointer.Finish.class, Duration.ofSeconds(30));
-        assertEquals("b", bDone.trialId());
-        List<String> progressed = new ArrayList<>();
-        events.receiveSeveralMessages(6, Duration.ofSeconds(30)).stream()
-                .filter(e -> e instanceof TrialEvent.Progress).forEach(e -> progressed.add(e.trialId()));
-        assertEquals(2, progressed.stream().filter("a"::equals).count(), "a stopped at its checkpoint: " + progressed);
-        slowDisk.expectNoMessage(Duration.ofMillis(300));
-        save.replyTo().tell(new Checkpointer.Saved("a", 2, dir.resolve("a/checkpoints/step-2"), null));
-        Checkpointer.Save next = slowDisk.expectMessageClass(Checkpointer.Save.class, Duration.ofSeconds(30));
-        assertEquals(4, next.checkpoint().state().step(), "a resumed and reached its next checkpoint");
+        // while a's checkpoint is not acknowledged a waits; b trains on to its end in the meantime
+        Trainer.Completed bDone = next(b, Trainer.Completed.class);
+        assertEquals(6, bDone.steps());
+        a.expectNoMessage(Duration.ofMillis(300));
+        lane.tell(new Trainer.Saved(a.getRef(), 2, null));
+        Trainer.SaveCheckpoint again = next(a, Trainer.SaveCheckpoint.class);
+        assertEquals(4, again.checkpoint().state().step(), "a went on after the acknowledgement");
+        lane.tell(new Trainer.Saved(a.getRef(), 4, null));
+        Trainer.Completed aDone = next(a, Trainer.Completed.class);
+        assertEquals(TrialResult.Status.FINISHED, aDone.status());
+        assertEquals(8, aDone.adapter().tensors().size(), "the best adapter travels with the result (A and B of q, v"
+                + " in two layers)");
     }
 
     @Test
-    void cancelCheckpointsAndReports(@TempDir Path dir) {
-        ActorRef<Checkpointer.Command> disk = kit.spawn(Checkpointer.create(), "disk-" + System.nanoTime(),
-                DispatcherSelector.blocking());
-        TestProbe<TrialEvent> events = kit.createTestProbe();
-        TestProbe<Trainer.Outcome> done = kit.createTestProbe();
-        ActorRef<Trainer.Command> t = trainer(disk);
-        t.tell(train("c", 1e-3, 10_000, 0, dir, events.getRef(), done.getRef()));
-        events.fishForMessage(Duration.ofSeconds(30), e -> e instanceof TrialEvent.Progress
-                ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
-                : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore());
-        t.tell(new Trainer.Cancel("c"));
-        Trainer.Completed c = assertInstanceOf(Trainer.Completed.class, done.receiveMessage(Duration.ofSeconds(30)));
+    void cancelCheckpointsWhatWasDoneThenReports() {
+        TestProbe<Trainer.Report> owner = kit.createTestProbe();
+        ActorRef<Trainer.Command> lane = lane(TrainingRun.engine());
+        lane.tell(train("c", 10_000, 0, owner));
+        next(owner, Trainer.Stepped.class);
+        lane.tell(new Trainer.Cancel(owner.getRef()));
+        Trainer.SaveCheckpoint last = next(owner, Trainer.SaveCheckpoint.class);
+        long step = last.checkpoint().state().step();
+        assertTrue(step > 0 && step < 10_000);
+        lane.tell(new Trainer.Saved(owner.getRef(), step, null));
+        Trainer.Completed c = next(owner, Trainer.Completed.class);
         assertEquals(TrialResult.Status.CANCELLED, c.status());
-        assertTrue(c.steps() > 0 && c.steps() < 10_000);
-        assertTrue(Files.isRegularFile(c.lastCheckpoint().resolve("trainer_state.json")), "final checkpoint");
+        assertEquals(step, c.steps());
+        assertNull(c.adapter(), "a cancelled trial lives on in its checkpoint");
     }
 
     @Test
-    void aDivergingTrialFailsAloneAndTheOtherFinishes(@TempDir Path dir) {
-        ActorRef<Checkpointer.Command> disk = kit.spawn(Checkpointer.create(), "disk-" + System.nanoTime(),
-                DispatcherSelector.blocking());
-        TestProbe<TrialEvent> events = kit.createTestProbe();
-        TestProbe<Trainer.Outcome> done = kit.createTestProbe();
-        ActorRef<Trainer.Command> t = trainer(disk);
-        t.tell(train("good", 1e-3, 5, 0, dir, events.getRef(), done.getRef()));
-        Trainer.Train bad = train("bad", 1e-3, 5, 0, dir, events.getRef(), done.getRef());
-        t.tell(new Trainer.Train(bad.model(), new TrialData(new Failing(bad.data().train(), 3), bad.data().eval(),
-                bad.data().objective()), bad.settings(), bad.folder(), null, 0, bad.events(), bad.replyTo()));
-        List<Trainer.Outcome> outcomes = done.receiveSeveralMessages(2, Duration.ofSeconds(60));
-        Trainer.Crashed crashed = outcomes.stream().filter(o -> o instanceof Trainer.Crashed).map(o -> (Trainer.Crashed) o)
-                .findFirst().orElseThrow();
-        assertEquals("bad", crashed.model().spec().id());
-        assertEquals("disk gone", crashed.reason());
+    void aFailingTrialFailsAloneAndTheOtherFinishes() {
+        TestProbe<Trainer.Report> good = kit.createTestProbe();
+        TestProbe<Trainer.Report> bad = kit.createTestProbe();
+        ActorRef<Trainer.Command> lane = lane(TrainingRun.engine());
+        lane.tell(train("good", 5, 0, good));
+        Trainer.Train b = train("bad", 5, 0, bad);
+        lane.tell(new Trainer.Train(b.model(), new TrialData(new Failing(b.data().train(), 3), b.data().eval(),
+                b.data().objective()), b.settings(), null, null, b.replyTo(), b.owner()));
+        Trainer.Crashed crashed = next(bad, Trainer.Crashed.class);
+        assertEquals(new Failure.Internal("disk gone"), crashed.failure());
         assertEquals(2, crashed.step());
-        Trainer.Completed good = outcomes.stream().filter(o -> o instanceof Trainer.Completed)
-                .map(o -> (Trainer.Completed) o).findFirst().orElseThrow();
-        assertEquals(TrialResult.Status.FINISHED, good.status());
-        assertEquals(5, good.steps());
-        assertTrue(Files.isRegularFile(good.adapter().resolve("adapter_model.safetensors")));
+        assertEquals(1, b.model().holders(), "the lane let go of the failed trial's model; only its owner holds it");
+        b.model().release();
+        Trainer.Completed ok = next(good, Trainer.Completed.class);
+        assertEquals(TrialResult.Status.FINISHED, ok.status());
+        assertEquals(5, ok.steps());
     }
 
-    /** A batch source whose storage fails on the n-th batch. */
+    @Test
+    void aLaneThatDiesLetsGoOfEveryTrialItHeld() {
+        TestProbe<Trainer.Report> x = kit.createTestProbe();
+        TestProbe<Trainer.Report> y = kit.createTestProbe();
+        FakeRuns runs = new FakeRuns().fault("x", 3, FakeRuns.Fault.KILL_LANE);
+        ActorRef<Trainer.Command> lane = lane(runs);
+        Trainer.Train tx = train("x", 100, 0, x);
+        Trainer.Train ty = train("y", 100, 0, y);
+        lane.tell(tx);
+        lane.tell(ty);
+        TestProbe<Object> watcher = kit.createTestProbe();
+        watcher.expectTerminated(lane, WAIT);
+        assertEquals(1, tx.model().holders(), "only the owner's hold is left");
+        assertEquals(1, ty.model().holders());
+        assertEquals(0, runs.live(), "both runs were closed on the way out");
+        tx.model().release();
+        ty.model().release();
+    }
+
+    /** A batch source that fails on its n-th batch. */
     private record Failing(dev.lora4j.train.BatchSource inner, int failAt, int[] taken)
             implements dev.lora4j.train.BatchSource {
         Failing(dev.lora4j.train.BatchSource inner, int failAt) {

@@ -4,6 +4,7 @@ import dev.lora4j.config.ConfigException;
 import dev.lora4j.data.DataException;
 import dev.lora4j.lora.LoraException;
 import dev.lora4j.model.ModelException;
+import dev.lora4j.pipeline.RunFolderBusyException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.NoSuchFileException;
@@ -22,7 +23,7 @@ final class Failures {
         return e instanceof ModelException || e instanceof LoraException || e instanceof ConfigException
                 || e instanceof DataException
                 || e instanceof UncheckedIOException || e instanceof IOException
-                || e instanceof IllegalArgumentException;
+                || e instanceof IllegalArgumentException || e instanceof RunFolderBusyException;
     }
 
     static String message(Throwable e) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.actors.TrialResult;
 import dev.lora4j.config.Loaded;
 import dev.lora4j.pipeline.Lora4j;
+import dev.lora4j.pipeline.RunLock;
 import dev.lora4j.pipeline.SweepHandle;
 import dev.lora4j.pipeline.SweepOptions;
 import dev.lora4j.pipeline.SweepFolder;
@@ -38,7 +39,8 @@ import picocli.CommandLine.Spec;
                     + " twice stops at once."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:every trial finished or was stopped early", "1:a trial failed, or the sweep was"
-                + " interrupted", "2:the sweep file is invalid"})
+                + " interrupted (Ctrl-C, a full disk)", "2:the sweep file is invalid, or another sweep runs in the"
+                + " run folder"})
 public final class SweepCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -48,8 +50,8 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "run folder (default: runs/<name>)")
     Path out;
 
-    @Option(names = "--resume", description = "continue an interrupted run folder: finished trials are kept, "
-            + "running ones continue from their last checkpoint")
+    @Option(names = "--resume", description = "continue a run folder: trials that ended (finished, stopped, failed,"
+            + " rejected) are kept as they are, interrupted ones continue from their last checkpoint")
     boolean resume;
 
     @Option(names = "--json", description = "print the leaderboard as JSON at the end")
@@ -72,6 +74,9 @@ public final class SweepCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         loaded.warnings().forEach(w -> err.println("lora4j: warning: " + w));
         Path dir = out != null ? out : Path.of("runs", sweep.name());
+        try (RunLock probe = RunLock.acquire(dir)) {
+            // a folder another sweep is running in is refused before anything in it is read or written
+        }
         recordSpec(dir);
         PrintWriter console = json ? err : spec.commandLine().getOut();
         ProgressView view = new ProgressView(console, ProgressView.isTerminal());
@@ -82,21 +87,17 @@ public final class SweepCommand implements Callable<Integer> {
                     .withCpu(cpuLanes, threadsPerLane));
             SweepView live = new SweepView(view, sweep.metric().name(), sweep.size());
             handle.events().runForeach(live::on, lora4j.system());
-            Interrupts.onCtrlC(new Interrupts.Handler() {
-                final AtomicInteger presses = new AtomicInteger();
-
-                @Override
-                public void interrupted() {
-                    if (presses.incrementAndGet() == 1) {
-                        view.log("stopping: every trial checkpoints at its next step (Ctrl-C again to stop now)");
-                        handle.cancel();
-                    } else {
-                        handle.cancelNow();
-                        err.println("lora4j: stopped; resume with: bin/lora4j sweep " + specFile + " --out " + dir
-                                + " --resume");
-                        err.flush();
-                        Runtime.getRuntime().halt(130);
-                    }
+            AtomicInteger presses = new AtomicInteger();
+            Interrupts.onCtrlC(() -> {
+                if (presses.incrementAndGet() == 1) {
+                    // the flag is set before cancel() returns: from here on no trial starts
+                    handle.cancel();
+                    view.log("stopping: every running trial checkpoints at its next step (Ctrl-C again to stop now)");
+                } else {
+                    err.println("lora4j: stopped; resume with: bin/lora4j sweep " + specFile + " --out " + dir
+                            + " --resume");
+                    err.flush();
+                    Runtime.getRuntime().halt(130);
                 }
             });
             report = handle.report().toCompletableFuture().join();
@@ -112,6 +113,12 @@ public final class SweepCommand implements Callable<Integer> {
             spec.commandLine().getOut().println(toJson(report, dir));
         } else {
             printLeaderboard(view, report, sweep, dir);
+        }
+        if (report.stopReason() != null) {
+            err.println("lora4j: the sweep stopped: " + report.stopReason() + "; once that is fixed, resume with:"
+                    + " bin/lora4j sweep " + specFile + " --out " + dir + " --resume");
+            err.flush();
+            return 1;
         }
         if (report.cancelled()) {
             view.log("interrupted; resume with: bin/lora4j sweep " + specFile + " --out " + dir + " --resume");

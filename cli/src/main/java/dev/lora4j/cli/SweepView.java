@@ -41,10 +41,13 @@ final class SweepView {
 
     synchronized void on(TrialEvent e) {
         if (e instanceof TrialEvent.Started s) {
-            started++;
+            if (!running.containsKey(s.trialId())) {
+                started++;
+            }
             running.put(s.trialId(), new Running(s.name()));
-            plain("started " + s.name() + " on " + s.device()
-                    + (s.resumedAtStep() > 0 ? " (resumed at step " + s.resumedAtStep() + ")" : ""));
+            plain("started " + s.name() + " on " + s.lane()
+                    + (s.resumedAtStep() > 0 ? " (resumed at step " + s.resumedAtStep() + ")" : "")
+                    + (s.attempt() > 1 ? " (attempt " + s.attempt() + ")" : ""));
         } else if (e instanceof TrialEvent.Progress p) {
             Running r = running.get(p.trialId());
             if (r != null) {
@@ -57,26 +60,28 @@ final class SweepView {
             }
             plain(String.format(Locale.ROOT, "%s step %d: %s", ev.name(), ev.step(),
                     TrainCommand.summary(ev.metrics())));
-        } else if (e instanceof TrialEvent.Finished f) {
-            running.remove(f.trialId());
-            TrialResult r = f.result();
+        } else if (e instanceof TrialEvent.Ended end) {
+            TrialResult r = end.result();
+            if (running.remove(r.trialId()) == null) {
+                started++;
+            }
             if (r.status() == TrialResult.Status.FAILED || r.status() == TrialResult.Status.REJECTED) {
                 failed++;
             } else {
                 done++;
             }
-            plain(r.name() + " " + r.status().name().toLowerCase(Locale.ROOT)
+            if (end.kept()) {
+                return;
+            }
+            plain(r.name() + " " + r.status().json()
                     + r.metric(metric).map(v -> String.format(Locale.ROOT, ": %s %.4f", metric, v)).orElse("")
-                    + (r.reason() != null ? " (" + r.reason() + ")" : ""));
+                    + (r.reason() != null ? " (" + r.reason() + ")" : "")
+                    + (r.errors().isEmpty() ? "" : ": " + r.errors()));
         } else if (e instanceof TrialEvent.Retried r) {
             plain(r.name() + " retried (attempt " + r.attempt() + ", batch " + r.batchSize() + " x "
-                    + r.accumulation() + "): " + r.reason());
-        } else if (e instanceof TrialEvent.Stopped s) {
-            plain(s.name() + " stopped at step " + s.step() + ": " + s.reason());
-        } else if (e instanceof TrialEvent.Rejected r) {
-            plain(r.name() + " rejected: " + r.errors());
+                    + r.accumulation() + "): " + r.failure().message());
         }
-        redraw(e instanceof TrialEvent.Finished);
+        redraw(e instanceof TrialEvent.Ended);
     }
 
     private void plain(String line) {

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -37,12 +38,15 @@ import picocli.CommandLine.Spec;
 @Command(name = "train", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = {"Trains one LoRA adapter from a training config (model, task, data, training, lora).", "",
             "A training config has the keys of a sweep file without method/metric/parameters/early_terminate;"
-                    + " see docs/config-files.md."},
+                    + " see docs/config-files.md.", "",
+            "Ctrl-C once stops after the current step with a checkpoint (resume with --resume); twice stops at once."},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:trained", "1:training failed (e.g. the loss diverged)",
+        exitCodeList = {"0:trained", "1:training failed (e.g. the loss diverged), or Ctrl-C stopped it (after a"
+                + " checkpoint: --resume continues exactly)",
             "2:the config, a file or the model is invalid"})
 public final class TrainCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int INTERRUPTED = 1;
 
     @Parameters(paramLabel = "CONFIG", description = "training config (YAML or JSON)")
     Path config;
@@ -109,11 +113,30 @@ public final class TrainCommand implements Callable<Integer> {
                     folder.truncateProgressAfter(0);
                 }
                 trial.listen(listener(folder, view));
+                AtomicInteger presses = new AtomicInteger();
+                Interrupts.onCtrlC(() -> {
+                    if (presses.incrementAndGet() > 1) {
+                        err.println("lora4j: stopped without a checkpoint; --resume continues from the last one");
+                        err.flush();
+                        Runtime.getRuntime().halt(130);
+                    }
+                    view.log("stopping after this step with a checkpoint (Ctrl-C again to stop now)");
+                });
+                long saved = resumeFrom == null ? 0 : trial.completedSteps();
                 while (!trial.finished()) {
                     trial.step();
-                    if (trial.checkpointDue()) {
+                    boolean stop = presses.get() > 0;
+                    if (trial.checkpointDue() || stop && trial.completedSteps() > saved) {
                         store.save(trial.checkpoint());
                         store.prune(run.training().saveTotalLimit().orElse(0), trial.bestStep());
+                        saved = trial.completedSteps();
+                    }
+                    if (stop && !trial.finished()) {
+                        err.println("lora4j: interrupted at step " + trial.completedSteps() + " of "
+                                + trial.totalSteps() + " (checkpoint " + store.pathOf(saved) + "); resume with:"
+                                + " bin/lora4j train " + config + " --out " + dir + " --resume");
+                        err.flush();
+                        return INTERRUPTED;
                     }
                 }
                 metrics = trial.finish();

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.config.Choices;
 import dev.lora4j.config.ConfigError;
 import dev.lora4j.config.ConfigException;
+import dev.lora4j.config.JsonText;
 import dev.lora4j.config.Loaded;
 import dev.lora4j.config.Numbers;
 import dev.lora4j.config.Problems;
@@ -15,6 +16,7 @@ import dev.lora4j.run.RunSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -246,6 +248,7 @@ final class SweepParser {
                 return Optional.empty();
             }
             List<Double> factors = new ArrayList<>();
+            Map<Double, Integer> factorAt = new HashMap<>();
             if (values == value) {
                 p.error(s.path(), "a tie needs values: [factors...] or value: factor, e.g. "
                         + "{ratio_to: r, values: [1, 2]}");
@@ -255,6 +258,11 @@ final class SweepParser {
             for (int i = 0; i < raw.size(); i++) {
                 if (raw.get(i).isNumber()) {
                     factors.add(raw.get(i).doubleValue());
+                    Integer j = factorAt.putIfAbsent(raw.get(i).doubleValue(), i);
+                    if (j != null) {
+                        p.error(s.path("values") + "[" + i + "]", "duplicate factor " + Section.show(raw.get(i))
+                                + sameAs(raw.get(i), raw.get(j), j) + ": each point would run twice");
+                    }
                 } else {
                     String path = values ? s.path("values") + "[" + i + "]" : s.path("value");
                     p.error(path, "a factor must be a number, got " + Section.show(raw.get(i)));
@@ -274,11 +282,13 @@ final class SweepParser {
         }
         if (values) {
             List<JsonNode> list = list(s);
-            Set<JsonNode> distinct = new LinkedHashSet<>();
+            // compared as trial ids see them (canonical JSON): 16 and 16.0, {a: 1, b: 2} and {b: 2, a: 1} are one
+            Map<String, Integer> valueAt = new HashMap<>();
             for (int i = 0; i < list.size(); i++) {
-                if (!distinct.add(list.get(i))) {
+                Integer j = valueAt.putIfAbsent(JsonText.canonical(list.get(i)), i);
+                if (j != null) {
                     p.error(s.path("values") + "[" + i + "]", "duplicate value " + Section.show(list.get(i))
-                            + ": each point would run twice");
+                            + sameAs(list.get(i), list.get(j), j) + ": each point would run twice");
                 }
             }
             return list.isEmpty() ? Optional.empty() : Optional.of(new Domain.Values(list));
@@ -318,6 +328,12 @@ final class SweepParser {
             }
         }
         return p.errorCount() > before ? Optional.empty() : Optional.of(new Domain.Range(min.get(), max.get(), dist));
+    }
+
+    /** {@code " (values[0] is 16)"} when a duplicate is written differently from the value it repeats. */
+    private static String sameAs(JsonNode duplicate, JsonNode first, int firstIndex) {
+        return Section.show(duplicate).equals(Section.show(first)) ? ""
+                : " (values[" + firstIndex + "] is " + Section.show(first) + ")";
     }
 
     private List<JsonNode> list(Section s) {
@@ -449,6 +465,36 @@ final class SweepParser {
                     }
                 }
             }
+            if (spec.method() instanceof SweepMethod.Grid) {
+                sameGridPoints(param, t, at, others);
+            }
+        }
+
+        /**
+         * Two factors that give the same value (an integer field rounds: 8 x 0.5 and 8 x 0.55 are both 4) would make
+         * two grid points the same trial, with one id and one folder. The other parameters' values are distinct, so
+         * this is the only way two points of a grid can coincide. Exact duplicate factors are reported already.
+         */
+        private void sameGridPoints(Parameter param, Domain.Tied t, String at, List<JsonNode> others) {
+            Set<Integer> reported = new HashSet<>();
+            for (JsonNode o : others) {
+                if (!o.isNumber() || invalid(t.other(), Map.of(t.other(), o))) {
+                    continue; // reported at its own path
+                }
+                Map<String, Integer> first = new HashMap<>();
+                for (int i = 0; i < t.factors().size(); i++) {
+                    double factor = t.factors().get(i);
+                    JsonNode tied = Trials.number(o.doubleValue() * factor, param.field().integer());
+                    Integer j = first.putIfAbsent(JsonText.canonical(tied), i);
+                    if (j != null && factor != t.factors().get(j)
+                            && !invalid(param.field(), Map.of(param.field(), tied, t.other(), o)) && reported.add(i)) {
+                        p.error(at + ".values[" + i + "]", param.name() + " " + Section.show(tied) + " ("
+                                + t.ratioTo() + " " + o + " x " + Numbers.format(factor) + ") is also what values[" + j
+                                + "] gives (" + t.ratioTo() + " " + o + " x " + Numbers.format(t.factors().get(j))
+                                + "): two grid points would be the same trial; change or drop a factor");
+                    }
+                }
+            }
         }
 
         /** The values the tied-to field takes: its parameter's values, range ends or constant, else the base's. */
@@ -488,6 +534,11 @@ final class SweepParser {
                 }
             }
             return any;
+        }
+
+        /** Whether {@code field} has an error of its own with these values (then it is reported there). */
+        private boolean invalid(FieldRef field, Map<FieldRef, JsonNode> values) {
+            return errorsWith(values).stream().anyMatch(e -> e.path().equals(field.canonical()));
         }
 
         private Set<ConfigError> errorsWith(Map<FieldRef, JsonNode> values) {

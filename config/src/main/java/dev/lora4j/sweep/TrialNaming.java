@@ -15,7 +15,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
-/** Trial ids (hashes of the values) and trial names (readable tokens of the values). */
+/** Trial ids (hashes of the values, and of the draw number in a random sweep) and trial names (readable tokens). */
 final class TrialNaming {
     private static final int ID_HEX_DIGITS = 10;
     private static final int MAX_NAME = 120;
@@ -25,13 +25,39 @@ final class TrialNaming {
 
     private TrialNaming() {}
 
-    /** SHA-256 of the canonical JSON (sorted keys, integral numbers without a fraction) of the assignment. */
-    static String id(Map<String, JsonNode> assignment) {
+    /**
+     * The id of a grid point: the first 10 hex digits of the SHA-256 of the canonical JSON (sorted keys, integral
+     * numbers without a fraction) of the assignment, e.g. of {@code {"lora.lora_alpha":16,"lora.r":8}}. A pure function
+     * of the values; the parser refuses grids in which two points have the same values, so no two grid trials share an
+     * id.
+     */
+    static String gridId(Map<String, JsonNode> assignment) {
+        return hash(object(assignment));
+    }
+
+    /**
+     * The id of random draw {@code draw} (0-based, the trial's index): the same hash, of the canonical JSON of
+     * {@code {"draw":DRAW,"parameters":ASSIGNMENT}}, e.g. {@code {"draw":3,"parameters":{"lora.r":4}}}. Two draws of
+     * the same values are two trials with two ids; the same draw of the same sweep has the same id in every run, and
+     * it is computed from that draw alone. No grid id hashes this shape (grid keys are fields such as {@code lora.r}).
+     */
+    static String randomId(long draw, Map<String, JsonNode> assignment) {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("draw", draw);
+        o.set("parameters", object(assignment));
+        return hash(o);
+    }
+
+    private static ObjectNode object(Map<String, JsonNode> assignment) {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         assignment.forEach(o::set);
+        return o;
+    }
+
+    private static String hash(JsonNode node) {
         try {
             byte[] hash = MessageDigest.getInstance("SHA-256")
-                    .digest(JsonText.canonical(o).getBytes(StandardCharsets.UTF_8));
+                    .digest(JsonText.canonical(node).getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(hash).substring(0, ID_HEX_DIGITS);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JVM has SHA-256", e);

@@ -15,8 +15,13 @@ import java.util.Objects;
 /**
  * One trial of a sweep: the base run with the parameter values of this point applied.
  *
- * @param id first 10 hex digits of the SHA-256 of the canonical JSON of {@code parameters}: the same values give the
- *     same id in every run and on every JVM, whatever the order they were declared in
+ * @param id unique within the sweep, and the name of the trial's folder {@code runs/<sweep>/trials/<id>/}: the first 10
+ *     hex digits of the SHA-256 of a canonical JSON text (keys sorted, no spaces, integral numbers without a fraction).
+ *     <b>Grid</b>: the text of {@code parameters} alone, {@code {"lora.lora_alpha":16,"lora.r":8}}, so the same values
+ *     give the same id in every run and on every JVM, whatever the order they were declared in (a grid in which two
+ *     points have the same values is refused when the sweep is read). <b>Random</b>: the text of
+ *     {@code {"draw":INDEX,"parameters":{...}}}, so two draws of the same values are two trials with two ids, and draw
+ *     {@code index} of the same sweep file gets the same id in every run (a resumed sweep finds its folders)
  * @param name readable and filesystem-safe, e.g. {@code r8-alpha16-lr5e-4}; not necessarily unique
  * @param index position in the sweep's expansion (grid order, or draw number)
  * @param parameters the value of every parameter, keyed by canonical field ({@code lora.r}), in declaration order

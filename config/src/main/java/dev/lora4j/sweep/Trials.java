@@ -61,7 +61,9 @@ public final class Trials implements Iterable<TrialSpec> {
         }
         Problems problems = new Problems();
         RunSpec run = sweep.base().withSections(lora, training, problems);
-        return new TrialSpec(TrialNaming.id(a), TrialNaming.name(parameters, a), index, a, run.lora(),
+        String id = sweep.method() instanceof SweepMethod.Random
+                ? TrialNaming.randomId(index, a) : TrialNaming.gridId(a);
+        return new TrialSpec(id, TrialNaming.name(parameters, a), index, a, run.lora(),
                 run.training(), run.model(), run.data(), run.task(), problems.toValidation());
     }
 

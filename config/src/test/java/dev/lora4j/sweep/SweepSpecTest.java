@@ -24,23 +24,16 @@ import org.junit.jupiter.api.io.TempDir;
 class SweepSpecTest {
     @TempDir Path dir;
 
-    /** A sweep on the tiny Llama fixture with {@code rest} appended (method, parameters, ...). */
     private Path sweep(String rest) throws IOException {
-        Path f = dir.resolve("sweep.yaml");
-        Files.writeString(f, "name: s\nmodel: " + Fixtures.dir().resolve("tiny-llama-s2/model") + "\ndata:\n  train: "
-                + Fixtures.dir().resolve("tiny-llama-s2/data.jsonl") + "\n  eval: "
-                + Fixtures.dir().resolve("tiny-llama-s2/data.jsonl") + "\n" + rest);
-        return f;
+        return TinySweeps.write(dir, rest);
     }
 
     private SweepSpec read(String rest) throws IOException {
-        return SweepSpec.read(sweep(rest)).value();
+        return TinySweeps.read(dir, rest);
     }
 
     private List<String> errors(String rest) throws IOException {
-        Path f = sweep(rest);
-        ConfigException e = assertThrows(ConfigException.class, () -> SweepSpec.read(f));
-        return e.errors().stream().map(ConfigError::toString).toList();
+        return TinySweeps.errors(dir, rest);
     }
 
     private static List<String> names(SweepSpec s) {

@@ -196,7 +196,11 @@ public final class Adapter implements Adaptation, AutoCloseable {
                 throw new LoraException("Please initialize PiSSA under float32, float16, or bfloat16. (" + key
                         + " has " + w.getDataType() + ")");
             }
-            float[] flat = w.toType(DataType.FLOAT32, false).toFloatArray();
+            float[] flat;
+            // the cast must not be called on w (its result would live in the base's manager until the base closes)
+            try (Ops cast = tmp.child()) {
+                flat = cast.toType(w, DataType.FLOAT32).toFloatArray();
+            }
             double[][] stored = Linalg.reshape(flat, (int) w.getShape().get(0), (int) w.getShape().get(1));
             weightOutIn = conv1d && init.kind() != InitLoraWeights.Kind.OLORA ? Linalg.transpose(stored) : stored;
         }
@@ -208,7 +212,10 @@ public final class Adapter implements Adaptation, AutoCloseable {
         if (values.residual() != null) {
             double[][] res = conv1d && init.kind() != InitLoraWeights.Kind.OLORA
                     ? Linalg.transpose(values.residual()) : values.residual();
-            NDArray resW = keep.toType(keep.floats(Linalg.flatten(res), w.getShape()), w.getDataType());
+            NDArray resF = tmp.floats(Linalg.flatten(res), w.getShape());
+            // only the residual in the base's dtype stays in the adapter, not its float32 staging copy
+            NDArray resW = w.getDataType() == DataType.FLOAT32 ? tmp.keep(resF, keep)
+                    : keep.toType(resF, w.getDataType());
             resW.setName(weightName);
             overrides.put(weightName, resW);
         }
@@ -409,12 +416,12 @@ public final class Adapter implements Adaptation, AutoCloseable {
     /** A host copy of every saved tensor, for checkpoints written off the training thread. */
     public AdapterSnapshot snapshot() {
         Map<String, HostTensor> t = new LinkedHashMap<>();
-        try (GradMode g = GradMode.off()) {
+        // a cast called on a parameter would add a copy to the adapter's manager at every snapshot
+        try (GradMode g = GradMode.off(); Ops cast = Ops.scope(manager)) {
             for (Parameter p : parameters) {
                 if (p.savedKey() != null) {
                     NDArray v = p.tensor();
-                    float[] data = v.getDataType() == DataType.FLOAT32 ? v.toFloatArray()
-                            : v.toType(DataType.FLOAT32, false).toFloatArray();
+                    float[] data = cast.toType(v, DataType.FLOAT32).toFloatArray();
                     t.put(p.savedKey(), new HostTensor(v.getShape().getShape(), data));
                 }
             }

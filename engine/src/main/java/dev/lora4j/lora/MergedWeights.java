@@ -100,8 +100,8 @@ public final class MergedWeights implements AutoCloseable {
                     }
                 }
             }
-            replace(updated, keep);
-            replace(updatedBias, keep);
+            replace(updated, ops, keep);
+            replace(updatedBias, ops, keep);
             merged = true;
         }
         return this;
@@ -135,17 +135,18 @@ public final class MergedWeights implements AutoCloseable {
                 }
             }
             Ops keep = Ops.into(manager);
-            replace(updated, keep);
-            replace(updatedBias, keep);
+            replace(updated, ops, keep);
+            replace(updatedBias, ops, keep);
             merged = false;
         }
         return this;
     }
 
-    private void replace(Map<String, NDArray> updated, Ops keep) {
+    private void replace(Map<String, NDArray> updated, Ops ops, Ops keep) {
         for (Map.Entry<String, NDArray> e : updated.entrySet()) {
             NDArray old = weights.get(e.getKey());
-            NDArray next = keep.detachedCopy(keep.toType(e.getValue(), old.getDataType()));
+            // cast in the merge's scope: a cast in keep would leave a second copy per weight per merge/unmerge
+            NDArray next = keep.detachedCopy(ops.toType(e.getValue(), old.getDataType()));
             next.setName(e.getKey());
             weights.put(e.getKey(), next);
             old.close();

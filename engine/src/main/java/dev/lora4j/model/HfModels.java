@@ -221,7 +221,13 @@ public final class HfModels {
         NDArray blob = manager.create(v, new Shape(shape));
         NDArray owned = blob.duplicate();
         blob.close();
-        return owned.toType(type, false);
+        if (owned.getDataType() == type) {
+            return owned;
+        }
+        // the float32 staging copy must not stay in the base's manager next to the cast weight
+        NDArray cast = owned.toType(type, false);
+        owned.close();
+        return cast;
     }
 
     private static String sample(List<String> items) {

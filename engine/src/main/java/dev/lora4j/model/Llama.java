@@ -315,7 +315,8 @@ public final class Llama implements Architecture {
         // transformers picks the last non-padding token; with a mask that is sum(mask) - 1 per row
         long[] last = new long[b];
         if (in.attentionMask() != null) {
-            float[] m = in.attentionMask().toType(DataType.FLOAT32, false).toFloatArray();
+            // cast in the caller's scope, not in the manager of the mask (which may outlive this pass)
+            float[] m = ops.toType(in.attentionMask(), DataType.FLOAT32).toFloatArray();
             for (int r = 0; r < b; r++) {
                 int cnt = 0;
                 for (int j = 0; j < t; j++) {

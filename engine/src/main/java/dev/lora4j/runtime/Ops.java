@@ -164,7 +164,11 @@ public final class Ops implements AutoCloseable {
 
     /** A copy owned by this scope, cut from the autograd graph. */
     public NDArray detachedCopy(NDArray a) {
-        return own(JniUtils.detachGradient(JniUtils.clone(pt(a))));
+        // each JNI result starts in its operand's manager: own every step, or the clone stays behind in a's
+        PtNDArray view = own(JniUtils.detachGradient(pt(a)));
+        PtNDArray copy = own(JniUtils.clone(view));
+        view.close();
+        return copy;
     }
 
     /** A view of {@code a} cut from the autograd graph (no copy). */
@@ -423,8 +427,8 @@ public final class Ops implements AutoCloseable {
     }
 
     public NDArray isFinite(NDArray a) {
-        NDArray bad = own(JniUtils.logicalOr(JniUtils.isNaN(pt(a)), JniUtils.isInf(pt(a))));
-        return own(JniUtils.logicalNot(pt(bad)));
+        PtNDArray bad = own(JniUtils.logicalOr(own(JniUtils.isNaN(pt(a))), own(JniUtils.isInf(pt(a)))));
+        return own(JniUtils.logicalNot(bad));
     }
 
     /** Uniform(lo, hi) from libtorch's global generator (only for seeded, single-threaded initialisation). */

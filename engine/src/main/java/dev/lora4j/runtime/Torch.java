@@ -13,6 +13,7 @@ import java.util.Locale;
  */
 public final class Torch {
     private static volatile Engine engine;
+    private static volatile NDManager system;
 
     private Torch() {}
 
@@ -85,6 +86,28 @@ public final class Torch {
                     + count + " GPU(s)" + (count == 0 ? " (a CUDA libtorch is needed, see docs/djl.md)" : ""));
         }
         return Device.gpu(idx);
+    }
+
+    /**
+     * How many native arrays are alive right now, in every manager of the PyTorch engine (every manager lora4j or
+     * DJL makes descends from DJL's system manager; a closed manager or array no longer counts). For tests and leak
+     * checks: a soak test compares the count before and after a sweep. It walks every manager, so it is not for a
+     * hot loop, and with other threads at work the count is a snapshot.
+     */
+    public static int liveArrays() {
+        return systemManager().getManagedArrays().size();
+    }
+
+    private static NDManager systemManager() {
+        NDManager s = system;
+        if (s == null) {
+            // PtNDManager.getSystemManager() is package-private; every base manager's parent is the system manager
+            try (NDManager probe = engine().newBaseManager()) {
+                s = probe.getParentManager();
+            }
+            system = s;
+        }
+        return s;
     }
 
     /** Intra-op threads of the calling thread's libtorch pool (process-wide in libtorch). */

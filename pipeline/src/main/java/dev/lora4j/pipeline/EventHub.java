@@ -24,22 +24,25 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
  * falls behind.
  */
 public final class EventHub {
-    /** Sent to the hub's actor to complete every subscriber's stream. */
-    public static final TrialEvent END = new TrialEvent.Queued("__end__", "", -1);
+    /** Told to the hub's source to complete every subscriber's stream; not an event, so no subscriber sees it. */
+    private static final Object COMPLETE = new Object();
 
+    private final ActorRef<Object> source;
     private final ActorRef<TrialEvent> input;
     private final Source<TrialEvent, NotUsed> hub;
     private final int progressBacklog;
 
-    private EventHub(ActorRef<TrialEvent> input, Source<TrialEvent, NotUsed> hub, int progressBacklog) {
-        this.input = input;
+    private EventHub(ActorRef<Object> source, Source<TrialEvent, NotUsed> hub, int progressBacklog) {
+        this.source = source;
+        this.input = source.narrow();
         this.hub = hub;
         this.progressBacklog = progressBacklog;
     }
 
     public static EventHub start(ActorSystem<?> system, int progressBacklog) {
-        Pair<ActorRef<TrialEvent>, Source<TrialEvent, NotUsed>> p = ActorSource.<TrialEvent>actorRef(
-                        e -> e == END, e -> Optional.empty(), 100_000, OverflowStrategy.dropHead())
+        Pair<ActorRef<Object>, Source<TrialEvent, NotUsed>> p = ActorSource.<Object>actorRef(
+                        m -> m == COMPLETE, m -> Optional.empty(), 100_000, OverflowStrategy.dropHead())
+                .map(TrialEvent.class::cast)
                 .toMat(BroadcastHub.of(TrialEvent.class, 256), Keep.both())
                 .run(system);
         EventHub h = new EventHub(p.first(), p.second(), progressBacklog);
@@ -65,7 +68,7 @@ public final class EventHub {
 
     /** Ends every subscription after the events already sent. */
     public void complete() {
-        input.tell(END);
+        source.tell(COMPLETE);
     }
 
     /** A subscriber's pending events: lifecycle events all kept, progress events capped (oldest dropped). */

@@ -1,9 +1,17 @@
 package dev.lora4j.pipeline;
 
+import dev.lora4j.actors.TrialFiles;
+import dev.lora4j.actors.TrialFolder;
 import dev.lora4j.config.Loaded;
 import dev.lora4j.sweep.SweepSpec;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -13,7 +21,9 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
  * lora4j's entry point for JVM apps: runs sweeps on an actor system it owns ({@link #create()}) or on the app's own
- * ({@link #on(ActorSystem)}), and hands back a {@link SweepHandle} with the event stream and the report.
+ * ({@link #on(ActorSystem)}), and hands back a {@link SweepHandle} with the event stream and the report. All sweeps
+ * of one instance share its device lanes and its loaded base models. {@link #close()} cancels the sweeps still
+ * running, waits for them to checkpoint, and stops lora4j's actors (and the actor system, if it owns it).
  *
  * <pre>{@code
  * try (Lora4j lora4j = Lora4j.create()) {
@@ -25,26 +35,54 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * }</pre>
  */
 public final class Lora4j implements AutoCloseable {
+    private static final AtomicInteger INSTANCES = new AtomicInteger();
     private static final AtomicInteger SWEEPS = new AtomicInteger();
-    /** The coordinator reads and writes the run folder (resume state, leaderboard): blocking work, its own pool. */
+    /** The coordinator reads and writes the run folder (leaderboard, failed sessions' results): blocking work. */
     private static final Props COORDINATOR = DispatcherSelector.blocking();
+    private static final Duration CLOSE_WAIT = Duration.ofMinutes(2);
 
     private final ActorSystem<?> system;
     private final boolean owned;
+    private final ActorRef<Workers.Stop> guardian;
+    private final Workers.Refs workers;
+    private final Set<SweepHandle> running = ConcurrentHashMap.newKeySet();
 
-    private Lora4j(ActorSystem<?> system, boolean owned) {
+    private Lora4j(ActorSystem<?> system, boolean owned, EngineParts parts) {
         this.system = system;
         this.owned = owned;
+        Duration idle = system.settings().config().getDuration("lora4j.model-idle-release");
+        CompletableFuture<Workers.Refs> ready = new CompletableFuture<>();
+        this.guardian = system.systemActorOf(Workers.create(parts, idle, ready),
+                "lora4j-" + INSTANCES.incrementAndGet(), Props.empty());
+        try {
+            this.workers = ready.get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting lora4j's actors", e);
+        } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("lora4j's actors did not start: " + e, e);
+        }
     }
 
     /** With an actor system of its own, terminated by {@link #close()}. */
     public static Lora4j create() {
-        return new Lora4j(ActorSystem.create(Behaviors.empty(), "lora4j"), true);
+        return create(EngineParts.engine());
     }
 
-    /** On an app's actor system (which must include lora4j's reference.conf, as any classpath config does). */
+    static Lora4j create(EngineParts parts) {
+        return new Lora4j(ActorSystem.create(Behaviors.empty(), "lora4j"), true, parts);
+    }
+
+    /**
+     * On an app's actor system (which must include lora4j's reference.conf, as any classpath config does).
+     * {@link #close()} stops lora4j's actors and sweeps, never the app's system.
+     */
     public static Lora4j on(ActorSystem<?> system) {
-        return new Lora4j(system, false);
+        return new Lora4j(system, false, EngineParts.engine());
+    }
+
+    static Lora4j on(ActorSystem<?> system, EngineParts parts) {
+        return new Lora4j(system, false, parts);
     }
 
     public ActorSystem<?> system() {
@@ -57,28 +95,55 @@ public final class Lora4j implements AutoCloseable {
         return sweep(spec.value(), options);
     }
 
-    /** Starts a sweep (built in Java with {@link SweepBuilder} or read from a file). */
+    /**
+     * Starts a sweep (built in Java with {@link SweepBuilder} or read from a file) in {@code options.folder()}.
+     * Throws {@link RunFolderBusyException} if another sweep, in this process or another, runs in that folder.
+     */
     public SweepHandle sweep(SweepSpec spec, SweepOptions options) {
+        return sweep(spec, options, TrialFolder.in(options.folder()));
+    }
+
+    SweepHandle sweep(SweepSpec spec, SweepOptions options, TrialFiles.Factory files) {
+        RunLock lock = RunLock.acquire(options.folder());
         EventHub hub = EventHub.start(system, 256);
         CompletableFuture<SweepReport> report = new CompletableFuture<>();
-        ActorRef<SweepCoordinator.Command> coordinator = system.systemActorOf(
-                SweepCoordinator.create(spec, options, null, hub, report),
-                "sweep-" + SWEEPS.incrementAndGet() + "-" + safe(spec.name()), COORDINATOR);
-        return new SweepHandle(spec.name(), options.folder(), hub, report, coordinator);
+        AtomicBoolean cancelled = new AtomicBoolean();
+        ActorRef<SweepCoordinator.Command> coordinator;
+        try {
+            coordinator = system.systemActorOf(SweepCoordinator.create(new SweepCoordinator.Setup(spec, options,
+                    workers, hub, files, lock, cancelled, report)), "sweep-" + SWEEPS.incrementAndGet() + "-"
+                    + safe(spec.name()), COORDINATOR);
+        } catch (RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+        SweepHandle h = new SweepHandle(spec.name(), options.folder(), hub, report, coordinator, cancelled);
+        running.add(h);
+        report.whenComplete((r, e) -> running.remove(h));
+        return h;
     }
 
     /**
-     * The actors a sweep runs on (device pool, model injector, data loader, trainers, checkpointer), for an app that
-     * composes its own pipeline from {@link Stages}; the spec supplies devices, metric and retry policy. Close the
-     * returned pipeline to stop the actors.
+     * A sweep whose stream the app runs itself, from {@link Stages}: the spec supplies devices, metric, retries and
+     * early termination, the options the run folder (locked until the pipeline is closed).
      */
     public ComposablePipeline actors(SweepSpec spec, SweepOptions options) {
+        RunLock lock = RunLock.acquire(options.folder());
         EventHub hub = EventHub.start(system, 256);
-        CompletableFuture<SweepContext> ready = new CompletableFuture<>();
-        ActorRef<SweepCoordinator.Command> host = system.systemActorOf(
-                SweepCoordinator.actorsOnly(spec, options, hub, ready),
-                "actors-" + SWEEPS.incrementAndGet() + "-" + safe(spec.name()), COORDINATOR);
-        return new ComposablePipeline(ready.join(), hub, host);
+        CompletableFuture<SweepReport> report = new CompletableFuture<>();
+        CompletableFuture<Stages> stages = new CompletableFuture<>();
+        ActorRef<SweepCoordinator.Command> coordinator = system.systemActorOf(
+                SweepCoordinator.forStages(new SweepCoordinator.Setup(spec, options, workers, hub,
+                        TrialFolder.in(options.folder()), lock, new AtomicBoolean(), report), stages),
+                "pipeline-" + SWEEPS.incrementAndGet() + "-" + safe(spec.name()), COORDINATOR);
+        try {
+            return new ComposablePipeline(stages.get(30, TimeUnit.SECONDS), hub, coordinator, report);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while starting the pipeline", e);
+        } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("the pipeline did not start: " + e, e);
+        }
     }
 
     private static String safe(String name) {
@@ -87,6 +152,17 @@ public final class Lora4j implements AutoCloseable {
 
     @Override
     public void close() {
+        for (SweepHandle h : running) {
+            try {
+                h.cancel().toCompletableFuture().get(CLOSE_WAIT.toSeconds(), TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
+                // the sweep could not stop in time; its trials resume from their last checkpoints
+            }
+        }
+        guardian.tell(Workers.Stop.INSTANCE);
         if (owned) {
             system.terminate();
             system.getWhenTerminated().toCompletableFuture().join();

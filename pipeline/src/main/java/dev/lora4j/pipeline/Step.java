@@ -4,7 +4,7 @@ import dev.lora4j.actors.TrialResult;
 
 /**
  * What flows between the pipeline's stages: either the next piece of work for a trial, or the trial's final result
- * when an earlier stage already decided it (rejected, failed to load). Stages pass results through unchanged.
+ * when an earlier stage already decided it (kept from an earlier run). Stages pass results through unchanged.
  */
 public sealed interface Step<T> {
     record Next<T>(T value) implements Step<T> {}

@@ -1,6 +1,13 @@
 package dev.lora4j.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.SequenceWriter;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvParser;
+import com.fasterxml.jackson.dataformat.csv.CsvSchema;
+import dev.lora4j.actors.TrialFiles;
+import dev.lora4j.actors.TrialFolder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -13,6 +20,7 @@ import dev.lora4j.sweep.Metric;
 import dev.lora4j.sweep.TrialSpec;
 import dev.lora4j.train.RunFolder;
 import java.io.IOException;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -37,6 +45,7 @@ public final class SweepFolder {
     /** The sweep file as run. */
     public static final String SPEC = "sweep.yaml";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final CsvMapper CSV = new CsvMapper();
 
     private final Path dir;
 
@@ -52,29 +61,17 @@ public final class SweepFolder {
         return new RunFolder(dir.resolve("trials").resolve(trialId));
     }
 
-    /** A trial's stored result if it finished or was stopped (a resumed sweep keeps it). */
+    /** The files of a trial, as its session writes them. */
+    public TrialFiles files(String trialId) {
+        return new TrialFolder(trial(trialId).dir());
+    }
+
+    /**
+     * A trial's stored result if it ended (finished, stopped, failed or rejected): a resumed sweep keeps it as it
+     * is. A cancelled or interrupted trial, or one whose result is unreadable, has not ended.
+     */
     public Optional<TrialResult> ended(TrialSpec spec) {
-        Path f = trial(spec.id()).dir().resolve(RunFolder.RESULT);
-        if (!Files.isRegularFile(f)) {
-            return Optional.empty();
-        }
-        try {
-            JsonNode r = JSON.readTree(f.toFile());
-            String status = r.path("status").asText("");
-            if (!status.equals("finished") && !status.equals("stopped")) {
-                return Optional.empty();
-            }
-            Map<String, Double> metrics = metrics(r);
-            return Optional.of(new TrialResult(spec.id(), spec.name(), spec.index(), spec.parameters(),
-                    TrialResult.Status.valueOf(status.toUpperCase(Locale.ROOT)), metrics,
-                    (long) (double) metrics.getOrDefault("steps", 0.0),
-                    metrics.getOrDefault("train_runtime_s", 0.0), trial(spec.id()).adapterDir(),
-                    trial(spec.id()).checkpoints().latest().orElse(null), r.path("reason").asText(null), List.of(),
-                    1));
-        } catch (IOException e) {
-            // an unreadable result (torn by a kill) means the trial has to run again
-            return Optional.empty();
-        }
+        return files(spec.id()).readResult().filter(r -> r.status().ended());
     }
 
     /** The newest complete checkpoint of a trial, if any. */
@@ -91,17 +88,18 @@ public final class SweepFolder {
         header.addAll(params);
         header.addAll(metrics);
         header.addAll(List.of("steps", "time_s", "adapter", "reason"));
-        StringBuilder sb = new StringBuilder(String.join(",", header)).append('\n');
+        List<String[]> rows = new ArrayList<>();
+        rows.add(header.toArray(String[]::new));
         int rank = 0;
         for (TrialResult r : report.leaderboard()) {
             List<String> row = new ArrayList<>();
             row.add(r.metric(report.metric().name()).isPresent() ? Integer.toString(++rank) : "");
             row.add(r.trialId());
-            row.add(csv(r.name()));
-            row.add(r.status().name().toLowerCase(Locale.ROOT));
+            row.add(r.name());
+            row.add(r.status().json());
             for (String p : params) {
                 JsonNode v = r.parameters().get(p);
-                row.add(v == null ? "" : csv(v.isTextual() ? v.asText() : v.toString()));
+                row.add(v == null ? "" : v.isTextual() ? v.asText() : v.toString());
             }
             for (String m : metrics) {
                 row.add(r.metric(m).map(v -> String.format(Locale.ROOT, "%.6g", v)).orElse(""));
@@ -109,10 +107,17 @@ public final class SweepFolder {
             row.add(Long.toString(r.steps()));
             row.add(String.format(Locale.ROOT, "%.1f", r.seconds()));
             row.add(r.adapterDir().map(a -> dir.toAbsolutePath().relativize(a.toAbsolutePath()).toString()).orElse(""));
-            row.add(csv(r.reason() == null ? "" : r.reason()));
-            sb.append(String.join(",", row)).append('\n');
+            row.add(r.reason() == null ? "" : r.reason());
+            rows.add(row.toArray(String[]::new));
         }
-        writeAtomically(LEADERBOARD, sb.toString());
+        StringWriter text = new StringWriter();
+        try (SequenceWriter w = CSV.writerFor(String[].class).with(CsvSchema.emptySchema().withLineSeparator("\n"))
+                .writeValues(text)) {
+            w.writeAll(rows);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        writeAtomically(LEADERBOARD, text.toString());
     }
 
     /**
@@ -157,7 +162,7 @@ public final class SweepFolder {
         if (wall.toMillis() < longest * 1000) {
             wall = Duration.ofMillis(Math.round(longest * 1000));
         }
-        return new SweepReport(name, metric, trials, wall, cancelled);
+        return new SweepReport(name, metric, trials, wall, cancelled, null);
     }
 
     private TrialResult fromRow(Map<String, String> cells, List<String> header, Metric metric, int order) {
@@ -190,10 +195,13 @@ public final class SweepFolder {
         values.putAll(metrics(result));
         String adapter = cells.getOrDefault("adapter", "");
         String reason = cells.getOrDefault("reason", "");
-        return new TrialResult(id, cells.getOrDefault("name", id), params.path("index").asLong(order), parameters,
-                status(cells.get("status")), values, number(cells.get("steps")).map(Double::longValue).orElse(0L),
-                number(cells.get("time_s")).orElse(0.0), adapter.isEmpty() ? null : dir.resolve(adapter),
-                folder.checkpoints().latest().orElse(null), reason.isEmpty() ? null : reason, List.of(), 1);
+        return TrialResult.builder(id).name(cells.getOrDefault("name", id)).index(params.path("index").asLong(order))
+                .parameters(parameters).status(status(cells.get("status"))).metrics(values)
+                .steps(number(cells.get("steps")).map(Double::longValue).orElse(0L))
+                .seconds(number(cells.get("time_s")).orElse(0.0))
+                .adapter(adapter.isEmpty() ? null : dir.resolve(adapter))
+                .lastCheckpoint(folder.checkpoints().latest().orElse(null)).reason(reason.isEmpty() ? null : reason)
+                .build();
     }
 
     /** A trial folder without a leaderboard row: the sweep stopped before it ended. */
@@ -203,13 +211,17 @@ public final class SweepFolder {
         JsonNode result = readTree(folder.dir().resolve(RunFolder.RESULT));
         Map<String, Double> values = metrics(result);
         boolean ended = result.has("status");
-        return new TrialResult(id, params.path("name").asText(id), params.path("index").asLong(order),
-                parameters(params), ended ? status(result.path("status").asText()) : TrialResult.Status.CANCELLED, values,
-                (long) (double) values.getOrDefault("steps", 0.0), values.getOrDefault("train_runtime_s", 0.0),
-                Files.isDirectory(folder.adapterDir()) ? folder.adapterDir() : null,
-                folder.checkpoints().latest().orElse(null),
-                ended ? result.path("reason").asText(null) : "no result: the sweep stopped while it ran", List.of(),
-                1);
+        return TrialResult.builder(id).name(params.path("name").asText(id)).index(params.path("index").asLong(order))
+                .parameters(parameters(params))
+                .status(ended ? status(result.path("status").asText()) : TrialResult.Status.CANCELLED)
+                .metrics(values).steps(result.has("steps") ? result.get("steps").asLong()
+                        : (long) (double) values.getOrDefault("steps", 0.0))
+                .seconds(result.has("seconds") ? result.get("seconds").asDouble()
+                        : values.getOrDefault("train_runtime_s", 0.0))
+                .adapter(Files.isDirectory(folder.adapterDir()) ? folder.adapterDir() : null)
+                .lastCheckpoint(folder.checkpoints().latest().orElse(null))
+                .reason(ended ? result.path("reason").asText(null) : "no result: the sweep stopped while it ran")
+                .build();
     }
 
     private static Map<String, JsonNode> parameters(JsonNode params) {
@@ -294,46 +306,21 @@ public final class SweepFolder {
         }
     }
 
-    /** RFC 4180 as {@link #csv} writes it: quoted cells may hold commas, doubled quotes and line breaks. */
+    /** RFC 4180 rows (quoted cells may hold commas, doubled quotes and line breaks). */
     static List<List<String>> parseCsv(String text) {
         List<List<String>> rows = new ArrayList<>();
-        List<String> row = new ArrayList<>();
-        StringBuilder cell = new StringBuilder();
-        boolean quoted = false;
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (quoted) {
-                if (c == '"' && i + 1 < text.length() && text.charAt(i + 1) == '"') {
-                    cell.append('"');
-                    i++;
-                } else if (c == '"') {
-                    quoted = false;
-                } else {
-                    cell.append(c);
-                }
-            } else if (c == '"') {
-                quoted = true;
-            } else if (c == ',') {
-                row.add(cell.toString());
-                cell.setLength(0);
-            } else if (c == '\n') {
-                row.add(cell.toString());
-                cell.setLength(0);
-                rows.add(row);
-                row = new ArrayList<>();
-            } else if (c != '\r') {
-                cell.append(c);
-            }
+        if (text.isEmpty()) {
+            return rows;
         }
-        if (cell.length() > 0 || !row.isEmpty()) {
-            row.add(cell.toString());
-            rows.add(row);
+        try (MappingIterator<String[]> it = CSV.readerFor(String[].class).with(CsvParser.Feature.WRAP_AS_ARRAY)
+                .readValues(text)) {
+            while (it.hasNext()) {
+                rows.add(List.of(it.next()));
+            }
+        } catch (IOException | RuntimeException e) {
+            // a leaderboard torn or edited by hand: a report shows the rows that parse
         }
         return rows;
-    }
-
-    private static String csv(String s) {
-        return s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replace("\"", "\"\"") + "\"" : s;
     }
 
     /** Replaces (or creates) the file {@code name} in the folder so that readers never see it half written. */

@@ -3,25 +3,28 @@ package dev.lora4j.pipeline;
 import dev.lora4j.actors.TrialEvent;
 import java.nio.file.Path;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.stream.javadsl.Source;
 
-/** A running sweep: its events, its final report, and the means to stop it. */
+/** A running sweep: its events, its final report, and the means to stop it or one of its trials. */
 public final class SweepHandle {
     private final String name;
     private final Path folder;
     private final EventHub hub;
     private final CompletionStage<SweepReport> report;
     private final ActorRef<SweepCoordinator.Command> coordinator;
+    private final AtomicBoolean cancelled;
 
     SweepHandle(String name, Path folder, EventHub hub, CompletionStage<SweepReport> report,
-            ActorRef<SweepCoordinator.Command> coordinator) {
+            ActorRef<SweepCoordinator.Command> coordinator, AtomicBoolean cancelled) {
         this.name = name;
         this.folder = folder;
         this.hub = hub;
         this.report = report;
         this.coordinator = coordinator;
+        this.cancelled = cancelled;
     }
 
     public String name() {
@@ -46,13 +49,19 @@ public final class SweepHandle {
         return report;
     }
 
-    /** Stops every trial at its next step boundary after a checkpoint; the report then lists them as cancelled. */
-    public void cancel() {
-        coordinator.tell(new SweepCoordinator.Cancel(false));
+    /**
+     * Stops the sweep: no trial starts from now on (the flag is set before this returns), and every running trial
+     * stops at its next step boundary after a checkpoint. Returns the report, which lists them as cancelled; a
+     * resumed sweep continues them exactly.
+     */
+    public CompletionStage<SweepReport> cancel() {
+        cancelled.set(true);
+        coordinator.tell(new SweepCoordinator.Cancel("sweep cancelled"));
+        return report;
     }
 
-    /** As {@link #cancel()}, and also aborts the pipeline without waiting for running trials. */
-    public void cancelNow() {
-        coordinator.tell(new SweepCoordinator.Cancel(true));
+    /** Stops one trial as {@link #cancel()} stops them all; the sweep goes on. */
+    public void cancel(String trialId) {
+        coordinator.tell(new SweepCoordinator.CancelTrial(trialId, "trial cancelled"));
     }
 }

@@ -1,35 +1,33 @@
 package dev.lora4j.pipeline;
 
 import java.nio.file.Path;
-import java.time.Duration;
 
 /**
- * How to run a sweep besides what its file says: where its folder is, whether to resume it, how the CPU is split into
- * lanes, and how long an unused base model stays loaded.
+ * How to run a sweep besides what its file says: where its folder is, whether to resume it, and how the CPU is split
+ * into lanes.
  *
  * @param folder the run folder ({@code runs/<sweep>}); trials write under {@code trials/<id>/}
- * @param resume keep finished trials, continue interrupted ones from their last checkpoint
- * @param cpuLanes CPU lanes training side by side (0: one per {@code cpuThreadsPerLane} cores)
+ * @param resume keep the trials that ended, continue interrupted ones from their last checkpoint
+ * @param cpuLanes CPU lanes training side by side (0: one per {@code cpuThreadsPerLane} cores); the first sweep of a
+ *     {@link Lora4j} that uses the CPU decides its lanes, later sweeps share them
  * @param cpuThreadsPerLane intra-op threads of each CPU lane
  * @param keepCheckpoints checkpoints kept per trial besides the best (0: the training config's save_total_limit)
- * @param modelIdleRelease how long a base model no trial uses stays loaded
  */
-public record SweepOptions(Path folder, boolean resume, int cpuLanes, int cpuThreadsPerLane, int keepCheckpoints,
-        Duration modelIdleRelease) {
+public record SweepOptions(Path folder, boolean resume, int cpuLanes, int cpuThreadsPerLane, int keepCheckpoints) {
 
     public static SweepOptions in(Path folder) {
-        return new SweepOptions(folder, false, 0, 1, 0, Duration.ofSeconds(30));
+        return new SweepOptions(folder, false, 0, 1, 0);
     }
 
     public SweepOptions resuming(boolean r) {
-        return new SweepOptions(folder, r, cpuLanes, cpuThreadsPerLane, keepCheckpoints, modelIdleRelease);
+        return new SweepOptions(folder, r, cpuLanes, cpuThreadsPerLane, keepCheckpoints);
     }
 
     public SweepOptions withCpu(int lanes, int threadsPerLane) {
-        return new SweepOptions(folder, resume, lanes, threadsPerLane, keepCheckpoints, modelIdleRelease);
+        return new SweepOptions(folder, resume, lanes, threadsPerLane, keepCheckpoints);
     }
 
-    public SweepOptions withModelIdleRelease(Duration d) {
-        return new SweepOptions(folder, resume, cpuLanes, cpuThreadsPerLane, keepCheckpoints, d);
+    public SweepOptions keepingCheckpoints(int n) {
+        return new SweepOptions(folder, resume, cpuLanes, cpuThreadsPerLane, n);
     }
 }

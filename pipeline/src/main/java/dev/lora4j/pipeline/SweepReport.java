@@ -14,9 +14,12 @@ import java.util.Set;
 /**
  * The outcome of a sweep: every trial's result, ranked by the sweep's metric (trials with a value first, best first;
  * then those without one: failed, rejected, cancelled), and the wall time.
+ *
+ * @param cancelled the sweep was stopped before every trial ended (cancelled, or stopped by a fault)
+ * @param stopReason why a fault stopped the sweep (a full disk, the run folder removed), or null
  */
 public record SweepReport(String name, Metric metric, List<TrialResult> leaderboard, Duration wallTime,
-        boolean cancelled) {
+        boolean cancelled, String stopReason) {
 
     public SweepReport {
         leaderboard = rank(leaderboard, metric);

@@ -61,7 +61,7 @@ class SweepPipelineTest {
         }
         assertTrue(Files.isRegularFile(tmp.resolve("leaderboard.csv")));
         List<TrialEvent> all = events.toCompletableFuture().get(1, TimeUnit.MINUTES);
-        assertEquals(6, all.stream().filter(e -> e instanceof TrialEvent.Finished).count());
+        assertEquals(6, all.stream().filter(e -> e instanceof TrialEvent.Ended).count());
         assertEquals(6, all.stream().filter(e -> e instanceof TrialEvent.Started).count());
         assertTrue(all.stream().filter(e -> e instanceof TrialEvent.Checkpointed).count() >= 6);
     }
@@ -69,15 +69,17 @@ class SweepPipelineTest {
     @Test
     void appsComposeTheStagesThemselves(@TempDir Path tmp) throws Exception {
         SweepSpec spec = tinySweep("composed").grid("r", 2, 4).build();
-        try (ComposablePipeline p = lora4j.actors(spec, SweepOptions.in(tmp).withCpu(2, 1))) {
-            Stages s = p.stages();
-            List<TrialResult> results = org.apache.pekko.stream.javadsl.Source.from(spec.trials().stream().toList())
-                    .via(s.validate(p.slots())).via(s.lease(p.slots())).via(s.inject(p.slots()))
-                    .via(s.train(p.slots()))
-                    .runWith(Sink.seq(), lora4j.system()).toCompletableFuture().get(2, TimeUnit.MINUTES);
-            assertEquals(2, results.size());
-            assertTrue(results.stream().allMatch(r -> r.status() == TrialResult.Status.FINISHED), results.toString());
-        }
+        ComposablePipeline p = lora4j.actors(spec, SweepOptions.in(tmp).withCpu(2, 1));
+        Stages s = p.stages();
+        List<TrialResult> results = org.apache.pekko.stream.javadsl.Source.from(spec.trials().stream().toList())
+                .via(s.skipEnded()).via(s.validate(p.slots())).via(s.run(p.slots()))
+                .runWith(Sink.seq(), lora4j.system()).toCompletableFuture().get(2, TimeUnit.MINUTES);
+        assertEquals(2, results.size());
+        assertTrue(results.stream().allMatch(r -> r.status() == TrialResult.Status.FINISHED), results.toString());
+        p.close();
+        SweepReport report = p.report().toCompletableFuture().get(1, TimeUnit.MINUTES);
+        assertEquals(2, report.count(TrialResult.Status.FINISHED));
+        assertTrue(Files.readString(tmp.resolve("leaderboard.csv")).lines().count() == 3, "header and two rows");
     }
 
     @Test
@@ -91,8 +93,7 @@ class SweepPipelineTest {
         SweepHandle h = lora4j.sweep(longer, SweepOptions.in(tmp).withCpu(2, 1));
         h.events().filter(e -> e instanceof TrialEvent.Checkpointed).take(1)
                 .runWith(Sink.ignore(), lora4j.system()).toCompletableFuture().get(2, TimeUnit.MINUTES);
-        h.cancel();
-        SweepReport cancelled = h.report().toCompletableFuture().get(2, TimeUnit.MINUTES);
+        SweepReport cancelled = h.cancel().toCompletableFuture().get(2, TimeUnit.MINUTES);
         assertTrue(cancelled.cancelled());
         assertEquals(3, cancelled.leaderboard().size());
         for (TrialResult r : cancelled.leaderboard()) {

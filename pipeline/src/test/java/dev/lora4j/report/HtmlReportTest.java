@@ -156,7 +156,7 @@ class HtmlReportTest {
         TrialResult only = SampleRun.trial(dir, "solo", "solo", 0, 8, 1e-3, TrialResult.Status.STOPPED, Double.NaN,
                 "stopped by ASHA at rung 1", progress);
         Document doc = parse(HtmlReport.render(dir, new SweepReport("one", SampleRun.METRIC, List.of(only),
-                Duration.ZERO, false)));
+                Duration.ZERO, false, null)));
         Element path = (Element) node(doc, "//svg[@id='loss-curves']//path[@class='curve']");
         assertEquals("3", path.getAttribute("data-points"));
         assertEquals(2, path.getAttribute("d").split("M").length - 1, "a NaN loss breaks the curve");
@@ -169,13 +169,13 @@ class HtmlReportTest {
     @Test
     void showsAnEmptySweepAndOneWithoutParameters() throws Exception {
         Document empty = parse(HtmlReport.render(dir, new SweepReport("none", SampleRun.METRIC, List.of(),
-                Duration.ZERO, false)));
+                Duration.ZERO, false, null)));
         assertEquals(0, count(empty, "//table[@id='leaderboard']/tbody/tr"));
         assertEquals(1, count(empty, "//svg[@id='loss-curves']"));
-        TrialResult plain = new TrialResult("p", "plain", 0, Map.of(), TrialResult.Status.FINISHED,
-                Map.of("eval_loss", 1.0), 1, 1, null, null, null, List.of(), 1);
+        TrialResult plain = TrialResult.builder("p").name("plain").metrics(Map.of("eval_loss", 1.0)).steps(1).seconds(1)
+                .build();
         Document noParams = parse(HtmlReport.render(dir, new SweepReport("plain", SampleRun.METRIC, List.of(plain),
-                Duration.ofMillis(900), false)));
+                Duration.ofMillis(900), false, null)));
         assertTrue(text(noParams, "//section[@id='parameters']").contains("varies no parameter"));
     }
 
@@ -189,12 +189,12 @@ class HtmlReportTest {
                     SampleRun.progress(40, 3 + i * 0.01, List.of(20L, 40L), 1 + i * 0.01));
             Map<String, JsonNode> p = Map.of("lora.r", IntNode.valueOf(4 << (i % 4)),
                     "training.lr_scheduler_type", TextNode.valueOf(schedulers[i % 3]));
-            trials.add(new TrialResult(id, "trial " + i, i, p, TrialResult.Status.FINISHED,
-                    Map.of("eval_loss", 1.0 + i * 0.01), 40, 30, null, null, null, List.of(), 1));
+            trials.add(TrialResult.builder(id).name("trial " + i).index(i).parameters(p)
+                    .metrics(Map.of("eval_loss", 1.0 + i * 0.01)).steps(40).seconds(30).build());
         }
         long start = System.nanoTime();
         String html = HtmlReport.render(dir, new SweepReport("hundred", SampleRun.METRIC, trials,
-                Duration.ofMinutes(42), false));
+                Duration.ofMinutes(42), false, null));
         assertTrue(System.nanoTime() - start < 5_000_000_000L, "renders in well under a second or two");
         Document doc = parse(html);
         assertEquals(100, count(doc, "//svg[@id='loss-curves']//path[@class='curve']"));

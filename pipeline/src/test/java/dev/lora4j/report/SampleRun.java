@@ -43,7 +43,7 @@ final class SampleRun {
                 progress(5, 1.8, List.of(3L, 5L), 0.8)));
         trials.add(trial(dir, "t-c", "r16", 2, 16, 3e-3, TrialResult.Status.FAILED, Double.NaN, REASON,
                 progress(3, 2.2, List.of(), 0)));
-        return new SweepReport("sample <sweep>", METRIC, trials, Duration.ofSeconds(95), false);
+        return new SweepReport("sample <sweep>", METRIC, trials, Duration.ofSeconds(95), false, null);
     }
 
     /** progress.csv text: {@code steps} training rows from {@code loss} down, evaluations at the given steps. */
@@ -92,8 +92,9 @@ final class SampleRun {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return new TrialResult(id, name, index, parameters, status, metrics, status == TrialResult.Status.FINISHED
-                ? 5 : 3, 12.5, adapter, null, reason, List.of(), 1);
+        return TrialResult.builder(id).name(name).index(index).parameters(parameters).status(status)
+                .metrics(metrics).steps(status == TrialResult.Status.FINISHED ? 5 : 3).seconds(12.5).adapter(adapter)
+                .reason(reason).build();
     }
 
     static String json(Object o) {

@@ -1,0 +1,12 @@
+package dev.lora4j.pipeline;
+
+import java.nio.file.Path;
+
+/** Another sweep (in this process or another) is running in the run folder. */
+public final class RunFolderBusyException extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    public RunFolderBusyException(Path runDir, String holder) {
+        super(runDir + " is in use by another sweep (" + holder + "); wait for it to end, or choose another --out");
+    }
+}

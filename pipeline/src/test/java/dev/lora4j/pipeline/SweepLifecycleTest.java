@@ -1,0 +1,201 @@
+package dev.lora4j.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lora4j.actors.FakeRuns;
+import dev.lora4j.actors.TrialEvent;
+import dev.lora4j.actors.TrialResult;
+import dev.lora4j.lora.PeftAdapters;
+import dev.lora4j.sweep.SweepSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A sweep's lifecycle on stand-in training: resume, cancel at scale, one writer per folder, faults of the disk. */
+class SweepLifecycleTest {
+
+    static List<TrialEvent> run(Lora4j lora4j, SweepSpec spec, SweepOptions options) throws Exception {
+        SweepHandle h = lora4j.sweep(spec, options);
+        CompletionStage<List<TrialEvent>> events = h.events().runWith(Sink.seq(), lora4j.system());
+        h.report().toCompletableFuture().get(2, TimeUnit.MINUTES);
+        return events.toCompletableFuture().get(1, TimeUnit.MINUTES);
+    }
+
+    static <T extends TrialEvent> long count(List<TrialEvent> events, Class<T> type) {
+        return events.stream().filter(type::isInstance).count();
+    }
+
+    /** Each trial's progress.csv: its line count and last-modified time. */
+    static Map<String, String> progressFiles(Path run) throws IOException {
+        Map<String, String> out = new HashMap<>();
+        try (Stream<Path> s = Files.list(run.resolve("trials"))) {
+            for (Path t : s.toList()) {
+                Path p = t.resolve("progress.csv");
+                if (Files.exists(p)) {
+                    out.put(t.getFileName().toString(), Files.readAllLines(p).size() + " lines, modified "
+                            + Files.getLastModifiedTime(p).toMillis() + ", result "
+                            + Files.getLastModifiedTime(t.resolve("result.json")).toMillis());
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void aCompletedSweepResumedRetrainsNothing(@TempDir Path tmp) throws Exception {
+        FakeRuns runs = new FakeRuns();
+        SweepSpec spec = Fakes.sweep("done", 6, 2, 3).grid("r", 2, 4, 8, 16).tiedTo("lora_alpha", "r", 1, 2)
+                .grid("lora_dropout", 0.0, 0.1).resources(1, 0, "cpu").asha(1, 2, null).build();
+        try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
+            SweepOptions options = SweepOptions.in(tmp).withCpu(2, 1);
+            List<TrialEvent> first = run(lora4j, spec, options);
+            assertEquals(16, count(first, TrialEvent.Started.class));
+            assertEquals(16, count(first, TrialEvent.Ended.class));
+            Map<String, String> before = progressFiles(tmp);
+            String board = Files.readString(tmp.resolve("leaderboard.csv"));
+            int opened = runs.opened();
+            Thread.sleep(20); // a rewrite would show in the files' times
+
+            long t0 = System.nanoTime();
+            List<TrialEvent> again = run(lora4j, spec, options.resuming(true));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            assertEquals(0, count(again, TrialEvent.Started.class), "nothing starts again");
+            assertEquals(0, count(again, TrialEvent.Queued.class));
+            assertEquals(16, again.stream().filter(e -> e instanceof TrialEvent.Ended end && end.kept()).count(),
+                    "each kept trial still has its one terminal event");
+            assertEquals(opened, runs.opened(), "no training run was opened");
+            assertEquals(before, progressFiles(tmp), "no progress.csv or result.json was touched");
+            assertEquals(board, Files.readString(tmp.resolve("leaderboard.csv")));
+            assertTrue(seconds < 5, "a resumed sweep whose trials all ended finishes in seconds: " + seconds);
+        }
+    }
+
+    @Test
+    void aCancelledSweepResumesExactlyAndKeepsWhatEnded(@TempDir Path tmp) throws Exception {
+        FakeRuns runs = new FakeRuns().stepMillis(3);
+        SweepSpec spec = Fakes.sweep("cut", 40, 5, 0).grid("r", 2, 4, 8, 16, 32, 64).resources(1, 0, "cpu")
+                .build();
+        try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
+            SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp).withCpu(2, 1));
+            CompletionStage<List<TrialEvent>> seen = h.events().runWith(Sink.seq(), lora4j.system());
+            // cancel once two trials have ended and two others are mid-way
+            h.events().filter(e -> e instanceof TrialEvent.Ended).take(2).runWith(Sink.ignore(), lora4j.system())
+                    .toCompletableFuture().get(1, TimeUnit.MINUTES);
+            SweepReport cut = h.cancel().toCompletableFuture().get(1, TimeUnit.MINUTES);
+            assertTrue(cut.cancelled());
+            List<TrialEvent> events = seen.toCompletableFuture().get(1, TimeUnit.MINUTES);
+            long queued = count(events, TrialEvent.Queued.class);
+            assertEquals(queued, count(events, TrialEvent.Ended.class), "every queued trial ended once");
+            long ended = cut.leaderboard().stream().filter(r -> r.status() == TrialResult.Status.FINISHED).count();
+            assertTrue(ended >= 2 && ended < 6, cut.leaderboard().toString());
+
+            List<TrialEvent> resumed = run(lora4j, spec, SweepOptions.in(tmp).withCpu(2, 1).resuming(true));
+            assertEquals(ended, resumed.stream().filter(e -> e instanceof TrialEvent.Ended x && x.kept()).count());
+            assertEquals(6 - ended, count(resumed, TrialEvent.Started.class), "only the others start");
+            assertTrue(resumed.stream().anyMatch(e -> e instanceof TrialEvent.Started s && s.resumedAtStep() > 0),
+                    "an interrupted trial continues from its checkpoint");
+            SweepReport done = new SweepFolder(tmp).readReport();
+            assertEquals(6, done.count(TrialResult.Status.FINISHED), done.leaderboard().toString());
+            for (TrialResult r : done.leaderboard()) {
+                assertEquals(FakeRuns.value(r.trialId(), 40), PeftAdapters.readTensors(r.adapter())
+                        .get(FakeRuns.KEY).data()[0], "the same adapter as an uninterrupted run: " + r.trialId());
+                List<Long> steps = new dev.lora4j.train.RunFolder(tmp.resolve("trials").resolve(r.trialId()))
+                        .readProgress().stream().filter(row -> row.containsKey("loss"))
+                        .map(row -> row.get("step").longValue()).toList();
+                assertEquals(java.util.stream.LongStream.rangeClosed(1, 40).boxed().toList(), steps,
+                        "each step once, in order: " + r.trialId());
+            }
+        }
+    }
+
+    @Test
+    void oneCancelAfterThousandsOfTrialsStopsWithinSecondsAndStartsNothingNew(@TempDir Path tmp) throws Exception {
+        FakeRuns runs = new FakeRuns();
+        SweepSpec spec = Fakes.sweep("many", 1, 0, 0).random(100_000, 7).range("learning_rate", 1e-5, 1e-3,
+                "log_uniform").resources(1, 0, "cpu").build();
+        try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
+            SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp).withCpu(2, 1));
+            CompletionStage<List<TrialEvent>> seen = h.events().runWith(Sink.seq(), lora4j.system());
+            h.events().filter(e -> e instanceof TrialEvent.Ended).take(3000).runWith(Sink.ignore(), lora4j.system())
+                    .toCompletableFuture().get(3, TimeUnit.MINUTES);
+            long t0 = System.nanoTime();
+            h.cancel();
+            int openedAtCancel = runs.opened();
+            SweepReport r = h.report().toCompletableFuture().get(1, TimeUnit.MINUTES);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            assertTrue(seconds < 5, "stopped in " + seconds + " s after " + r.leaderboard().size() + " trials");
+            assertTrue(runs.opened() - openedAtCancel <= 2, "at most the trials already leased could still start: "
+                    + (runs.opened() - openedAtCancel));
+            List<TrialEvent> events = seen.toCompletableFuture().get(1, TimeUnit.MINUTES);
+            assertEquals(count(events, TrialEvent.Queued.class), count(events, TrialEvent.Ended.class),
+                    "every trial that entered the sweep ended once");
+            assertEquals(r.leaderboard().size(), count(events, TrialEvent.Ended.class));
+            assertTrue(r.leaderboard().size() >= 3000 && r.leaderboard().size() < 3200, "" + r.leaderboard().size());
+        }
+    }
+
+    @Test
+    void aSecondSweepOnABusyRunFolderIsRefusedAtOnce(@TempDir Path tmp) throws Exception {
+        FakeRuns runs = new FakeRuns().stepMillis(5);
+        SweepSpec spec = Fakes.sweep("busy", 400, 0, 0).grid("r", 2).resources(1, 0, "cpu").build();
+        try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs)); Lora4j other = Lora4j.create(Fakes.parts(runs))) {
+            SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp));
+            RunFolderBusyException e = assertThrows(RunFolderBusyException.class,
+                    () -> lora4j.sweep(spec, SweepOptions.in(tmp).resuming(true)));
+            assertTrue(e.getMessage().startsWith(tmp + " is in use by another sweep (pid "
+                    + ProcessHandle.current().pid()), e.getMessage());
+            assertThrows(RunFolderBusyException.class, () -> other.sweep(spec, SweepOptions.in(tmp)));
+            h.cancel().toCompletableFuture().get(1, TimeUnit.MINUTES);
+            // the lock went with the sweep
+            other.sweep(spec, SweepOptions.in(tmp).resuming(true)).cancel().toCompletableFuture()
+                    .get(1, TimeUnit.MINUTES);
+        }
+    }
+
+    @Test
+    void twoSweepsOnOneInstanceShareItsLanes(@TempDir Path tmp) throws Exception {
+        FakeRuns runs = new FakeRuns().stepMillis(2);
+        SweepSpec a = Fakes.sweep("a", 20, 0, 0).grid("r", 2, 4, 8).resources(1, 0, "cpu").build();
+        SweepSpec b = Fakes.sweep("b", 20, 0, 0).grid("r", 2, 4, 8).resources(1, 0, "cpu").build();
+        try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
+            SweepHandle ha = lora4j.sweep(a, SweepOptions.in(tmp.resolve("a")).withCpu(2, 1));
+            SweepHandle hb = lora4j.sweep(b, SweepOptions.in(tmp.resolve("b")).withCpu(2, 1));
+            int most = 0;
+            while (!(ha.report().toCompletableFuture().isDone() && hb.report().toCompletableFuture().isDone())) {
+                most = Math.max(most, runs.live());
+                Thread.sleep(1);
+            }
+            assertEquals(3, ha.report().toCompletableFuture().get().count(TrialResult.Status.FINISHED));
+            assertEquals(3, hb.report().toCompletableFuture().get().count(TrialResult.Status.FINISHED));
+            assertTrue(most <= 2, "two lanes of one trial each for both sweeps together, saw " + most);
+        }
+    }
+
+    @Test
+    void aRunFolderDeletedMidSweepStopsItWithAClearReason(@TempDir Path tmp) throws Exception {
+        FakeRuns runs = new FakeRuns().stepMillis(5);
+        SweepSpec spec = Fakes.sweep("gone", 100_000, 0, 0).grid("r", 2, 4).resources(1, 0, "cpu").build();
+        Path run = tmp.resolve("run");
+        try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
+            SweepHandle h = lora4j.sweep(spec, SweepOptions.in(run).withCpu(2, 1));
+            h.events().filter(e -> e instanceof TrialEvent.Progress).take(1).runWith(Sink.ignore(), lora4j.system())
+                    .toCompletableFuture().get(1, TimeUnit.MINUTES);
+            dev.lora4j.files.AtomicFiles.deleteRecursively(run);
+            SweepReport r = h.report().toCompletableFuture().get(1, TimeUnit.MINUTES);
+            assertTrue(r.cancelled());
+            assertTrue(r.stopReason().contains("was removed or moved while the sweep ran"), r.stopReason());
+            assertEquals(0, runs.live());
+        }
+    }
+}
