@@ -49,6 +49,12 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
     /** Stops {@code owner}'s trial at the next step boundary, after a checkpoint of what it did since the last. */
     public record Cancel(ActorRef<?> owner) implements Command {}
 
+    /**
+     * Drops {@code owner}'s trial at once, without a checkpoint (the owner can no longer record it: its disk failed);
+     * the lane answers with {@link Crashed} carrying {@code failure}, and the trial resumes from its last checkpoint.
+     */
+    public record Abandon(ActorRef<?> owner, Failure failure) implements Command {}
+
     /** The owner wrote the checkpoint the lane asked for ({@code failure} null) or could not. */
     public record Saved(ActorRef<?> owner, long step, Failure failure) implements Command {}
 
@@ -130,6 +136,15 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
                     if (a != null) {
                         a.cancelled = true;
                         tick();
+                    }
+                    return this;
+                })
+                .onMessage(Abandon.class, m -> {
+                    Active a = active.get(m.owner());
+                    if (a != null) {
+                        Crashed crashed = new Crashed(m.failure(), a.run == null ? 0 : a.run.completedSteps());
+                        remove(a);
+                        a.tell(crashed);
                     }
                     return this;
                 })

@@ -319,13 +319,16 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         }
     }
 
-    /** A write of a progress row: if the disk refuses it, the lane is asked to stop the trial (a machine fault). */
+    /**
+     * A write of a progress row. If the disk refuses it, the lane drops the trial without a checkpoint: the attempt
+     * ends there and the next one starts from the last checkpoint, so no row goes missing from progress.csv.
+     */
     private void write(Runnable w) {
         try {
             w.run();
         } catch (RuntimeException e) {
             pendingFault = Failure.of(e);
-            lane.tell(new Trainer.Cancel(getContext().getSelf()));
+            lane.tell(new Trainer.Abandon(getContext().getSelf(), pendingFault));
         }
     }
 

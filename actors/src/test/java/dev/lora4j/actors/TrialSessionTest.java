@@ -6,14 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import dev.lora4j.Fixtures;
-import dev.lora4j.checkpoint.Checkpoint;
 import dev.lora4j.lora.PeftAdapters;
 import dev.lora4j.model.HfModels;
 import dev.lora4j.sweep.TrialSpec;
 import dev.lora4j.train.RunFolder;
-import dev.lora4j.train.StepReport;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -223,7 +220,9 @@ class TrialSessionTest {
     void aFullDiskInterruptsTheTrialInsteadOfFailingIt(@TempDir Path dir) {
         Rig rig = new Rig(kit, new FakeRuns());
         TestProbe<TrialResult> done = kit.createTestProbe();
-        TrialFiles full = new FailingFiles(Rig.folder(dir, "full"), 3);
+        // the disk stays full: every attempt meets it, so the retries run out
+        TrialFiles full = new Faults().planEveryTime("full", Faults.Kind.DISK_FULL, 3)
+                .files(id -> Rig.folder(dir, id)).of("full");
         rig.session(Specs.trial("full", 10, 2, 0), rig.plan(1, 1, 2, false), full, done.getRef());
         TrialResult r = done.receiveMessage(WAIT);
         assertEquals(TrialResult.Status.CANCELLED, r.status(), "resumable, not failed");
@@ -272,81 +271,5 @@ class TrialSessionTest {
             assertEquals(0, rig.runs.live(), "the lane closed the orphaned run");
             return null;
         });
-    }
-
-    /** A trial folder whose disk fills up at the n-th progress row. */
-    static final class FailingFiles implements TrialFiles {
-        private final TrialFiles inner;
-        private final int failAt;
-        private int rows;
-
-        FailingFiles(TrialFiles inner, int failAt) {
-            this.inner = inner;
-            this.failAt = failAt;
-        }
-
-        @Override
-        public Path dir() {
-            return inner.dir();
-        }
-
-        @Override
-        public void writeSpec(TrialSpec spec) {
-            inner.writeSpec(spec);
-        }
-
-        @Override
-        public List<Path> checkpoints() {
-            return inner.checkpoints();
-        }
-
-        @Override
-        public Checkpoint loadCheckpoint(Path checkpoint) {
-            return inner.loadCheckpoint(checkpoint);
-        }
-
-        @Override
-        public void truncateProgressAfter(long step) {
-            inner.truncateProgressAfter(step);
-        }
-
-        @Override
-        public List<java.util.Map<String, Double>> progress() {
-            return inner.progress();
-        }
-
-        @Override
-        public void appendStep(StepReport report) {
-            if (++rows >= failAt) {
-                throw new UncheckedIOException(new IOException(dir().resolve("progress.csv")
-                        + ": No space left on device"));
-            }
-            inner.appendStep(report);
-        }
-
-        @Override
-        public void appendEval(long step, java.util.Map<String, Double> metrics) {
-            inner.appendEval(step, metrics);
-        }
-
-        @Override
-        public Path saveCheckpoint(Checkpoint checkpoint, int keepLast, long protectStep) {
-            return inner.saveCheckpoint(checkpoint, keepLast, protectStep);
-        }
-
-        @Override
-        public Path writeAdapter(dev.lora4j.lora.AdapterSnapshot adapter) {
-            return inner.writeAdapter(adapter);
-        }
-
-        @Override
-        public void writeResult(TrialResult result) {
-            inner.writeResult(result);
-        }
-
-        @Override
-        public java.util.Optional<TrialResult> readResult() {
-            return inner.readResult();
-        }
     }
 }

@@ -102,8 +102,10 @@ public final class SweepCommand implements Callable<Integer> {
             });
             report = handle.report().toCompletableFuture().join();
         }
+        boolean reportWritten = false;
         try {
             HtmlReport.write(dir, report);
+            reportWritten = true;
         } catch (RuntimeException e) {
             // the trials, adapters and leaderboard are safe on disk; a report can be rebuilt with `lora4j report`
             err.println("lora4j: warning: report.html not written (" + Failures.message(e) + "); rebuild it with:"
@@ -112,7 +114,7 @@ public final class SweepCommand implements Callable<Integer> {
         if (json) {
             spec.commandLine().getOut().println(toJson(report, dir));
         } else {
-            printLeaderboard(view, report, sweep, dir);
+            printLeaderboard(view, report, dir, reportWritten);
         }
         if (report.stopReason() != null) {
             err.println("lora4j: the sweep stopped: " + report.stopReason() + "; once that is fixed, resume with:"
@@ -150,7 +152,7 @@ public final class SweepCommand implements Callable<Integer> {
         Files.writeString(recorded, text, StandardCharsets.UTF_8);
     }
 
-    private static void printLeaderboard(ProgressView view, SweepReport r, SweepSpec sweep, Path dir) {
+    private static void printLeaderboard(ProgressView view, SweepReport r, Path dir, boolean reportWritten) {
         List<String> params = r.parameterNames();
         List<String> lines = new ArrayList<>();
         StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "%-4s %-28s", "#", "trial"));
@@ -179,8 +181,8 @@ public final class SweepCommand implements Callable<Integer> {
         r.best().ifPresent(b -> view.log("best: " + b.name() + " (" + r.metric().name() + " "
                 + String.format(Locale.ROOT, "%.4f", b.metric(r.metric().name()).orElseThrow()) + "), adapter in "
                 + b.adapter()));
-        view.log("leaderboard: " + dir.resolve("leaderboard.csv") + ", report: " + dir.resolve(HtmlReport.FILE)
-                + String.format(Locale.ROOT, " (%s)", ProgressView.duration(r.wallTime().toMillis() / 1000.0)));
+        view.log("leaderboard: " + dir.resolve("leaderboard.csv")
+                + (reportWritten ? ", report: " + dir.resolve(HtmlReport.FILE) : "") + String.format(Locale.ROOT, " (%s)", ProgressView.duration(r.wallTime().toMillis() / 1000.0)));
     }
 
     static ObjectNode toJson(SweepReport r, Path dir) {

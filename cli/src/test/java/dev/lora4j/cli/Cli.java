@@ -25,6 +25,17 @@ final class Cli {
 
     private Cli() {}
 
+    /** The CLI in a JVM of its own (for signals, kills and a second process), its output in {@code log}. */
+    static Process spawn(java.nio.file.Path log, Object... args) throws java.io.IOException {
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-cp", System.getProperty("java.class.path"), "-Dai.djl.offline=true",
+                "-Dai.djl.pytorch.num_threads=1", Main.class.getName()));
+        for (Object a : args) {
+            cmd.add(String.valueOf(a));
+        }
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
     static Result run(Object... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

@@ -89,6 +89,15 @@ class SweepEndToEndTest {
         assertEquals(6, finished, String.join("\n", board));
         assertEquals(6, failed, String.join("\n", board));
         assertTrue(board.stream().filter(l -> l.contains(",failed,")).allMatch(l -> l.contains("no_such_module")));
+        for (Path t : trials(run)) {
+            String result = Files.readString(t.resolve("result.json"));
+            if (result.contains("\"status\" : \"failed\"")) {
+                assertTrue(result.contains("\"failure\" : \"bad_config\"") && result.contains("no_such_module")
+                        && result.contains("\"attempts\" : 1"), result);
+            } else {
+                assertTrue(result.contains("\"status\" : \"finished\""), result);
+            }
+        }
     }
 
     @Test
@@ -98,11 +107,7 @@ class SweepEndToEndTest {
         assertEquals(0, Cli.run("sweep", spec, "--out", straight, "--cpu-lanes", 2).code());
 
         Path killed = tmp.resolve("killed");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                System.getProperty("java.class.path"), "-Dai.djl.offline=true",
-                "-Dai.djl.pytorch.num_threads=1", Main.class.getName(), "sweep", spec.toString(), "--out",
-                killed.toString(), "--cpu-lanes", "2")
-                .redirectErrorStream(true).redirectOutput(tmp.resolve("killed.log").toFile()).start();
+        Process p = Cli.spawn(tmp.resolve("killed.log"), "sweep", spec, "--out", killed, "--cpu-lanes", 2);
         // kill -9 in the middle of a trial: after its second checkpoint, before it ends
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < deadline && !midTrial(killed)) {
@@ -146,10 +151,7 @@ class SweepEndToEndTest {
     void ctrlCStopsAtAStepBoundaryWithACheckpointAndAResumeHint(@TempDir Path tmp) throws Exception {
         Path spec = sweepFile(tmp, "interrupted", 400, "");
         Path run = tmp.resolve("run");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                System.getProperty("java.class.path"), "-Dai.djl.offline=true", "-Dai.djl.pytorch.num_threads=1",
-                Main.class.getName(), "sweep", spec.toString(), "--out", run.toString(), "--cpu-lanes", "2")
-                .redirectErrorStream(true).redirectOutput(tmp.resolve("out.log").toFile()).start();
+        Process p = Cli.spawn(tmp.resolve("out.log"), "sweep", spec, "--out", run, "--cpu-lanes", 2);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < deadline && !midTrial(run)) {
             Thread.sleep(20);

@@ -3,6 +3,7 @@ package dev.lora4j.pipeline;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.SequenceWriter;
+import com.fasterxml.jackson.dataformat.csv.CsvGenerator;
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvParser;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
@@ -45,7 +46,9 @@ public final class SweepFolder {
     /** The sweep file as run. */
     public static final String SPEC = "sweep.yaml";
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final CsvMapper CSV = new CsvMapper();
+    /** Quotes only cells that need it (a comma, a quote, a line break), as people and spreadsheets write CSV. */
+    private static final CsvMapper CSV = CsvMapper.builder().enable(CsvGenerator.Feature.STRICT_CHECK_FOR_QUOTING)
+            .build();
 
     private final Path dir;
 
