@@ -6,9 +6,11 @@ import dev.lora4j.config.Loaded;
 import dev.lora4j.sweep.SweepSpec;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -46,6 +48,8 @@ public final class Lora4j implements AutoCloseable {
     private final ActorRef<Workers.Stop> guardian;
     private final Workers.Refs workers;
     private final Set<SweepHandle> running = ConcurrentHashMap.newKeySet();
+    /** The event hubs of this instance's sweeps: late subscribers still get a finished sweep's final state. */
+    private final List<EventHub> hubs = new CopyOnWriteArrayList<>();
 
     private Lora4j(ActorSystem<?> system, boolean owned, EngineParts parts) {
         this.system = system;
@@ -105,7 +109,7 @@ public final class Lora4j implements AutoCloseable {
 
     SweepHandle sweep(SweepSpec spec, SweepOptions options, TrialFiles.Factory files) {
         RunLock lock = RunLock.acquire(options.folder());
-        EventHub hub = EventHub.start(system, 256);
+        EventHub hub = hub();
         CompletableFuture<SweepReport> report = new CompletableFuture<>();
         AtomicBoolean cancelled = new AtomicBoolean();
         ActorRef<SweepCoordinator.Command> coordinator;
@@ -129,7 +133,7 @@ public final class Lora4j implements AutoCloseable {
      */
     public ComposablePipeline actors(SweepSpec spec, SweepOptions options) {
         RunLock lock = RunLock.acquire(options.folder());
-        EventHub hub = EventHub.start(system, 256);
+        EventHub hub = hub();
         CompletableFuture<SweepReport> report = new CompletableFuture<>();
         CompletableFuture<Stages> stages = new CompletableFuture<>();
         ActorRef<SweepCoordinator.Command> coordinator = system.systemActorOf(
@@ -144,6 +148,12 @@ public final class Lora4j implements AutoCloseable {
         } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
             throw new IllegalStateException("the pipeline did not start: " + e, e);
         }
+    }
+
+    private EventHub hub() {
+        EventHub hub = EventHub.start(system, 256);
+        hubs.add(hub);
+        return hub;
     }
 
     private static String safe(String name) {
@@ -163,6 +173,7 @@ public final class Lora4j implements AutoCloseable {
             }
         }
         guardian.tell(Workers.Stop.INSTANCE);
+        hubs.forEach(EventHub::stop);
         if (owned) {
             system.terminate();
             system.getWhenTerminated().toCompletableFuture().join();

@@ -74,6 +74,7 @@ class SweepLifecycleTest {
             assertEquals(0, count(again, TrialEvent.Queued.class));
             assertEquals(16, again.stream().filter(e -> e instanceof TrialEvent.Ended end && end.kept()).count(),
                     "each kept trial still has its one terminal event");
+            assertEquals(16, count(again, TrialEvent.Ended.class), "and no other");
             assertEquals(opened, runs.opened(), "no training run was opened");
             assertEquals(before, progressFiles(tmp), "no progress.csv or result.json was touched");
             assertEquals(board, Files.readString(tmp.resolve("leaderboard.csv")));
@@ -125,7 +126,7 @@ class SweepLifecycleTest {
         SweepSpec spec = Fakes.sweep("many", 1, 0, 0).random(100_000, 7).range("learning_rate", 1e-5, 1e-3,
                 "log_uniform").resources(1, 0, "cpu").build();
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
-            SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp).withCpu(2, 1));
+            SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp).withCpu(2, 1), NoFiles.in(tmp));
             CompletionStage<List<TrialEvent>> seen = h.events().runWith(Sink.seq(), lora4j.system());
             h.events().filter(e -> e instanceof TrialEvent.Ended).take(3000).runWith(Sink.ignore(), lora4j.system())
                     .toCompletableFuture().get(3, TimeUnit.MINUTES);
@@ -134,6 +135,8 @@ class SweepLifecycleTest {
             int openedAtCancel = runs.opened();
             SweepReport r = h.report().toCompletableFuture().get(1, TimeUnit.MINUTES);
             double seconds = (System.nanoTime() - t0) / 1e9;
+            System.out.printf("cancel after %d ended trials: stopped in %.3f s, %d run(s) opened after it%n",
+                    r.leaderboard().size(), seconds, runs.opened() - openedAtCancel);
             assertTrue(seconds < 5, "stopped in " + seconds + " s after " + r.leaderboard().size() + " trials");
             assertTrue(runs.opened() - openedAtCancel <= 2, "at most the trials already leased could still start: "
                     + (runs.opened() - openedAtCancel));
@@ -191,7 +194,8 @@ class SweepLifecycleTest {
             SweepHandle h = lora4j.sweep(spec, SweepOptions.in(run).withCpu(2, 1));
             h.events().filter(e -> e instanceof TrialEvent.Progress).take(1).runWith(Sink.ignore(), lora4j.system())
                     .toCompletableFuture().get(1, TimeUnit.MINUTES);
-            dev.lora4j.files.AtomicFiles.deleteRecursively(run);
+            // moved away (as `mv` or a cleanup script would): the sweep must notice rather than write into nothing
+            Files.move(run, tmp.resolve("moved"));
             SweepReport r = h.report().toCompletableFuture().get(1, TimeUnit.MINUTES);
             assertTrue(r.cancelled());
             assertTrue(r.stopReason().contains("was removed or moved while the sweep ran"), r.stopReason());
