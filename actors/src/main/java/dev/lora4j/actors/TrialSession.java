@@ -99,6 +99,7 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
     private ActorRef<Trainer.Command> lane;
     private TrialModel model;
     private TrialData data;
+    private boolean watchingPool;
     private boolean watchingInjector;
     private boolean watchingData;
 
@@ -156,6 +157,11 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
     private void lease() {
         phase = Phase.LEASING;
         leaseWaiting = true;
+        if (!watchingPool) {
+            watchingPool = true;
+            getContext().watchWith(plan.services().pool(), new Stopped(Phase.LEASING, "the device pool",
+                    plan.services().pool()));
+        }
         plan.services().pool().tell(new DevicePool.Lease(getContext().getSelf(), spec.id(), plan.devices(),
                 poolReplies));
     }
@@ -169,6 +175,7 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
             return attemptFailed(new Failure.DeviceLost(lost.reason()), 0);
         }
         DevicePool.Leased l = (DevicePool.Leased) reply;
+        unwatchPool();
         leaseWaiting = false;
         leased = true;
         slot = l.slot();
@@ -356,12 +363,17 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
 
     private Behavior<Command> onStopped(Stopped m) {
         boolean matters = switch (m.phase()) {
+            case LEASING -> phase == Phase.LEASING && watchingPool;
             case INJECTING -> phase == Phase.INJECTING && watchingInjector;
             case OPENING -> phase == Phase.OPENING && watchingData;
             default -> m.ref().equals(lane) && phase != Phase.ENDED && phase != Phase.LEASING;
         };
         if (!matters) {
             return this;
+        }
+        if (m.phase() == Phase.LEASING) {
+            watchingPool = false;
+            leaseWaiting = false;
         }
         if (m.phase() == Phase.TRAINING) {
             // the lane's own end of things (its hold on the model) went with it
@@ -449,6 +461,7 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
 
     /** Lets go of everything the current attempt holds; safe to call more than once. */
     private void releaseAttempt() {
+        unwatchPool();
         unwatchInjector();
         unwatchData();
         if (lane != null) {
@@ -472,6 +485,13 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         if (data != null) {
             closeQuietly(data);
             data = null;
+        }
+    }
+
+    private void unwatchPool() {
+        if (watchingPool) {
+            getContext().unwatch(plan.services().pool());
+            watchingPool = false;
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.lora4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lora4j.checkpoint.Checkpoint;
 import dev.lora4j.checkpoint.CheckpointStore;
 import dev.lora4j.config.Loaded;
 import dev.lora4j.data.Tokenizer;
@@ -18,6 +19,8 @@ import dev.lora4j.train.TrialData;
 import dev.lora4j.train.TrialRun;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -77,7 +80,22 @@ public final class TrainCommand implements Callable<Integer> {
         Path dir = out != null ? out : Path.of("runs", run.name());
         RunFolder folder = new RunFolder(dir);
         CheckpointStore store = folder.checkpoints();
-        Path resumeFrom = resume ? store.latest().orElse(null) : null;
+        Path resumeFrom = null;
+        Checkpoint checkpoint = null;
+        if (resume) {
+            List<Path> all = new ArrayList<>(store.list());
+            Collections.reverse(all);
+            for (Path p : all) {
+                try {
+                    checkpoint = CheckpointStore.load(p);
+                    resumeFrom = p;
+                    break;
+                } catch (RuntimeException e) {
+                    err.println("lora4j: warning: checkpoint " + p + " cannot be read (" + Failures.message(e)
+                            + "); falling back to the one before it");
+                }
+            }
+        }
         if (!resume && !store.list().isEmpty()) {
             throw new IllegalArgumentException(dir + " already holds a run (" + store.dir() + "); pass --resume to"
                     + " continue it, or choose another --out");
@@ -103,11 +121,10 @@ public final class TrainCommand implements Callable<Integer> {
             TrialRun.Settings settings = TrialRun.Settings.of(run.training(), "eval_loss", false);
             try (TrialRun trial = new TrialRun(base, adapter, data.objective(), settings, data.train(), data.eval(),
                     null)) {
-                if (resumeFrom != null) {
-                    var c = CheckpointStore.load(resumeFrom);
-                    trial.restore(c);
-                    folder.truncateProgressAfter(c.state().step());
-                    view.log("resumed from " + resumeFrom + " (step " + c.state().step() + ")");
+                if (checkpoint != null) {
+                    trial.restore(checkpoint);
+                    folder.truncateProgressAfter(checkpoint.state().step());
+                    view.log("resumed from " + resumeFrom + " (step " + checkpoint.state().step() + ")");
                 }
                 if (resumeFrom == null) {
                     folder.truncateProgressAfter(0);

@@ -177,4 +177,26 @@ class LifecycleCliTest {
         Path p = run.resolve("progress.csv");
         return Files.exists(p) ? Files.readAllLines(p).size() - 1 : 0;
     }
+
+    @Test
+    void trainResumeSkipsATornNewestCheckpointWithAWarning(@TempDir Path tmp) throws Exception {
+        Path s2 = Cli.FIXTURES.resolve("tiny-llama-s2");
+        Path config = tmp.resolve("train.yaml");
+        Files.writeString(config, String.join("\n", "name: torn", "model: " + s2.resolve("model"),
+                "task: CAUSAL_LM", "data: {train: " + s2.resolve("data.jsonl") + "}",
+                "training: {learning_rate: 5.0e-3, max_steps: 6, batch_size: 4, save_steps: 2, seed: 5}",
+                "lora: {target_modules: [q_proj, v_proj]}", ""));
+        Path run = tmp.resolve("run");
+        assertEquals(0, Cli.run("train", config, "--out", run, "--threads", 1).code());
+        Map<String, HostTensor> straight = PeftAdapters.readTensors(run.resolve("adapter"));
+        Files.writeString(run.resolve("checkpoints/step-4/optimizer.safetensors"), "torn");
+        Cli.Result resumed = Cli.run("train", config, "--out", run, "--resume", "--threads", 1);
+        assertEquals(0, resumed.code(), resumed.toString());
+        assertTrue(resumed.err().contains("lora4j: warning: checkpoint " + run.resolve("checkpoints/step-4")
+                + " cannot be read"), resumed.err());
+        assertTrue(resumed.out().contains("resumed from " + run.resolve("checkpoints/step-2") + " (step 2)"),
+                resumed.out());
+        Map<String, HostTensor> again = PeftAdapters.readTensors(run.resolve("adapter"));
+        straight.forEach((k, v) -> assertArrayEquals(v.data(), again.get(k).data(), 1e-6f, k));
+    }
 }

@@ -202,6 +202,12 @@ public final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Co
                     return this;
                 })
                 .onSignal(PostStop.class, s -> {
+                    // stopped before its end (a bug, or the actor system going down): let nothing wait on it
+                    if (killSwitch != null && !streamDone) {
+                        killSwitch.abort(new IllegalStateException("the sweep's coordinator stopped"));
+                    }
+                    running.values().forEach(r -> r.done().completeExceptionally(
+                            new IllegalStateException("the sweep's coordinator stopped")));
                     releaseFolder();
                     if (!setup.report().isDone()) {
                         setup.report().complete(currentReport());
