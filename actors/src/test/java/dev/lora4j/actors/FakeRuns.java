@@ -40,6 +40,7 @@ public final class FakeRuns implements TrainingRun.Factory {
     private final AtomicInteger opened = new AtomicInteger();
     private final AtomicLong steps = new AtomicLong();
     private final AtomicInteger live = new AtomicInteger();
+    private final Map<String, Long> resumedAt = new ConcurrentHashMap<>();
     private volatile long stepMillis;
 
     /** Each step sleeps this long (0: none), to keep trials running while a test acts. */
@@ -64,6 +65,11 @@ public final class FakeRuns implements TrainingRun.Factory {
         return steps.get();
     }
 
+    /** The step each trial's latest run opened from a checkpoint continued at, by trial id. */
+    public Map<String, Long> resumedAt() {
+        return Map.copyOf(resumedAt);
+    }
+
     /** Runs opened and not closed. */
     public int live() {
         return live.get();
@@ -79,6 +85,9 @@ public final class FakeRuns implements TrainingRun.Factory {
             TrainListener listener, LongPredicate alsoEvaluateAt) {
         opened.incrementAndGet();
         live.incrementAndGet();
+        if (resumeFrom != null) {
+            resumedAt.put(model.spec().id(), resumeFrom.state().step());
+        }
         return new Run(model.spec().id(), model.spec().lora(), settings, resumeFrom, listener, alsoEvaluateAt);
     }
 

@@ -61,9 +61,11 @@ class SweepPipelineTest {
         }
         assertTrue(Files.isRegularFile(tmp.resolve("leaderboard.csv")));
         List<TrialEvent> all = events.toCompletableFuture().get(1, TimeUnit.MINUTES);
+        // a subscriber that attaches after the start gets each trial's state so far: at least its one Ended
         assertEquals(6, all.stream().filter(e -> e instanceof TrialEvent.Ended).count());
-        assertEquals(6, all.stream().filter(e -> e instanceof TrialEvent.Started).count());
-        assertTrue(all.stream().filter(e -> e instanceof TrialEvent.Checkpointed).count() >= 6);
+        for (TrialResult r : board) {
+            assertTrue(Files.isDirectory(tmp.resolve("trials").resolve(r.trialId()).resolve("checkpoints/step-4")));
+        }
     }
 
     @Test
