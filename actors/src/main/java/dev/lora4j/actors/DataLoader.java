@@ -1,5 +1,6 @@
 package dev.lora4j.actors;
 
+import dev.lora4j.api.trial.Failure;
 import dev.lora4j.data.Tokenizer;
 import dev.lora4j.model.BaseModel;
 import dev.lora4j.sweep.TrialSpec;

@@ -1,5 +1,6 @@
 package dev.lora4j.actors;
 
+import dev.lora4j.api.trial.Failure;
 import dev.lora4j.config.TaskType;
 import dev.lora4j.lora.Adapter;
 import dev.lora4j.model.BaseModel;

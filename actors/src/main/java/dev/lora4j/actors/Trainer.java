@@ -1,5 +1,7 @@
 package dev.lora4j.actors;
 
+import dev.lora4j.api.trial.Failure;
+import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.checkpoint.Checkpoint;
 import dev.lora4j.lora.AdapterSnapshot;
 import dev.lora4j.runtime.Torch;
@@ -78,7 +80,7 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
      * The trial left the lane: finished, stopped early or cancelled. {@code adapter} is its best adapter (null when
      * cancelled: the last checkpoint holds the state).
      */
-    public record Completed(dev.lora4j.actors.TrialResult.Status status, Map<String, Double> metrics, long steps,
+    public record Completed(TrialResult.Status status, Map<String, Double> metrics, long steps,
             double seconds, AdapterSnapshot adapter, String reason) implements Report {}
 
     /** The trial's work failed at {@code step}; the lane dropped it. */

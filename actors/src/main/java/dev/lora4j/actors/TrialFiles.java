@@ -1,5 +1,7 @@
 package dev.lora4j.actors;
 
+import dev.lora4j.api.trial.Failure;
+import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.checkpoint.Checkpoint;
 import dev.lora4j.lora.AdapterSnapshot;
 import dev.lora4j.sweep.TrialSpec;

@@ -3,6 +3,7 @@ package dev.lora4j.actors;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.checkpoint.Checkpoint;
 import dev.lora4j.checkpoint.CheckpointStore;
 import dev.lora4j.config.LoraConfigJson;

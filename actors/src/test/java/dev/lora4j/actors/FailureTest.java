@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lora4j.api.trial.Failure;
 import dev.lora4j.data.DataException;
 import dev.lora4j.lora.LoraException;
 import dev.lora4j.train.NonFiniteLossException;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import dev.lora4j.Fixtures;
+import dev.lora4j.api.trial.Failure;
 import dev.lora4j.config.LoraConfig;
 import dev.lora4j.lora.Adapter;
 import dev.lora4j.model.HfModels;

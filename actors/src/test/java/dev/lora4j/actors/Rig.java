@@ -1,6 +1,8 @@
 package dev.lora4j.actors;
 
 import dev.lora4j.Fixtures;
+import dev.lora4j.api.trial.TrialEvent;
+import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.model.BaseModel;
 import dev.lora4j.model.HfModels;
 import dev.lora4j.sweep.TrialSpec;

@@ -1,12 +1,13 @@
 package dev.lora4j.actors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import dev.lora4j.Fixtures;
+import dev.lora4j.api.trial.Failure;
+import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.config.LoraConfig;
 import dev.lora4j.data.Tokenizer;
 import dev.lora4j.lora.Adapter;

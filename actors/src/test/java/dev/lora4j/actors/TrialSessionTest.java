@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import dev.lora4j.Fixtures;
+import dev.lora4j.api.trial.Failure;
+import dev.lora4j.api.trial.TrialEvent;
+import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.lora.PeftAdapters;
 import dev.lora4j.model.HfModels;
 import dev.lora4j.sweep.TrialSpec;

@@ -1,14 +1,14 @@
 package dev.lora4j.bench;
 
 import ai.djl.Device;
-import dev.lora4j.actors.TrialEvent;
+import dev.lora4j.api.Lora4j;
+import dev.lora4j.api.SweepHandle;
+import dev.lora4j.api.SweepOptions;
+import dev.lora4j.api.trial.TrialEvent;
 import dev.lora4j.data.Tokenizer;
 import dev.lora4j.lora.Adapter;
 import dev.lora4j.model.BaseModel;
 import dev.lora4j.model.HfModels;
-import dev.lora4j.pipeline.Lora4j;
-import dev.lora4j.pipeline.SweepHandle;
-import dev.lora4j.pipeline.SweepOptions;
 import dev.lora4j.runtime.Torch;
 import dev.lora4j.sweep.SweepSpec;
 import dev.lora4j.sweep.TrialSpec;
@@ -60,7 +60,7 @@ public final class PipelineOverhead {
     }
 
     private static double pipeline(Lora4j lora4j, SweepSpec sweep, Path dir) {
-        SweepHandle h = lora4j.sweep(sweep, SweepOptions.in(dir).withCpu(1, 1));
+        SweepHandle h = lora4j.sweep(sweep, SweepOptions.in(dir).withCpu(1, 1)).start();
         List<long[]> ends = Collections.synchronizedList(new ArrayList<>());
         h.events().runForeach(e -> {
             if (e instanceof TrialEvent.Progress p) {

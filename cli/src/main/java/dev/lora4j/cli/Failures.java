@@ -1,10 +1,10 @@
 package dev.lora4j.cli;
 
+import dev.lora4j.api.RunFolderBusyException;
 import dev.lora4j.config.ConfigException;
 import dev.lora4j.data.DataException;
 import dev.lora4j.lora.LoraException;
 import dev.lora4j.model.ModelException;
-import dev.lora4j.pipeline.RunFolderBusyException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.NoSuchFileException;

@@ -1,7 +1,7 @@
 package dev.lora4j.cli;
 
-import dev.lora4j.pipeline.SweepFolder;
 import dev.lora4j.report.HtmlReport;
+import dev.lora4j.report.SweepFolder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

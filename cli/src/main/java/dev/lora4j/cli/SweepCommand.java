@@ -3,14 +3,14 @@ package dev.lora4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lora4j.actors.TrialResult;
+import dev.lora4j.api.Lora4j;
+import dev.lora4j.api.Sweep;
+import dev.lora4j.api.SweepHandle;
+import dev.lora4j.api.SweepOptions;
+import dev.lora4j.api.SweepReport;
+import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.config.Loaded;
-import dev.lora4j.pipeline.Lora4j;
-import dev.lora4j.pipeline.RunLock;
-import dev.lora4j.pipeline.SweepHandle;
-import dev.lora4j.pipeline.SweepOptions;
-import dev.lora4j.pipeline.SweepFolder;
-import dev.lora4j.pipeline.SweepReport;
+import dev.lora4j.files.AtomicFiles;
 import dev.lora4j.report.HtmlReport;
 import dev.lora4j.sweep.SweepSpec;
 import java.io.IOException;
@@ -74,19 +74,23 @@ public final class SweepCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         loaded.warnings().forEach(w -> err.println("lora4j: warning: " + w));
         Path dir = out != null ? out : Path.of("runs", sweep.name());
-        try (RunLock probe = RunLock.acquire(dir)) {
-            // a folder another sweep is running in is refused before anything in it is read or written
+        if (resume) {
+            checkSameSweep(dir);
         }
-        recordSpec(dir);
         PrintWriter console = json ? err : spec.commandLine().getOut();
         ProgressView view = new ProgressView(console, ProgressView.isTerminal());
-        view.log("sweep " + sweep.summary() + (resume ? " (resuming " + dir + ")" : "") + " -> " + dir);
         SweepReport report;
         try (Lora4j lora4j = Lora4j.create()) {
-            SweepHandle handle = lora4j.sweep(sweep, SweepOptions.in(dir).resuming(resume)
+            // reserves the run folder: one another sweep runs in is refused before anything in it is written
+            Sweep prepared = lora4j.sweep(sweep, SweepOptions.in(dir).resuming(resume)
                     .withCpu(cpuLanes, threadsPerLane));
+            if (!resume) {
+                recordSpec(dir);
+            }
+            view.log("sweep " + sweep.summary() + (resume ? " (resuming " + dir + ")" : "") + " -> " + dir);
             SweepView live = new SweepView(view, sweep.metric().name(), sweep.size());
-            handle.events().runForeach(live::on, lora4j.system());
+            prepared.events().runForeach(live::on, lora4j.system());
+            SweepHandle handle = prepared.start();
             AtomicInteger presses = new AtomicInteger();
             Interrupts.onCtrlC(() -> {
                 if (presses.incrementAndGet() == 1) {
@@ -130,26 +134,26 @@ public final class SweepCommand implements Callable<Integer> {
         return report.count(TrialResult.Status.FAILED) > 0 ? 1 : 0;
     }
 
-    /** Keeps the spec as run; a resumed run must be the same sweep. */
-    private void recordSpec(Path dir) throws IOException {
-        Path recorded = dir.resolve(SweepFolder.SPEC);
-        String text = Files.readString(specFile, StandardCharsets.UTF_8);
-        if (resume) {
-            if (!Files.isRegularFile(recorded)) {
-                throw new IllegalArgumentException(dir + " holds no sweep to resume (no sweep.yaml)");
-            }
-            if (!Files.readString(recorded, StandardCharsets.UTF_8).equals(text)) {
-                throw new IllegalArgumentException(specFile + " differs from the sweep in " + recorded
-                        + "; --resume continues the same sweep (use another --out for a new one)");
-            }
-            return;
+    /** A resumed run must be the same sweep: the file as run is kept in the run folder. */
+    private void checkSameSweep(Path dir) throws IOException {
+        Path recorded = dir.resolve(Sweep.SPEC_FILE);
+        if (!Files.isRegularFile(recorded)) {
+            throw new IllegalArgumentException(dir + " holds no sweep to resume (no " + Sweep.SPEC_FILE + ")");
         }
+        String text = Files.readString(specFile, StandardCharsets.UTF_8);
+        if (!Files.readString(recorded, StandardCharsets.UTF_8).equals(text)) {
+            throw new IllegalArgumentException(specFile + " differs from the sweep in " + recorded
+                    + "; --resume continues the same sweep (use another --out for a new one)");
+        }
+    }
+
+    /** Keeps the spec as run, in a folder that holds no other sweep. */
+    private void recordSpec(Path dir) throws IOException {
         if (Files.isDirectory(dir.resolve("trials"))) {
             throw new IllegalArgumentException(dir + " already holds a sweep; pass --resume to continue it, or"
                     + " choose another --out");
         }
-        Files.createDirectories(dir);
-        Files.writeString(recorded, text, StandardCharsets.UTF_8);
+        AtomicFiles.writeString(dir.resolve(Sweep.SPEC_FILE), Files.readString(specFile, StandardCharsets.UTF_8));
     }
 
     private static void printLeaderboard(ProgressView view, SweepReport r, Path dir, boolean reportWritten) {

@@ -1,7 +1,7 @@
 package dev.lora4j.cli;
 
-import dev.lora4j.actors.TrialEvent;
-import dev.lora4j.actors.TrialResult;
+import dev.lora4j.api.trial.TrialEvent;
+import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.train.StepReport;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

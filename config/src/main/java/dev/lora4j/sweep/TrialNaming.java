@@ -66,15 +66,23 @@ final class TrialNaming {
 
     /** Tokens of the varying parameters in declaration order, joined by {@code -}. */
     static String name(List<Parameter> parameters, Map<String, JsonNode> assignment) {
-        List<String> tokens = new ArrayList<>();
+        List<FieldRef> fields = new ArrayList<>();
         for (Parameter p : parameters) {
-            if (!p.varies()) {
-                continue;
+            if (p.varies()) {
+                fields.add(p.field());
             }
-            String field = p.field().canonical();
+        }
+        return nameOf(fields, assignment);
+    }
+
+    /** Tokens of {@code fields} in order, joined by {@code -}: {@code r8-alpha16-lr5e-4}. */
+    static String nameOf(List<FieldRef> fields, Map<String, JsonNode> assignment) {
+        List<String> tokens = new ArrayList<>();
+        for (FieldRef f : fields) {
+            String field = f.canonical();
             String value = value(assignment.get(field));
             String alias = ALIASES.get(field);
-            tokens.add(alias != null ? alias + value : String.join(".", p.field().path()) + "=" + value);
+            tokens.add(alias != null ? alias + value : String.join(".", f.path()) + "=" + value);
         }
         String name = safe(String.join("-", tokens));
         if (name.isEmpty()) {

@@ -3,9 +3,12 @@ package dev.lora4j.sweep;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lora4j.config.ConfigError;
+import dev.lora4j.config.ConfigException;
 import dev.lora4j.config.LoraConfigJson;
 import dev.lora4j.config.Problems;
 import dev.lora4j.run.RunSpec;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,6 +68,39 @@ public final class Trials implements Iterable<TrialSpec> {
                 ? TrialNaming.randomId(index, a) : TrialNaming.gridId(a);
         return new TrialSpec(id, TrialNaming.name(parameters, a), index, a, run.lora(),
                 run.training(), run.model(), run.data(), run.task(), problems.toValidation());
+    }
+
+    /**
+     * A trial an app brings itself: the sweep's base run with {@code values} set (names as a sweep file's
+     * {@code parameters} spell them: {@code r}, {@code lora.lora_alpha}, {@code learning_rate}). Its id is the hash
+     * of the values, as a grid point's, so the same values always make the same trial; its name lists them.
+     *
+     * @throws ConfigException naming {@code parameters.NAME} for an unknown field or a value the field does not take
+     */
+    public TrialSpec with(Map<String, JsonNode> values, long index) {
+        List<ConfigError> errors = new ArrayList<>();
+        Map<String, JsonNode> assignment = new LinkedHashMap<>();
+        List<FieldRef> named = new ArrayList<>();
+        ObjectNode lora = sweep.loraTree();
+        ObjectNode training = sweep.trainingTree();
+        values.forEach((name, value) -> {
+            if (FieldRef.resolve(name) instanceof FieldRef.Resolution.Found f) {
+                f.field().set(f.field().part() == FieldRef.Part.LORA ? lora : training, value);
+                assignment.put(f.field().canonical(), value);
+                named.add(f.field());
+            } else {
+                errors.add(new ConfigError("parameters." + name,
+                        ((FieldRef.Resolution.NotFound) FieldRef.resolve(name)).message()));
+            }
+        });
+        Problems problems = new Problems();
+        RunSpec run = sweep.base().withSections(lora, training, problems);
+        errors.addAll(problems.errors());
+        if (!errors.isEmpty()) {
+            throw new ConfigException(errors);
+        }
+        return new TrialSpec(TrialNaming.gridId(assignment), TrialNaming.nameOf(named, assignment), index, assignment,
+                run.lora(), run.training(), run.model(), run.data(), run.task(), problems.toValidation());
     }
 
     /** The parameter values of trial {@code index}, keyed by canonical field, in declaration order. */

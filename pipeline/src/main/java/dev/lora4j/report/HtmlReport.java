@@ -1,9 +1,9 @@
 package dev.lora4j.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lora4j.actors.TrialResult;
-import dev.lora4j.pipeline.SweepFolder;
-import dev.lora4j.pipeline.SweepReport;
+import dev.lora4j.api.SweepReport;
+import dev.lora4j.api.trial.TrialResult;
+import dev.lora4j.report.SweepFolder;
 import dev.lora4j.sweep.Goal;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,7 +1,7 @@
 package dev.lora4j.report;
 
-import dev.lora4j.actors.TrialResult;
-import dev.lora4j.pipeline.SweepReport;
+import dev.lora4j.api.SweepReport;
+import dev.lora4j.api.trial.TrialResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.lora4j.pipeline;
+package dev.lora4j.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;

@@ -1,10 +1,10 @@
-package dev.lora4j.pipeline;
+package dev.lora4j.api;
 
 import dev.lora4j.actors.ConfigValidator;
 import dev.lora4j.actors.StopRule;
-import dev.lora4j.actors.TrialEvent;
 import dev.lora4j.actors.TrialFiles;
-import dev.lora4j.actors.TrialResult;
+import dev.lora4j.api.trial.TrialEvent;
+import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.config.ConfigError;
 import dev.lora4j.sweep.TrialSpec;
 import java.time.Duration;
@@ -14,7 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -34,25 +34,26 @@ public final class Stages {
     private static final Duration VALIDATION = Duration.ofSeconds(30);
     private static final int FILE_READS_IN_FLIGHT = 4;
 
-    /** What the stages of one sweep share. */
-    record Context(ActorSystem<?> system, ActorRef<SweepCoordinator.Command> coordinator,
-            ActorRef<ConfigValidator.Command> validator, ActorRef<TrialEvent> events, TrialFiles.Factory files,
-            boolean resume, AtomicBoolean cancelled, StopRule stopRule, int slots) {}
-
     /** A trial with its validation errors (empty: it may run). */
     public record Checked(TrialSpec spec, List<ConfigError> errors) {}
 
-    private final Context c;
+    private static final AtomicLong FLOWS = new AtomicLong();
+
+    private final SweepRun run;
+    private final ActorRef<SweepCoordinator.Command> coordinator;
+    private final ActorSystem<?> system;
     private final Executor blocking;
 
-    Stages(Context context) {
-        this.c = context;
-        this.blocking = context.system().dispatchers().lookup(DispatcherSelector.blocking());
+    Stages(SweepRun run, ActorRef<SweepCoordinator.Command> coordinator) {
+        this.run = run;
+        this.coordinator = coordinator;
+        this.system = run.workers().system();
+        this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     }
 
     /** Trials in flight at once that the sweep's devices can train (lanes x trials per lane). */
     public int slots() {
-        return c.slots();
+        return run.slots();
     }
 
     /** The whole pipeline with {@code parallelism} trials in flight. */
@@ -66,27 +67,28 @@ public final class Stages {
      * Other trials, and every trial of a fresh sweep, pass on.
      */
     public Flow<TrialSpec, Step<TrialSpec>, NotUsed> skipEnded() {
-        if (!c.resume()) {
+        if (!run.options().resume()) {
             return Flow.<TrialSpec>create().map(Step::next);
         }
         return Flow.<TrialSpec>create().mapAsync(FILE_READS_IN_FLIGHT, spec -> CompletableFuture.supplyAsync(() -> {
-            TrialFiles files = c.files().of(spec.id());
+            TrialFiles files = run.files().of(spec.id());
             Optional<TrialResult> stored = files.readResult().filter(r -> r.status().ended());
             if (stored.isEmpty()) {
                 return Step.next(spec);
             }
             TrialResult kept = stored.get().toBuilder().name(spec.name()).index(spec.index())
                     .parameters(spec.parameters()).build();
-            if (c.stopRule() != null) {
+            StopRule rule = run.plan().stopRule();
+            if (rule != null) {
                 for (Map<String, Double> row : files.progress()) {
                     Double step = row.get("step");
                     if (step != null && row.keySet().stream().anyMatch(k -> k.startsWith("eval_"))) {
-                        c.stopRule().replay(spec.id(), step.longValue(), row);
+                        rule.replay(spec.id(), step.longValue(), row);
                     }
                 }
             }
-            c.events().tell(new TrialEvent.Ended(kept, true));
-            c.coordinator().tell(new SweepCoordinator.Kept(kept));
+            run.hub().input().tell(new TrialEvent.Ended(kept, true));
+            coordinator.tell(new SweepCoordinator.Kept(kept));
             return Step.<TrialSpec>done(kept);
         }, blocking));
     }
@@ -98,20 +100,23 @@ public final class Stages {
                 return CompletableFuture.completedFuture(Step.<Checked>done(d.result()));
             }
             TrialSpec spec = ((Step.Next<TrialSpec>) step).value();
-            c.events().tell(new TrialEvent.Queued(spec.id(), spec.name(), spec.index()));
-            if (c.cancelled().get()) {
+            run.hub().input().tell(new TrialEvent.Queued(spec.id(), spec.name(), spec.index()));
+            if (run.cancelled().get()) {
                 return CompletableFuture.completedFuture(Step.next(new Checked(spec, List.of())));
             }
             // asked per element (not ActorFlow.ask) so one unanswered check rejects one trial, not the stream
-            return AskPattern.<ConfigValidator.Command, ConfigValidator.Verdict>ask(c.validator(),
-                    r -> new ConfigValidator.Validate(spec, r), VALIDATION, c.system().scheduler())
+            return AskPattern.<ConfigValidator.Command, ConfigValidator.Verdict>ask(run.workers().validator(),
+                    r -> new ConfigValidator.Validate(spec, r), VALIDATION, system.scheduler())
                     .handle((v, error) -> Step.next(new Checked(spec, error != null
                             ? List.of(ConfigError.ofFile("the validator did not answer: " + error))
                             : v instanceof ConfigValidator.Rejected rej ? rej.errors() : List.of())));
         });
     }
 
-    /** Gives each trial to a session of the sweep and emits its result when it ends. */
+    /**
+     * Gives each trial to a session of the sweep and emits its result when it ends. The sweep does not end (nor its
+     * pipeline close) while a stream through this stage is still running.
+     */
     public Flow<Step<Checked>, TrialResult, NotUsed> run(int parallelism) {
         return Flow.<Step<Checked>>create().mapAsyncUnordered(parallelism, step -> {
             if (step instanceof Step.Done<Checked> d) {
@@ -119,8 +124,13 @@ public final class Stages {
             }
             Checked checked = ((Step.Next<Checked>) step).value();
             CompletableFuture<TrialResult> done = new CompletableFuture<>();
-            c.coordinator().tell(new SweepCoordinator.RunTrial(checked.spec(), checked.errors(), done));
+            coordinator.tell(new SweepCoordinator.RunTrial(checked.spec(), checked.errors(), done));
             return (CompletionStage<TrialResult>) done;
+        }).watchTermination((mat, terminated) -> {
+            long flow = FLOWS.incrementAndGet();
+            coordinator.tell(new SweepCoordinator.FlowOpened(flow));
+            terminated.whenComplete((d, e) -> coordinator.tell(new SweepCoordinator.FlowClosed(flow, e)));
+            return mat;
         });
     }
 }

@@ -1,4 +1,4 @@
-package dev.lora4j.actors;
+package dev.lora4j.api.trial;
 
 import dev.lora4j.train.StepReport;
 import java.nio.file.Path;

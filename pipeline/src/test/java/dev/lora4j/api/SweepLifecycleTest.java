@@ -1,13 +1,14 @@
-package dev.lora4j.pipeline;
+package dev.lora4j.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.actors.FakeRuns;
-import dev.lora4j.actors.TrialEvent;
-import dev.lora4j.actors.TrialResult;
+import dev.lora4j.api.trial.TrialEvent;
+import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.lora.PeftAdapters;
+import dev.lora4j.report.SweepFolder;
 import dev.lora4j.sweep.SweepSpec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 class SweepLifecycleTest {
 
     static List<TrialEvent> run(Lora4j lora4j, SweepSpec spec, SweepOptions options) throws Exception {
-        SweepHandle h = lora4j.sweep(spec, options);
+        SweepHandle h = lora4j.sweep(spec, options).start();
         CompletionStage<List<TrialEvent>> events = h.events().runWith(Sink.seq(), lora4j.system());
         h.report().toCompletableFuture().get(2, TimeUnit.MINUTES);
         return events.toCompletableFuture().get(1, TimeUnit.MINUTES);
@@ -106,7 +107,7 @@ class SweepLifecycleTest {
         SweepSpec spec = Fakes.sweep("cut", 40, 5, 0).grid("r", 2, 4, 8, 16, 32, 64).resources(1, 0, "cpu")
                 .build();
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
-            SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp).withCpu(2, 1));
+            SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp).withCpu(2, 1)).start();
             CompletionStage<List<TrialEvent>> seen = h.events().runWith(Sink.seq(), lora4j.system());
             // cancel once two trials have ended and a third has written a checkpoint
             java.util.Set<String> endedIds = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -149,7 +150,7 @@ class SweepLifecycleTest {
         SweepSpec spec = Fakes.sweep("many", 1, 0, 0).random(100_000, 7).range("learning_rate", 1e-5, 1e-3,
                 "log_uniform").resources(1, 0, "cpu").build();
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
-            SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp).withCpu(2, 1), NoFiles.in(tmp));
+            SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp).withCpu(2, 1), NoFiles.in(tmp)).start();
             CompletionStage<List<TrialEvent>> seen = h.events().runWith(Sink.seq(), lora4j.system());
             h.events().filter(e -> e instanceof TrialEvent.Ended).take(3000).runWith(Sink.ignore(), lora4j.system())
                     .toCompletableFuture().get(3, TimeUnit.MINUTES);
@@ -175,7 +176,7 @@ class SweepLifecycleTest {
         FakeRuns runs = new FakeRuns().stepMillis(5);
         SweepSpec spec = Fakes.sweep("busy", 400, 0, 0).grid("r", 2).resources(1, 0, "cpu").build();
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs)); Lora4j other = Lora4j.create(Fakes.parts(runs))) {
-            SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp));
+            SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp)).start();
             RunFolderBusyException e = assertThrows(RunFolderBusyException.class,
                     () -> lora4j.sweep(spec, SweepOptions.in(tmp).resuming(true)));
             assertTrue(e.getMessage().startsWith(tmp + " is in use by another sweep (pid "
@@ -183,7 +184,7 @@ class SweepLifecycleTest {
             assertThrows(RunFolderBusyException.class, () -> other.sweep(spec, SweepOptions.in(tmp)));
             h.cancel().toCompletableFuture().get(1, TimeUnit.MINUTES);
             // the lock went with the sweep
-            other.sweep(spec, SweepOptions.in(tmp).resuming(true)).cancel().toCompletableFuture()
+            other.sweep(spec, SweepOptions.in(tmp).resuming(true)).start().cancel().toCompletableFuture()
                     .get(1, TimeUnit.MINUTES);
         }
     }
@@ -194,8 +195,8 @@ class SweepLifecycleTest {
         SweepSpec a = Fakes.sweep("a", 20, 0, 0).grid("r", 2, 4, 8).resources(1, 0, "cpu").build();
         SweepSpec b = Fakes.sweep("b", 20, 0, 0).grid("r", 2, 4, 8).resources(1, 0, "cpu").build();
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
-            SweepHandle ha = lora4j.sweep(a, SweepOptions.in(tmp.resolve("a")).withCpu(2, 1));
-            SweepHandle hb = lora4j.sweep(b, SweepOptions.in(tmp.resolve("b")).withCpu(2, 1));
+            SweepHandle ha = lora4j.sweep(a, SweepOptions.in(tmp.resolve("a")).withCpu(2, 1)).start();
+            SweepHandle hb = lora4j.sweep(b, SweepOptions.in(tmp.resolve("b")).withCpu(2, 1)).start();
             int most = 0;
             while (!(ha.report().toCompletableFuture().isDone() && hb.report().toCompletableFuture().isDone())) {
                 most = Math.max(most, runs.live());
@@ -213,7 +214,7 @@ class SweepLifecycleTest {
         SweepSpec spec = Fakes.sweep("gone", 100_000, 0, 0).grid("r", 2, 4).resources(1, 0, "cpu").build();
         Path run = tmp.resolve("run");
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
-            SweepHandle h = lora4j.sweep(spec, SweepOptions.in(run).withCpu(2, 1));
+            SweepHandle h = lora4j.sweep(spec, SweepOptions.in(run).withCpu(2, 1)).start();
             h.events().filter(e -> e instanceof TrialEvent.Progress).take(1).runWith(Sink.ignore(), lora4j.system())
                     .toCompletableFuture().get(1, TimeUnit.MINUTES);
             // moved away (as `mv` or a cleanup script would): the sweep must notice rather than write into nothing

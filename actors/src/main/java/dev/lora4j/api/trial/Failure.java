@@ -1,4 +1,4 @@
-package dev.lora4j.actors;
+package dev.lora4j.api.trial;
 
 import dev.lora4j.config.ConfigException;
 import dev.lora4j.data.DataException;

@@ -1,6 +1,6 @@
-package dev.lora4j.pipeline;
+package dev.lora4j.api;
 
-import dev.lora4j.actors.TrialEvent;
+import dev.lora4j.api.trial.TrialEvent;
 import java.nio.file.Path;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -27,6 +27,7 @@ public final class SweepHandle {
         this.cancelled = cancelled;
     }
 
+    /** The sweep's name. */
     public String name() {
         return name;
     }
@@ -37,8 +38,8 @@ public final class SweepHandle {
     }
 
     /**
-     * A new subscription to the sweep's events from now on; any number may run, and none slows training (a slow one
-     * misses progress events, never lifecycle events). Completes when the sweep ends.
+     * A new subscription to the sweep's events: the state of every trial so far, then every event from there on (see
+     * {@link Sweep#events()}). Completes when the sweep ends.
      */
     public Source<TrialEvent, NotUsed> events() {
         return hub.subscribe();
@@ -53,6 +54,8 @@ public final class SweepHandle {
      * Stops the sweep: no trial starts from now on (the flag is set before this returns), and every running trial
      * stops at its next step boundary after a checkpoint. Returns the report, which lists them as cancelled; a
      * resumed sweep continues them exactly.
+     *
+     * @return the sweep's report, completed once every trial has stopped
      */
     public CompletionStage<SweepReport> cancel() {
         cancelled.set(true);
@@ -60,7 +63,12 @@ public final class SweepHandle {
         return report;
     }
 
-    /** Stops one trial as {@link #cancel()} stops them all; the sweep goes on. */
+    /**
+     * Stops one trial as {@link #cancel()} stops them all (it ends as cancelled and resumes with the sweep); the sweep
+     * goes on. Unknown or ended trials are ignored.
+     *
+     * @param trialId the trial's id
+     */
     public void cancel(String trialId) {
         coordinator.tell(new SweepCoordinator.CancelTrial(trialId, "trial cancelled"));
     }

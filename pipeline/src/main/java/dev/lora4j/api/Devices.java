@@ -1,4 +1,4 @@
-package dev.lora4j.pipeline;
+package dev.lora4j.api;
 
 import dev.lora4j.actors.DevicePool;
 import dev.lora4j.run.Device;

@@ -1,9 +1,9 @@
-package dev.lora4j.pipeline;
+package dev.lora4j.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.lora4j.actors.TrialEvent;
+import dev.lora4j.api.trial.TrialEvent;
 import dev.lora4j.train.StepReport;
 import java.time.Duration;
 import java.util.List;

@@ -1,6 +1,6 @@
-package dev.lora4j.pipeline;
+package dev.lora4j.api;
 
-import dev.lora4j.actors.TrialResult;
+import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.sweep.Goal;
 import dev.lora4j.sweep.Metric;
 import java.time.Duration;

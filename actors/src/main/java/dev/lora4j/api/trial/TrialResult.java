@@ -1,4 +1,4 @@
-package dev.lora4j.actors;
+package dev.lora4j.api.trial;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,6 +27,8 @@ import java.util.Optional;
 public record TrialResult(String trialId, String name, long index, Map<String, JsonNode> parameters, Status status,
         Map<String, Double> metrics, long steps, double seconds, Path adapter, Path lastCheckpoint, String reason,
         Failure failure, List<ConfigError> errors, int attempts) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     public enum Status {
         /** Trained to the end (or early-stopped by its own patience). */
@@ -94,7 +96,7 @@ public record TrialResult(String trialId, String name, long index, Map<String, J
 
     /** The result as {@code result.json} holds it; paths relative to the trial's folder {@code dir}. */
     public ObjectNode toJson(Path dir) {
-        ObjectMapper json = Json.MAPPER;
+        ObjectMapper json = JSON;
         ObjectNode o = json.createObjectNode();
         o.put("trial_id", trialId);
         o.put("name", name);

@@ -1,4 +1,4 @@
-package dev.lora4j.pipeline;
+package dev.lora4j.api;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.Fixtures;
 import dev.lora4j.actors.Faults;
-import dev.lora4j.actors.TrialEvent;
 import dev.lora4j.actors.TrialFolder;
-import dev.lora4j.actors.TrialResult;
+import dev.lora4j.api.trial.TrialEvent;
+import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.config.LoraConfig;
 import dev.lora4j.lora.HostTensor;
 import dev.lora4j.lora.PeftAdapters;
@@ -72,7 +72,7 @@ class FaultSoakTest {
         Path clean = tmp.resolve("clean");
         Path faulty = tmp.resolve("faulty");
         try (Lora4j lora4j = Lora4j.create()) {
-            lora4j.sweep(spec, SweepOptions.in(clean).withCpu(2, 1)).report().toCompletableFuture()
+            lora4j.sweep(spec, SweepOptions.in(clean).withCpu(2, 1)).start().report().toCompletableFuture()
                     .get(5, TimeUnit.MINUTES);
         }
         Torch.engine();
@@ -83,7 +83,7 @@ class FaultSoakTest {
         try (Lora4j lora4j = Lora4j.create(new EngineParts(engine.loader(), engine.adapters(), engine.data(),
                 faults.runs(engine.runs())))) {
             SweepHandle h = lora4j.sweep(spec, SweepOptions.in(faulty).withCpu(2, 1),
-                    faults.files(TrialFolder.in(faulty)));
+                    faults.files(TrialFolder.in(faulty))).start();
             CompletionStage<List<TrialEvent>> all = h.events().runWith(Sink.seq(), lora4j.system());
             h.events().runForeach(e -> {
                 if (e instanceof TrialEvent.Started s && toCancel.contains(s.trialId())) {

@@ -1,4 +1,4 @@
-package dev.lora4j.pipeline;
+package dev.lora4j.api;
 
 import dev.lora4j.actors.ConfigValidator;
 import dev.lora4j.actors.DataLoader;
@@ -8,6 +8,7 @@ import dev.lora4j.actors.TrialSession;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -20,7 +21,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  */
 final class Workers {
     /** The shared actors. */
-    record Refs(ActorRef<DevicePool.Command> pool, ActorRef<ModelInjector.Command> injector,
+    record Refs(ActorSystem<?> system, ActorRef<DevicePool.Command> pool, ActorRef<ModelInjector.Command> injector,
             ActorRef<DataLoader.Command> data, ActorRef<ConfigValidator.Command> validator) {
         TrialSession.Services services() {
             return new TrialSession.Services(pool, injector, data);
@@ -42,7 +43,7 @@ final class Workers {
                     .onFailure(SupervisorStrategy.restart()), "data");
             var validator = ctx.spawn(Behaviors.supervise(ConfigValidator.create())
                     .onFailure(SupervisorStrategy.restart()), "validator");
-            ready.complete(new Refs(pool, injector, data, validator));
+            ready.complete(new Refs(ctx.getSystem(), pool, injector, data, validator));
             return Behaviors.receive(Stop.class).onMessageEquals(Stop.INSTANCE, Behaviors::stopped).build();
         });
     }

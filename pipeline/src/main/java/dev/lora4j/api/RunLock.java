@@ -1,4 +1,4 @@
-package dev.lora4j.pipeline;
+package dev.lora4j.api;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,7 +18,7 @@ import java.time.Instant;
  * drops the lock when the process ends however it ends (kill -9 included), so a crashed run never leaves the folder
  * stuck; the file itself only says who held it last.
  */
-public final class RunLock implements AutoCloseable {
+final class RunLock implements AutoCloseable {
     public static final String FILE = ".lock";
 
     private final Path file;

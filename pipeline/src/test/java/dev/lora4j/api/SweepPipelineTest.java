@@ -1,11 +1,11 @@
-package dev.lora4j.pipeline;
+package dev.lora4j.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.Fixtures;
-import dev.lora4j.actors.TrialEvent;
-import dev.lora4j.actors.TrialResult;
+import dev.lora4j.api.trial.TrialEvent;
+import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.config.LoraConfig;
 import dev.lora4j.run.TrainingConfig;
 import dev.lora4j.sweep.SweepSpec;
@@ -47,7 +47,7 @@ class SweepPipelineTest {
     void sixTrialsOnTwoLanesAllFinish(@TempDir Path tmp) throws Exception {
         SweepSpec spec = tinySweep("grid6").grid("r", 2, 4, 8).tiedTo("lora_alpha", "r", 1, 2).build();
         assertEquals(6, spec.size());
-        SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp).withCpu(2, 1));
+        SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp).withCpu(2, 1)).start();
         CompletionStage<List<TrialEvent>> events = h.events().runWith(Sink.seq(), lora4j.system());
         SweepReport report = h.report().toCompletableFuture().get(5, TimeUnit.MINUTES);
         assertEquals(6, report.count(TrialResult.Status.FINISHED), report.leaderboard().toString());
@@ -71,7 +71,7 @@ class SweepPipelineTest {
     @Test
     void appsComposeTheStagesThemselves(@TempDir Path tmp) throws Exception {
         SweepSpec spec = tinySweep("composed").grid("r", 2, 4).build();
-        ComposablePipeline p = lora4j.actors(spec, SweepOptions.in(tmp).withCpu(2, 1));
+        Pipeline p = lora4j.pipeline(spec, SweepOptions.in(tmp).withCpu(2, 1));
         Stages s = p.stages();
         List<TrialResult> results = org.apache.pekko.stream.javadsl.Source.from(spec.trials().stream().toList())
                 .via(s.skipEnded()).via(s.validate(p.slots())).via(s.run(p.slots()))
@@ -92,7 +92,7 @@ class SweepPipelineTest {
                 .training(TrainingConfig.builder().maxSteps(400).batchSize(4).evalSteps(100).saveSteps(50).seed(3)
                         .build())
                 .resources(1, null, "cpu").grid("r", 2, 4, 8).build();
-        SweepHandle h = lora4j.sweep(longer, SweepOptions.in(tmp).withCpu(2, 1));
+        SweepHandle h = lora4j.sweep(longer, SweepOptions.in(tmp).withCpu(2, 1)).start();
         h.events().filter(e -> e instanceof TrialEvent.Checkpointed).take(1)
                 .runWith(Sink.ignore(), lora4j.system()).toCompletableFuture().get(2, TimeUnit.MINUTES);
         SweepReport cancelled = h.cancel().toCompletableFuture().get(2, TimeUnit.MINUTES);

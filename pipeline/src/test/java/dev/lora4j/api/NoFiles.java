@@ -1,7 +1,7 @@
-package dev.lora4j.pipeline;
+package dev.lora4j.api;
 
 import dev.lora4j.actors.TrialFiles;
-import dev.lora4j.actors.TrialResult;
+import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.checkpoint.Checkpoint;
 import dev.lora4j.lora.AdapterSnapshot;
 import dev.lora4j.sweep.TrialSpec;

@@ -1,6 +1,6 @@
-package dev.lora4j.pipeline;
+package dev.lora4j.api;
 
-import dev.lora4j.actors.TrialResult;
+import dev.lora4j.api.trial.TrialResult;
 
 /**
  * What flows between the pipeline's stages: either the next piece of work for a trial, or the trial's final result

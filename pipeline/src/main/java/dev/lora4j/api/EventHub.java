@@ -1,6 +1,6 @@
-package dev.lora4j.pipeline;
+package dev.lora4j.api;
 
-import dev.lora4j.actors.TrialEvent;
+import dev.lora4j.api.trial.TrialEvent;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -28,7 +28,7 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
  * come from the one actor that keeps the state. A subscriber never slows training: each has a private buffer that
  * keeps every lifecycle event but only the newest {@code progressBacklog} progress events when it falls behind.
  */
-public final class EventHub {
+final class EventHub {
     /** Told to the hub to complete every subscription once it has what was sent before. */
     private static final Object COMPLETE = new Object();
 

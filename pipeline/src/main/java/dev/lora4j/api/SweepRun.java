@@ -1,0 +1,44 @@
+package dev.lora4j.api;
+
+import dev.lora4j.actors.AshaScheduler;
+import dev.lora4j.actors.DevicePool;
+import dev.lora4j.actors.StopRule;
+import dev.lora4j.actors.TrialFiles;
+import dev.lora4j.actors.TrialSession;
+import dev.lora4j.sweep.Goal;
+import dev.lora4j.sweep.SweepSpec;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Everything one sweep runs with: its spec and options, the instance's shared actors, its event hub, its trial
+ * files, the lock on its run folder, the cancel flag every stage reads, and how its trials are run (devices, retries,
+ * early termination).
+ */
+record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, EventHub hub, TrialFiles.Factory files,
+        RunLock lock, AtomicBoolean cancelled, CompletableFuture<SweepReport> report, TrialSession.Plan plan,
+        int slots) {
+
+    static SweepRun of(SweepSpec spec, SweepOptions options, Workers.Refs workers, EventHub hub,
+            TrialFiles.Factory files, RunLock lock) {
+        List<DevicePool.DeviceLayout> layout = Devices.layout(spec.base().resources(), options.cpuLanes(),
+                options.cpuThreadsPerLane(), Runtime.getRuntime().availableProcessors());
+        int slots = layout.stream().mapToInt(d -> d.lanes() * d.trialsPerLane()).sum();
+        TrialSession.Plan plan = new TrialSession.Plan(workers.services(), layout, spec.metric().name(),
+                spec.metric().goal() == Goal.MAXIMIZE, spec.base().resources().maxFailures().orElse(0),
+                options.keepCheckpoints(), options.resume(), stopRule(spec), hub.input());
+        return new SweepRun(spec, options, workers, hub, files, lock, new AtomicBoolean(), new CompletableFuture<>(),
+                plan, slots);
+    }
+
+    /** ASHA with rungs that count evaluations: rung k is at grace * eta^k evaluations of eval_steps each. */
+    private static StopRule stopRule(SweepSpec spec) {
+        return spec.earlyTerminate().map(a -> {
+            long every = spec.base().training().evalSteps().orElse(1);
+            long maxT = a.maxT().isPresent() ? a.maxT().getAsInt() * every : Long.MAX_VALUE / 4;
+            return (StopRule) new AshaScheduler(a.gracePeriod() * every, a.reductionFactor(), maxT,
+                    spec.metric().name(), spec.metric().goal() == Goal.MAXIMIZE);
+        }).orElse(null);
+    }
+}
