@@ -67,10 +67,12 @@ public final class Stages {
      * Other trials, and every trial of a fresh sweep, pass on.
      */
     public Flow<TrialSpec, Step<TrialSpec>, NotUsed> skipEnded() {
+        // after a cancel nothing new enters the sweep: the stream stops pulling trials
+        Flow<TrialSpec, TrialSpec, NotUsed> open = Flow.<TrialSpec>create().takeWhile(t -> !run.cancelled().get());
         if (!run.options().resume()) {
-            return Flow.<TrialSpec>create().map(Step::next);
+            return open.map(Step::next);
         }
-        return Flow.<TrialSpec>create().mapAsync(FILE_READS_IN_FLIGHT, spec -> CompletableFuture.supplyAsync(() -> {
+        return open.mapAsync(FILE_READS_IN_FLIGHT, spec -> CompletableFuture.supplyAsync(() -> {
             TrialFiles files = run.files().of(spec.id());
             Optional<TrialResult> stored = files.readResult().filter(r -> r.status().ended());
             if (stored.isEmpty()) {
@@ -95,7 +97,7 @@ public final class Stages {
 
     /** Announces each trial and checks it; errors travel with the trial, whose session records the rejection. */
     public Flow<Step<TrialSpec>, Step<Checked>, NotUsed> validate(int parallelism) {
-        return Flow.<Step<TrialSpec>>create().mapAsync(parallelism, step -> {
+        return Flow.<Step<TrialSpec>>create().takeWhile(t -> !run.cancelled().get()).mapAsync(parallelism, step -> {
             if (step instanceof Step.Done<TrialSpec> d) {
                 return CompletableFuture.completedFuture(Step.<Checked>done(d.result()));
             }

@@ -225,4 +225,34 @@ class SweepLifecycleTest {
             assertEquals(0, runs.live());
         }
     }
+
+    @Test
+    void aHugeStreamOfTrialsIsPulledOnlyAsLanesFree(@TempDir Path tmp) throws Exception {
+        FakeRuns runs = new FakeRuns().stepMillis(50);
+        SweepSpec spec = Fakes.sweep("lazy", 1_000_000, 0, 0).grid("r", 2).resources(1, 0, "cpu").build();
+        try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
+            Pipeline p = lora4j.pipeline(spec, SweepOptions.in(tmp).withCpu(2, 1));
+            java.util.concurrent.atomic.AtomicLong pulled = new java.util.concurrent.atomic.AtomicLong();
+            java.util.Iterator<dev.lora4j.sweep.TrialSpec> trials = new java.util.Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return pulled.get() < 10_000_000;
+                }
+
+                @Override
+                public dev.lora4j.sweep.TrialSpec next() {
+                    return p.trial(Map.of("learning_rate", 1e-4 + pulled.getAndIncrement() * 1e-12));
+                }
+            };
+            org.apache.pekko.stream.javadsl.Source.fromIterator(() -> trials).via(p.stages().all(p.slots()))
+                    .runWith(Sink.ignore(), lora4j.system());
+            Thread.sleep(1500);
+            assertEquals(2, runs.live(), "both lanes busy");
+            assertTrue(pulled.get() < 100, "pulled " + pulled.get() + " of 10^7 trials with 2 lanes busy");
+            // cancelling stops the app's stream from pulling: the pipeline closes instead of draining 10^7 trials
+            p.cancel();
+            assertTrue(p.close(java.time.Duration.ofSeconds(30)), "closed after the cancel");
+            assertTrue(pulled.get() < 100, "pulled " + pulled.get());
+        }
+    }
 }
