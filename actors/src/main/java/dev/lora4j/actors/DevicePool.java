@@ -35,6 +35,12 @@ public final class DevicePool extends AbstractBehavior<DevicePool.Command> {
     /** Gives a lane back, or withdraws a lease still waiting (either is fine to send more than once). */
     public record Release(ActorRef<?> holder) implements Command {}
 
+    /**
+     * A holder saw {@code lane} stop: it is replaced now, before that holder (or anyone) asks again, rather than when
+     * the pool's own watch tells it (whichever comes first replaces it; the other is ignored).
+     */
+    public record LaneGone(ActorRef<Trainer.Command> lane) implements Command {}
+
     public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
     private record LaneStopped(String device, int lane, ActorRef<Trainer.Command> ref) implements Command {}
@@ -102,6 +108,11 @@ public final class DevicePool extends AbstractBehavior<DevicePool.Command> {
                     return this;
                 })
                 .onMessage(LaneStopped.class, this::onLaneStopped)
+                .onMessage(LaneGone.class, m -> {
+                    lanes.values().stream().flatMap(List::stream).filter(l -> l.ref.equals(m.lane())).findFirst()
+                            .ifPresent(l -> onLaneStopped(new LaneStopped(l.slot.device(), l.slot.lane(), l.ref)));
+                    return this;
+                })
                 .onMessage(GetStatus.class, m -> {
                     m.replyTo().tell(status());
                     return this;

@@ -379,7 +379,9 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
             leaseWaiting = false;
         }
         if (m.phase() == Phase.TRAINING) {
-            // the lane's own end of things (its hold on the model) went with it
+            // the lane's own end of things (its hold on the model) went with it; the pool replaces it before the
+            // retry asks for a lane, so the retry cannot be handed the dead one
+            plan.services().pool().tell(new DevicePool.LaneGone(lane));
             lane = null;
         }
         return attemptFailed(new Failure.DeviceLost(m.what() + " stopped unexpectedly"), lastStep);

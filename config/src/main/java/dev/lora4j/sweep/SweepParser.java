@@ -347,9 +347,20 @@ final class SweepParser {
         return out;
     }
 
-    /** Checks between sections: what the metric and early stopping need from data and training. */
+    /**
+     * Checks between sections: what the metric needs from the task and data (a name no trial reports is refused
+     * with the nearest one), and what early stopping needs from training.
+     */
     private void crossChecks(RunSpec base, Metric metric, Asha asha, List<Parameter> parameters) {
-        if (metric.name().startsWith("eval_") && base.data().eval().isEmpty()) {
+        List<String> produced = Metric.producedBy(base.task());
+        if (!produced.contains(metric.name())) {
+            // an abbreviation (eval_acc) is as likely as a typo
+            Optional<String> near = Suggestions.closest(metric.name(), produced).or(() -> produced.stream()
+                    .filter(k -> k.startsWith(metric.name())).findFirst());
+            p.error("metric.name", metric.name() + " is not something a " + base.task() + " trial reports; it"
+                    + " reports " + String.join(", ", produced) + near.map(k -> "; did you mean '" + k + "'?")
+                    .orElse(""));
+        } else if (metric.name().startsWith("eval_") && base.data().eval().isEmpty()) {
             p.error("metric.name", metric.name() + " is measured on data.eval, which is not set: set data.eval, or "
                     + "use a train_ metric such as train_loss");
         }

@@ -51,7 +51,7 @@ class FaultSoakTest {
                 .training(TrainingConfig.builder().learningRate(5e-3).maxSteps(STEPS).batchSize(2).saveSteps(2)
                         .seed(9).build())
                 .random(TRIALS, 5).grid("r", 2, 4, 8).range("learning_rate", 1e-4, 1e-2, "log_uniform")
-                .metric("train_loss", Goal.MINIMIZE).resources(1, 2, "cpu").build();
+                .metric("train_loss", Goal.MINIMIZE).devices("cpu").maxFailures(2).build();
     }
 
     @Test

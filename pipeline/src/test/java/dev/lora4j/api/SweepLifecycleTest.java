@@ -74,7 +74,7 @@ class SweepLifecycleTest {
     void aCompletedSweepResumedRetrainsNothing(@TempDir Path tmp) throws Exception {
         FakeRuns runs = new FakeRuns();
         SweepSpec spec = Fakes.sweep("done", 6, 2, 3).grid("r", 2, 4, 8, 16).tiedTo("lora_alpha", "r", 1, 2)
-                .grid("lora_dropout", 0.0, 0.1).resources(1, 0, "cpu").asha(1, 2, null).build();
+                .grid("lora_dropout", 0.0, 0.1).devices("cpu").asha(1, 2).build();
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
             SweepOptions options = SweepOptions.in(tmp).withCpu(2, 1);
             List<TrialEvent> first = run(lora4j, spec, options);
@@ -104,7 +104,7 @@ class SweepLifecycleTest {
     @Test
     void aCancelledSweepResumesExactlyAndKeepsWhatEnded(@TempDir Path tmp) throws Exception {
         FakeRuns runs = new FakeRuns().stepMillis(3);
-        SweepSpec spec = Fakes.sweep("cut", 40, 5, 0).grid("r", 2, 4, 8, 16, 32, 64).resources(1, 0, "cpu")
+        SweepSpec spec = Fakes.sweep("cut", 40, 5, 0).grid("r", 2, 4, 8, 16, 32, 64).devices("cpu")
                 .build();
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
             SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp).withCpu(2, 1)).start();
@@ -148,7 +148,7 @@ class SweepLifecycleTest {
     void oneCancelAfterThousandsOfTrialsStopsWithinSecondsAndStartsNothingNew(@TempDir Path tmp) throws Exception {
         FakeRuns runs = new FakeRuns();
         SweepSpec spec = Fakes.sweep("many", 1, 0, 0).random(100_000, 7).range("learning_rate", 1e-5, 1e-3,
-                "log_uniform").resources(1, 0, "cpu").build();
+                "log_uniform").devices("cpu").build();
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
             SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp).withCpu(2, 1), NoFiles.in(tmp)).start();
             CompletionStage<List<TrialEvent>> seen = h.events().runWith(Sink.seq(), lora4j.system());
@@ -174,7 +174,7 @@ class SweepLifecycleTest {
     @Test
     void aSecondSweepOnABusyRunFolderIsRefusedAtOnce(@TempDir Path tmp) throws Exception {
         FakeRuns runs = new FakeRuns().stepMillis(5);
-        SweepSpec spec = Fakes.sweep("busy", 400, 0, 0).grid("r", 2).resources(1, 0, "cpu").build();
+        SweepSpec spec = Fakes.sweep("busy", 400, 0, 0).grid("r", 2).devices("cpu").build();
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs)); Lora4j other = Lora4j.create(Fakes.parts(runs))) {
             SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp)).start();
             RunFolderBusyException e = assertThrows(RunFolderBusyException.class,
@@ -192,8 +192,8 @@ class SweepLifecycleTest {
     @Test
     void twoSweepsOnOneInstanceShareItsLanes(@TempDir Path tmp) throws Exception {
         FakeRuns runs = new FakeRuns().stepMillis(2);
-        SweepSpec a = Fakes.sweep("a", 20, 0, 0).grid("r", 2, 4, 8).resources(1, 0, "cpu").build();
-        SweepSpec b = Fakes.sweep("b", 20, 0, 0).grid("r", 2, 4, 8).resources(1, 0, "cpu").build();
+        SweepSpec a = Fakes.sweep("a", 20, 0, 0).grid("r", 2, 4, 8).devices("cpu").build();
+        SweepSpec b = Fakes.sweep("b", 20, 0, 0).grid("r", 2, 4, 8).devices("cpu").build();
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
             SweepHandle ha = lora4j.sweep(a, SweepOptions.in(tmp.resolve("a")).withCpu(2, 1)).start();
             SweepHandle hb = lora4j.sweep(b, SweepOptions.in(tmp.resolve("b")).withCpu(2, 1)).start();
@@ -211,7 +211,7 @@ class SweepLifecycleTest {
     @Test
     void aRunFolderDeletedMidSweepStopsItWithAClearReason(@TempDir Path tmp) throws Exception {
         FakeRuns runs = new FakeRuns().stepMillis(5);
-        SweepSpec spec = Fakes.sweep("gone", 100_000, 0, 0).grid("r", 2, 4).resources(1, 0, "cpu").build();
+        SweepSpec spec = Fakes.sweep("gone", 100_000, 0, 0).grid("r", 2, 4).devices("cpu").build();
         Path run = tmp.resolve("run");
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
             SweepHandle h = lora4j.sweep(spec, SweepOptions.in(run).withCpu(2, 1)).start();
@@ -229,7 +229,7 @@ class SweepLifecycleTest {
     @Test
     void aHugeStreamOfTrialsIsPulledOnlyAsLanesFree(@TempDir Path tmp) throws Exception {
         FakeRuns runs = new FakeRuns().stepMillis(50);
-        SweepSpec spec = Fakes.sweep("lazy", 1_000_000, 0, 0).grid("r", 2).resources(1, 0, "cpu").build();
+        SweepSpec spec = Fakes.sweep("lazy", 1_000_000, 0, 0).grid("r", 2).devices("cpu").build();
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
             Pipeline p = lora4j.pipeline(spec, SweepOptions.in(tmp).withCpu(2, 1));
             java.util.concurrent.atomic.AtomicLong pulled = new java.util.concurrent.atomic.AtomicLong();

@@ -40,7 +40,7 @@ class SweepPipelineTest {
                 .lora(LoraConfig.builder().targetModules("q_proj", "v_proj").loraDropout(0.05).build())
                 .training(TrainingConfig.builder().learningRate(5e-3).maxSteps(8).batchSize(4).evalSteps(4)
                         .saveSteps(4).seed(3).build())
-                .resources(1, null, "cpu");
+                .devices("cpu");
     }
 
     @Test
@@ -91,7 +91,7 @@ class SweepPipelineTest {
                 .lora(LoraConfig.builder().targetModules("q_proj", "v_proj").build())
                 .training(TrainingConfig.builder().maxSteps(400).batchSize(4).evalSteps(100).saveSteps(50).seed(3)
                         .build())
-                .resources(1, null, "cpu").grid("r", 2, 4, 8).build();
+                .devices("cpu").grid("r", 2, 4, 8).build();
         SweepHandle h = lora4j.sweep(longer, SweepOptions.in(tmp).withCpu(2, 1)).start();
         h.events().filter(e -> e instanceof TrialEvent.Checkpointed).take(1)
                 .runWith(Sink.ignore(), lora4j.system()).toCompletableFuture().get(2, TimeUnit.MINUTES);
