@@ -2,18 +2,7 @@ package dev.lora4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lora4j.config.LoraConfigJson;
-import dev.lora4j.config.TaskType;
-import dev.lora4j.data.Batches;
-import dev.lora4j.data.DataOptions;
-import dev.lora4j.data.TokenizedDataset;
-import dev.lora4j.data.Tokenizer;
-import dev.lora4j.lora.Adapter;
-import dev.lora4j.lora.PeftAdapters;
-import dev.lora4j.model.Adaptation;
-import dev.lora4j.model.BaseModel;
-import dev.lora4j.train.Evaluator;
-import dev.lora4j.train.Objective;
+import dev.lora4j.api.Engine;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -72,29 +61,17 @@ public final class EvalCommand implements Callable<Integer> {
         if (batchSize < 1) {
             throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
         }
-        TaskType fromAdapter = adapter == null ? null
-                : LoraConfigJson.read(PeftAdapters.configFile(adapter)).value().task().orElse(null);
-        Map<String, Double> metrics;
-        try (BaseModel base = model.load(fromAdapter);
-                Tokenizer tokenizer = Tokenizer.forModel(base.folder().orElseThrow(),
-                        base.config().intOr("pad_token_id", 0))) {
-            TaskType task = base.architecture().task();
-            DataOptions options = DataOptions.of(task).withMaxLength(maxLength);
-            if (labels != null && !labels.isEmpty()) {
-                options = options.withLabels(labels);
-            }
-            TokenizedDataset rows = TokenizedDataset.build(data, tokenizer, options);
-            Objective objective = Objective.of(task);
-            if (adapter == null) {
-                metrics = Evaluator.evaluate(base, Adaptation.NONE, objective, Batches.evaluation(rows, batchSize));
-            } else {
-                PeftAdapters.LoadedAdapter loaded = PeftAdapters.load(base, adapter, false);
-                loaded.warnings().forEach(w -> spec.commandLine().getErr().println("lora4j: warning: " + w));
-                try (Adapter a = loaded.adapter()) {
-                    metrics = Evaluator.evaluate(base, a, objective, Batches.evaluation(rows, batchSize));
-                }
-            }
+        Engine.Evaluate request = Engine.Evaluate.of(model.model, data).withBatchSize(batchSize)
+                .withMaxLength(maxLength).withTask(model.task()).onDevice(model.device);
+        if (adapter != null) {
+            request = request.withAdapter(adapter);
         }
+        if (labels != null && !labels.isEmpty()) {
+            request = request.withLabels(labels.toArray(String[]::new));
+        }
+        Engine.Evaluation evaluation = Engine.evaluate(request);
+        evaluation.warnings().forEach(w -> spec.commandLine().getErr().println("lora4j: warning: " + w));
+        Map<String, Double> metrics = evaluation.metrics();
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             ObjectNode o = JSON.createObjectNode();

@@ -1,11 +1,6 @@
 package dev.lora4j.cli;
 
-import dev.lora4j.config.LoraConfigJson;
-import dev.lora4j.config.TaskType;
-import dev.lora4j.lora.Adapter;
-import dev.lora4j.lora.MergedModels;
-import dev.lora4j.lora.PeftAdapters;
-import dev.lora4j.model.BaseModel;
+import dev.lora4j.api.Engine;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -32,11 +27,7 @@ public final class MergeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        TaskType task = LoraConfigJson.read(PeftAdapters.configFile(adapter)).value().task().orElse(null);
-        try (BaseModel base = model.load(task);
-                Adapter a = PeftAdapters.load(base, adapter, false).adapter()) {
-            MergedModels.write(a, out);
-        }
+        Engine.merge(model.model, adapter, out, model.task(), model.device);
         spec.commandLine().getOut().println("merged model written to " + out);
         spec.commandLine().getOut().flush();
         return 0;

@@ -22,6 +22,12 @@ final class ModelOptions {
             description = "cpu, gpu or gpu:N (default: ${DEFAULT-VALUE})")
     String device;
 
+    /** The --task given, or null. */
+    TaskType task() {
+        return task == null ? null : TaskType.parse(task).orElseThrow(() ->
+                new IllegalArgumentException("--task " + task + ": expected one of " + TaskType.allowed()));
+    }
+
     BaseModel load(TaskType fallback) {
         TaskType t = task == null ? fallback : TaskType.parse(task).orElseThrow(() ->
                 new IllegalArgumentException("--task " + task + ": expected one of " + TaskType.allowed()));

@@ -1,26 +1,13 @@
 package dev.lora4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.lora4j.checkpoint.Checkpoint;
-import dev.lora4j.checkpoint.CheckpointStore;
+import dev.lora4j.api.Engine;
 import dev.lora4j.config.Loaded;
-import dev.lora4j.data.Tokenizer;
-import dev.lora4j.lora.Adapter;
-import dev.lora4j.lora.PeftAdapters;
-import dev.lora4j.model.BaseModel;
-import dev.lora4j.model.HfModels;
 import dev.lora4j.run.RunSpec;
-import dev.lora4j.runtime.Torch;
-import dev.lora4j.train.RunFolder;
 import dev.lora4j.train.StepReport;
 import dev.lora4j.train.TrainListener;
-import dev.lora4j.train.TrainingData;
-import dev.lora4j.train.TrialData;
-import dev.lora4j.train.TrialRun;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -78,112 +65,54 @@ public final class TrainCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         loaded.warnings().forEach(w -> err.println("lora4j: warning: " + w));
         Path dir = out != null ? out : Path.of("runs", run.name());
-        RunFolder folder = new RunFolder(dir);
-        CheckpointStore store = folder.checkpoints();
-        Path resumeFrom = null;
-        Checkpoint checkpoint = null;
-        if (resume) {
-            List<Path> all = new ArrayList<>(store.list());
-            Collections.reverse(all);
-            for (Path p : all) {
-                try {
-                    checkpoint = CheckpointStore.load(p);
-                    resumeFrom = p;
-                    break;
-                } catch (RuntimeException e) {
-                    err.println("lora4j: warning: checkpoint " + p + " cannot be read (" + Failures.message(e)
-                            + "); falling back to the one before it");
-                }
-            }
-        }
-        if (!resume && !store.list().isEmpty()) {
-            throw new IllegalArgumentException(dir + " already holds a run (" + store.dir() + "); pass --resume to"
-                    + " continue it, or choose another --out");
-        }
-        if (resume && resumeFrom == null) {
-            err.println("lora4j: no checkpoint in " + store.dir() + "; starting from the beginning");
-        }
-        if (threads != null) {
-            Torch.setThreads(threads);
-        }
         PrintWriter console = json ? err : spec.commandLine().getOut();
         ProgressView view = new ProgressView(console, ProgressView.isTerminal());
-        Map<String, Double> metrics;
-        long started = System.nanoTime();
-        try (BaseModel base = HfModels.load(run.model(), run.task(), Torch.device(device),
-                run.training().precision());
-                Tokenizer tokenizer = Tokenizer.forModel(HfModels.folderOf(run.model()),
-                        base.config().intOr("pad_token_id", 0));
-                Adapter adapter = Adapter.create(base, run.lora(), run.training().seed())) {
-            TrialData data = TrainingData.open(run.data(), run.task(), tokenizer, run.training().batchSize(),
-                    run.training().seed());
-            view.log(run.name() + ": " + base.architecture().describe() + "; " + adapter.trainableReport());
-            TrialRun.Settings settings = TrialRun.Settings.of(run.training(), "eval_loss", false);
-            try (TrialRun trial = new TrialRun(base, adapter, data.objective(), settings, data.train(), data.eval(),
-                    null)) {
-                if (checkpoint != null) {
-                    trial.restore(checkpoint);
-                    folder.truncateProgressAfter(checkpoint.state().step());
-                    view.log("resumed from " + resumeFrom + " (step " + checkpoint.state().step() + ")");
-                }
-                if (resumeFrom == null) {
-                    folder.truncateProgressAfter(0);
-                }
-                trial.listen(listener(folder, view));
-                AtomicInteger presses = new AtomicInteger();
-                Interrupts.onCtrlC(() -> {
-                    if (presses.incrementAndGet() > 1) {
-                        err.println("lora4j: stopped without a checkpoint; --resume continues from the last one");
-                        err.flush();
-                        Runtime.getRuntime().halt(130);
-                    }
-                    view.log("stopping after this step with a checkpoint (Ctrl-C again to stop now)");
-                });
-                long saved = resumeFrom == null ? 0 : trial.completedSteps();
-                while (!trial.finished()) {
-                    trial.step();
-                    boolean stop = presses.get() > 0;
-                    if (trial.checkpointDue() || stop && trial.completedSteps() > saved) {
-                        store.save(trial.checkpoint());
-                        store.prune(run.training().saveTotalLimit().orElse(0), trial.bestStep());
-                        saved = trial.completedSteps();
-                    }
-                    if (stop && !trial.finished()) {
-                        err.println("lora4j: interrupted at step " + trial.completedSteps() + " of "
-                                + trial.totalSteps() + " (checkpoint " + store.pathOf(saved) + "); resume with:"
-                                + " bin/lora4j train " + config + " --out " + dir + " --resume");
-                        err.flush();
-                        return INTERRUPTED;
-                    }
-                }
-                metrics = trial.finish();
-                PeftAdapters.save(adapter, folder.adapterDir());
-                Map<String, Object> result = new LinkedHashMap<>();
-                result.put("name", run.name());
-                result.put("status", trial.stoppedEarly() ? "stopped_early" : "finished");
-                result.put("metrics", metrics);
-                result.put("adapter", folder.adapterDir().toString());
-                folder.writeResult(result);
+        AtomicInteger presses = new AtomicInteger();
+        Interrupts.onCtrlC(() -> {
+            if (presses.incrementAndGet() > 1) {
+                err.println("lora4j: stopped without a checkpoint; --resume continues from the last one");
+                err.flush();
+                Runtime.getRuntime().halt(130);
             }
+            view.log("stopping after this step with a checkpoint (Ctrl-C again to stop now)");
+        });
+        long started = System.nanoTime();
+        Engine.Training t;
+        try {
+            t = Engine.train(Engine.Train.of(run, dir).resuming(resume).onDevice(device)
+                    .withThreads(threads == null ? 0 : threads).listenedBy(listener(view))
+                    .stoppedWhen(() -> presses.get() > 0).loggingTo(view::log)
+                    .warningTo(w -> err.println("lora4j: warning: " + w)));
+        } catch (IllegalArgumentException e) {
+            if (e.getMessage() != null && e.getMessage().contains("already holds a run")) {
+                throw new IllegalArgumentException(dir + " already holds a run (" + dir.resolve("checkpoints")
+                        + "); pass --resume to continue it, or choose another --out");
+            }
+            throw e;
+        }
+        if (!t.finished()) {
+            err.println("lora4j: interrupted at step " + t.steps() + " of " + run.training().maxSteps()
+                    + " (checkpoint " + t.checkpoint() + "); resume with: bin/lora4j train " + config + " --out "
+                    + dir + " --resume");
+            err.flush();
+            return INTERRUPTED;
         }
         if (json) {
-            Map<String, Object> o = new LinkedHashMap<>(metrics);
-            o.put("adapter", folder.adapterDir().toString());
+            Map<String, Object> o = new LinkedHashMap<>(t.metrics());
+            o.put("adapter", t.adapter().toString());
             spec.commandLine().getOut().println(JSON.valueToTree(o));
         } else {
             view.log(String.format(Locale.ROOT, "done in %s: %s; adapter in %s",
-                    ProgressView.duration((System.nanoTime() - started) / 1e9), summary(metrics),
-                    folder.adapterDir()));
+                    ProgressView.duration((System.nanoTime() - started) / 1e9), summary(t.metrics()), t.adapter()));
         }
         spec.commandLine().getOut().flush();
         return 0;
     }
 
-    private static TrainListener listener(RunFolder folder, ProgressView view) {
+    private static TrainListener listener(ProgressView view) {
         return new TrainListener() {
             @Override
             public void onStep(StepReport r) {
-                folder.appendStep(r);
                 double eta = r.elapsedSeconds() / Math.max(1, r.step()) * (r.totalSteps() - r.step());
                 view.draw(List.of(String.format(Locale.ROOT, "step %d/%d %s loss %.4f lr %.2e grad %.3f %.0f tok/s"
                                 + " ETA %s", r.step(), r.totalSteps(), ProgressView.bar(r.step(), r.totalSteps(), 20),
@@ -193,7 +122,6 @@ public final class TrainCommand implements Callable<Integer> {
 
             @Override
             public void onEvaluated(long step, Map<String, Double> m, boolean best) {
-                folder.appendEval(step, m);
                 view.log(String.format(Locale.ROOT, "eval at step %d: %s%s", step, summary(m), best ? " (best)" : ""));
             }
         };
