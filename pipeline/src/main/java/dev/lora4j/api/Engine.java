@@ -60,7 +60,12 @@ public final class Engine {
      * @param warnings what loading the adapter warned about (PEFT's warnings)
      */
     public record Evaluation(Map<String, Double> metrics, List<String> warnings) {
-        /** Copies the maps, keeping their order. */
+        /**
+         * Copies the maps, keeping their order.
+         *
+         * @param metrics what was measured
+         * @param warnings what loading warned about
+         */
         public Evaluation {
             metrics = Collections.unmodifiableMap(new LinkedHashMap<>(metrics));
             warnings = List.copyOf(warnings);
@@ -111,7 +116,18 @@ public final class Engine {
      */
     public record Evaluate(String model, Path data, Path adapter, int batchSize, int maxLength, List<String> labels,
             TaskType task, String device) {
-        /** Checks what can be checked without reading files. */
+        /**
+         * Checks what can be checked without reading files.
+         *
+         * @param model a Hugging Face folder or {@code builtin:NAME}
+         * @param data a JSONL or CSV file
+         * @param adapter a PEFT adapter folder, or null
+         * @param batchSize rows per batch, at least 1
+         * @param maxLength tokens per row, at least 1
+         * @param labels label names in id order, or empty
+         * @param task the model's head, or null
+         * @param device {@code cpu}, {@code gpu}, {@code gpu:N}
+         */
         public Evaluate {
             Objects.requireNonNull(model, "model");
             Objects.requireNonNull(data, "data");
@@ -300,7 +316,14 @@ public final class Engine {
      */
     public record AdapterInfo(LoraConfig config, List<Module> modules, List<String> fullTensors,
             List<String> other) {
-        /** Copies the lists. */
+        /**
+         * Copies the lists.
+         *
+         * @param config its {@code adapter_config.json}
+         * @param modules every adapted module
+         * @param fullTensors whole tensors saved with it
+         * @param other any other key of the file
+         */
         public AdapterInfo {
             modules = List.copyOf(modules);
             fullTensors = List.copyOf(fullTensors);
@@ -330,7 +353,14 @@ public final class Engine {
      * @param checkpoint the checkpoint a stopped run resumes from, or null
      */
     public record Training(Map<String, Double> metrics, Path adapter, long steps, Path checkpoint) {
-        /** Copies the metrics, keeping their order. */
+        /**
+         * Copies the metrics, keeping their order.
+         *
+         * @param metrics what the run reached
+         * @param adapter the best adapter, or null
+         * @param steps optimizer steps done
+         * @param checkpoint where a stopped run resumes, or null
+         */
         public Training {
             metrics = Collections.unmodifiableMap(new LinkedHashMap<>(metrics));
         }
@@ -361,7 +391,19 @@ public final class Engine {
      */
     public record Train(RunSpec config, Path out, boolean resume, String device, int threads, TrainListener listener,
             BooleanSupplier stop, Consumer<String> log, Consumer<String> warn) {
-        /** Checks the request. */
+        /**
+         * Checks the request.
+         *
+         * @param config what to train
+         * @param out the run's folder
+         * @param resume continue from the newest readable checkpoint
+         * @param device {@code cpu}, {@code gpu}, {@code gpu:N}
+         * @param threads intra-op threads, 0 for libtorch's default
+         * @param listener sees steps and evaluations
+         * @param stop checked after each step
+         * @param log told what the run does
+         * @param warn told what went wrong but not fatally
+         */
         public Train {
             Objects.requireNonNull(config, "config");
             Objects.requireNonNull(out, "out");

@@ -37,12 +37,20 @@ public final class Pipeline implements AutoCloseable {
         this.stages = new Stages(run, coordinator);
     }
 
-    /** The pipeline's stages: {@code skipEnded -> validate -> run}, or {@code all(n)}. */
+    /**
+     * The pipeline's stages.
+     *
+     * @return {@code skipEnded -> validate -> run}, or {@code all(n)}, bound to this pipeline
+     */
     public Stages stages() {
         return stages;
     }
 
-    /** Trials the sweep's devices train at once, the natural parallelism for the stages. */
+    /**
+     * Trials the sweep's devices train at once.
+     *
+     * @return the natural parallelism for the stages
+     */
     public int slots() {
         return run.slots();
     }
@@ -63,12 +71,20 @@ public final class Pipeline implements AutoCloseable {
         return run.spec().trials().with(values, trials.getAndIncrement());
     }
 
-    /** The sweep's events (see {@link Sweep#events()}); completes when the pipeline has closed. */
+    /**
+     * The sweep's events (see {@link Sweep#events()}).
+     *
+     * @return a source that completes when the pipeline has closed
+     */
     public Source<TrialEvent, NotUsed> events() {
         return run.hub().subscribe();
     }
 
-    /** The leaderboard of every trial the stages ran, once the pipeline has closed. */
+    /**
+     * The leaderboard of every trial the stages ran.
+     *
+     * @return the report, completed once the pipeline has closed
+     */
     public CompletionStage<SweepReport> report() {
         return run.report();
     }
@@ -85,7 +101,11 @@ public final class Pipeline implements AutoCloseable {
         return run.report();
     }
 
-    /** Ends the pipeline without waiting: it closes once its streams complete and their trials end. */
+    /**
+     * Ends the pipeline without waiting: it closes once its streams complete and their trials end.
+     *
+     * @return the report, completed then
+     */
     public CompletionStage<SweepReport> closeAsync() {
         coordinator.tell(new SweepCoordinator.Close());
         return run.report();

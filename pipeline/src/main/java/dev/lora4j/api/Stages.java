@@ -34,7 +34,12 @@ public final class Stages {
     private static final Duration VALIDATION = Duration.ofSeconds(30);
     private static final int FILE_READS_IN_FLIGHT = 4;
 
-    /** A trial with its validation errors (empty: it may run). */
+    /**
+     * A trial with its validation errors.
+     *
+     * @param spec the trial
+     * @param errors why it is rejected; empty: it may run
+     */
     public record Checked(TrialSpec spec, List<ConfigError> errors) {}
 
     private static final AtomicLong FLOWS = new AtomicLong();
@@ -51,12 +56,21 @@ public final class Stages {
         this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
     }
 
-    /** Trials in flight at once that the sweep's devices can train (lanes x trials per lane). */
+    /**
+     * Trials in flight at once that the sweep's devices can train.
+     *
+     * @return lanes x trials per lane
+     */
     public int slots() {
         return run.slots();
     }
 
-    /** The whole pipeline with {@code parallelism} trials in flight. */
+    /**
+     * The whole pipeline.
+     *
+     * @param parallelism trials in flight
+     * @return {@code skipEnded -> validate -> run}
+     */
     public Flow<TrialSpec, TrialResult, NotUsed> all(int parallelism) {
         return skipEnded().via(validate(parallelism)).via(run(parallelism));
     }
@@ -65,6 +79,8 @@ public final class Stages {
      * In a resumed sweep, a trial that already ended (finished, stopped, failed, rejected) is kept as it is: no
      * event but its one {@code Ended(kept)}, no file touched; the early-termination rule learns what it reached.
      * Other trials, and every trial of a fresh sweep, pass on.
+     *
+     * @return the stage
      */
     public Flow<TrialSpec, Step<TrialSpec>, NotUsed> skipEnded() {
         // after a cancel nothing new enters the sweep: the stream stops pulling trials
@@ -95,7 +111,12 @@ public final class Stages {
         }, blocking));
     }
 
-    /** Announces each trial and checks it; errors travel with the trial, whose session records the rejection. */
+    /**
+     * Announces each trial and checks it; errors travel with the trial, whose session records the rejection.
+     *
+     * @param parallelism checks in flight
+     * @return the stage
+     */
     public Flow<Step<TrialSpec>, Step<Checked>, NotUsed> validate(int parallelism) {
         return Flow.<Step<TrialSpec>>create().takeWhile(t -> !run.cancelled().get()).mapAsync(parallelism, step -> {
             if (step instanceof Step.Done<TrialSpec> d) {
@@ -118,6 +139,9 @@ public final class Stages {
     /**
      * Gives each trial to a session of the sweep and emits its result when it ends. The sweep does not end (nor its
      * pipeline close) while a stream through this stage is still running.
+     *
+     * @param parallelism trials in flight
+     * @return the stage
      */
     public Flow<Step<Checked>, TrialResult, NotUsed> run(int parallelism) {
         return Flow.<Step<Checked>>create().mapAsyncUnordered(parallelism, step -> {

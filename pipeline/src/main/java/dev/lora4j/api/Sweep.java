@@ -28,17 +28,29 @@ public final class Sweep {
         this.actorName = actorName;
     }
 
-    /** The sweep's name (its spec's). */
+    /**
+     * The sweep's name.
+     *
+     * @return its spec's name
+     */
     public String name() {
         return run.spec().name();
     }
 
-    /** The sweep's run folder. */
+    /**
+     * The sweep's run folder.
+     *
+     * @return the folder
+     */
     public Path folder() {
         return run.options().folder();
     }
 
-    /** What the sweep runs. */
+    /**
+     * What the sweep runs.
+     *
+     * @return its spec
+     */
     public SweepSpec spec() {
         return run.spec();
     }
@@ -47,6 +59,8 @@ public final class Sweep {
      * The sweep's events: any number of subscriptions, before or after the start, and none slows training (a slow one
      * misses progress events, never lifecycle events). One that attaches late first gets the state of every trial so
      * far. Each completes when the sweep ends.
+     *
+     * @return a new subscription
      */
     public Source<TrialEvent, NotUsed> events() {
         return run.hub().subscribe();
@@ -55,6 +69,7 @@ public final class Sweep {
     /**
      * Starts the sweep (once). Every trial the spec expands to runs, lazily, as lanes free up.
      *
+     * @return the running sweep
      * @throws IllegalStateException if it was started or discarded already
      */
     public SweepHandle start() {

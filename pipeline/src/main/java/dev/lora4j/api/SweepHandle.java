@@ -27,12 +27,20 @@ public final class SweepHandle {
         this.cancelled = cancelled;
     }
 
-    /** The sweep's name. */
+    /**
+     * The sweep's name.
+     *
+     * @return its spec's name
+     */
     public String name() {
         return name;
     }
 
-    /** The sweep's run folder. */
+    /**
+     * The sweep's run folder.
+     *
+     * @return the folder
+     */
     public Path folder() {
         return folder;
     }
@@ -40,12 +48,18 @@ public final class SweepHandle {
     /**
      * A new subscription to the sweep's events: the state of every trial so far, then every event from there on (see
      * {@link Sweep#events()}). Completes when the sweep ends.
+     *
+     * @return a new subscription
      */
     public Source<TrialEvent, NotUsed> events() {
         return hub.subscribe();
     }
 
-    /** Completes with the leaderboard when every trial has ended. */
+    /**
+     * The sweep's outcome.
+     *
+     * @return the leaderboard, completed when every trial has ended
+     */
     public CompletionStage<SweepReport> report() {
         return report;
     }

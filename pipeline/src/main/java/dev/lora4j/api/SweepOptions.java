@@ -15,18 +15,37 @@ import java.nio.file.Path;
  */
 public record SweepOptions(Path folder, boolean resume, int cpuLanes, int cpuThreadsPerLane, int keepCheckpoints) {
 
+    /**
+     * A fresh sweep in {@code folder}: one CPU lane per core, one thread each.
+     *
+     * @param folder the run folder
+     * @return the options
+     */
     public static SweepOptions in(Path folder) {
         return new SweepOptions(folder, false, 0, 1, 0);
     }
 
+    /**
+     * @param r whether to keep what ended and continue the rest
+     * @return these options, resuming or not
+     */
     public SweepOptions resuming(boolean r) {
         return new SweepOptions(folder, r, cpuLanes, cpuThreadsPerLane, keepCheckpoints);
     }
 
+    /**
+     * @param lanes CPU lanes side by side, 0 for one per {@code threadsPerLane} cores
+     * @param threadsPerLane intra-op threads of each lane
+     * @return these options with that CPU layout
+     */
     public SweepOptions withCpu(int lanes, int threadsPerLane) {
         return new SweepOptions(folder, resume, lanes, threadsPerLane, keepCheckpoints);
     }
 
+    /**
+     * @param n checkpoints kept per trial besides the best, 0 for the training config's save_total_limit
+     * @return these options keeping that many
+     */
     public SweepOptions keepingCheckpoints(int n) {
         return new SweepOptions(folder, resume, cpuLanes, cpuThreadsPerLane, n);
     }

@@ -17,18 +17,35 @@ import java.util.concurrent.ExecutionException;
  * {@code --resume} continues once there is space again). Exceptions are classified once, where they are caught.
  */
 public sealed interface Failure {
-    /** What went wrong, for people. */
+    /**
+     * What went wrong, for people.
+     *
+     * @return one line
+     */
     String message();
 
-    /** A stable name for files and scripts: {@code out_of_memory}, {@code diverged}, ... */
+    /**
+     * A stable name for files and scripts.
+     *
+     * @return {@code out_of_memory}, {@code diverged}, {@code bad_data}, {@code bad_config}, {@code device_lost},
+     *     {@code storage}, {@code cancelled} or {@code internal}
+     */
     String kind();
 
-    /** Whether another attempt can succeed (within the sweep's {@code max_failures}). */
+    /**
+     * Whether another attempt can succeed (within the sweep's {@code max_failures}).
+     *
+     * @return false for bad data, a config that does not fit and a cancel
+     */
     default boolean retryable() {
         return true;
     }
 
-    /** libtorch or the JVM could not allocate memory; a retry halves the micro-batch. */
+    /**
+     * libtorch or the JVM could not allocate memory; a retry halves the micro-batch.
+     *
+     * @param message what happened
+     */
     record OutOfMemory(String message) implements Failure {
         @Override
         public String kind() {
@@ -36,7 +53,11 @@ public sealed interface Failure {
         }
     }
 
-    /** The loss became NaN or infinite. */
+    /**
+     * The loss became NaN or infinite.
+     *
+     * @param message what happened
+     */
     record Diverged(String message) implements Failure {
         @Override
         public String kind() {
@@ -44,7 +65,11 @@ public sealed interface Failure {
         }
     }
 
-    /** The trial's data cannot be read or tokenised as configured. */
+    /**
+     * The trial's data cannot be read or tokenised as configured.
+     *
+     * @param message what happened
+     */
     record BadData(String message) implements Failure {
         @Override
         public String kind() {
@@ -57,7 +82,11 @@ public sealed interface Failure {
         }
     }
 
-    /** The config does not fit the model (a target module that does not exist, a model that cannot load). */
+    /**
+     * The config does not fit the model (a target module that does not exist, a model that cannot load).
+     *
+     * @param message what happened
+     */
     record BadConfig(String message) implements Failure {
         @Override
         public String kind() {
@@ -70,7 +99,11 @@ public sealed interface Failure {
         }
     }
 
-    /** The device lane (or another actor the trial depended on) stopped while the trial used it. */
+    /**
+     * The device lane (or another actor the trial depended on) stopped while the trial used it.
+     *
+     * @param message what happened
+     */
     record DeviceLost(String message) implements Failure {
         @Override
         public String kind() {
@@ -78,7 +111,11 @@ public sealed interface Failure {
         }
     }
 
-    /** A file of the trial or the sweep could not be written or read (a full disk, a folder deleted). */
+    /**
+     * A file of the trial or the sweep could not be written or read (a full disk, a folder deleted).
+     *
+     * @param message what happened
+     */
     record Storage(String message) implements Failure {
         @Override
         public String kind() {
@@ -86,7 +123,11 @@ public sealed interface Failure {
         }
     }
 
-    /** The sweep, or this trial, was cancelled. */
+    /**
+     * The sweep, or this trial, was cancelled.
+     *
+     * @param message what happened
+     */
     record Cancelled(String message) implements Failure {
         @Override
         public String kind() {
@@ -99,7 +140,11 @@ public sealed interface Failure {
         }
     }
 
-    /** Anything else: a bug of lora4j or of a library under it. */
+    /**
+     * Anything else: a bug of lora4j or of a library under it.
+     *
+     * @param message what happened
+     */
     record Internal(String message) implements Failure {
         @Override
         public String kind() {
@@ -107,7 +152,12 @@ public sealed interface Failure {
         }
     }
 
-    /** Classifies a caught exception. */
+    /**
+     * Classifies a caught exception.
+     *
+     * @param thrown what was caught (a {@code CompletionException} is looked through)
+     * @return its kind of failure, with its message
+     */
     static Failure of(Throwable thrown) {
         Throwable t = unwrap(thrown);
         String m = describe(t);
@@ -132,7 +182,13 @@ public sealed interface Failure {
                 : t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage()));
     }
 
-    /** Rebuilds a failure from its kind and message (as {@code result.json} stores them). */
+    /**
+     * Rebuilds a failure from its kind and message (as {@code result.json} stores them).
+     *
+     * @param kind a {@link #kind()}; an unknown one reads as internal
+     * @param message its message
+     * @return the failure
+     */
     static Failure of(String kind, String message) {
         return switch (kind) {
             case "out_of_memory" -> new OutOfMemory(message);

@@ -30,6 +30,7 @@ public record TrialResult(String trialId, String name, long index, Map<String, J
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** A trial's terminal state. */
     public enum Status {
         /** Trained to the end (or early-stopped by its own patience). */
         FINISHED,
@@ -42,12 +43,20 @@ public record TrialResult(String trialId, String name, long index, Map<String, J
         /** The sweep (or this trial) was cancelled, or a storage fault stopped it; it resumes from its checkpoint. */
         CANCELLED;
 
-        /** Whether a resumed sweep keeps the trial as it is (a cancelled one continues instead). */
+        /**
+         * Whether a resumed sweep keeps the trial as it is.
+         *
+         * @return false for a cancelled (interrupted) trial, which continues instead
+         */
         public boolean ended() {
             return this != CANCELLED;
         }
 
-        /** The lower-case name files and events use. */
+        /**
+         * The name files and events use.
+         *
+         * @return the lower-case name ({@code finished})
+         */
         public String json() {
             return name().toLowerCase(Locale.ROOT);
         }
@@ -57,6 +66,24 @@ public record TrialResult(String trialId, String name, long index, Map<String, J
         }
     }
 
+    /**
+     * Copies the maps and lists; a null name is the id.
+     *
+     * @param trialId the trial's id
+     * @param name its readable name
+     * @param index its place in the sweep's expansion
+     * @param parameters its parameter values by canonical field
+     * @param status how it ended
+     * @param metrics what it reached
+     * @param steps optimizer steps done
+     * @param seconds training time
+     * @param adapter its best adapter's folder, or null
+     * @param lastCheckpoint its newest checkpoint, or null
+     * @param reason why it did not finish, or null
+     * @param failure what went wrong, or null
+     * @param errors why it was rejected
+     * @param attempts how many times it was started
+     */
     public TrialResult {
         Objects.requireNonNull(trialId, "trialId");
         Objects.requireNonNull(status, "status");
@@ -67,34 +94,71 @@ public record TrialResult(String trialId, String name, long index, Map<String, J
         errors = errors == null ? List.of() : List.copyOf(errors);
     }
 
+    /**
+     * A metric's value.
+     *
+     * @param name {@code eval_loss}, {@code train_loss}, ...
+     * @return its value, empty when the trial has none (or it is NaN)
+     */
     public Optional<Double> metric(String name) {
         return Optional.ofNullable(metrics.get(name)).filter(v -> !v.isNaN());
     }
 
+    /**
+     * The best adapter.
+     *
+     * @return its folder (PEFT format), empty when the trial has none
+     */
     public Optional<Path> adapterDir() {
         return Optional.ofNullable(adapter);
     }
 
+    /**
+     * The checkpoint a resumed sweep continues from.
+     *
+     * @return its folder, empty when the trial has none
+     */
     public Optional<Path> checkpoint() {
         return Optional.ofNullable(lastCheckpoint);
     }
 
-    /** A result for {@code spec} (id, name, index and parameters filled in). */
+    /**
+     * A builder for a result of {@code spec}.
+     *
+     * @param spec the trial
+     * @return a builder with id, name, index and parameters filled in
+     */
     public static Builder of(TrialSpec spec) {
         return builder(spec.id()).name(spec.name()).index(spec.index()).parameters(spec.parameters());
     }
 
+    /**
+     * A builder for a result of trial {@code trialId}.
+     *
+     * @param trialId the trial's id
+     * @return an empty builder (finished, one attempt)
+     */
     public static Builder builder(String trialId) {
         return new Builder(trialId);
     }
 
+    /**
+     * A builder that starts from this result.
+     *
+     * @return a builder with every field of this result
+     */
     public Builder toBuilder() {
         return new Builder(trialId).name(name).index(index).parameters(parameters).status(status).metrics(metrics)
                 .steps(steps).seconds(seconds).adapter(adapter).lastCheckpoint(lastCheckpoint).reason(reason)
                 .failure(failure).errors(errors).attempts(attempts);
     }
 
-    /** The result as {@code result.json} holds it; paths relative to the trial's folder {@code dir}. */
+    /**
+     * The result as {@code result.json} holds it.
+     *
+     * @param dir the trial's folder: paths inside it are written relative to it
+     * @return the JSON object
+     */
     public ObjectNode toJson(Path dir) {
         ObjectMapper json = JSON;
         ObjectNode o = json.createObjectNode();
@@ -136,6 +200,10 @@ public record TrialResult(String trialId, String name, long index, Map<String, J
     /**
      * Reads a {@code result.json} written by {@link #toJson} (or by an earlier lora4j, which wrote only id, name,
      * status, reason, parameters and metrics). Throws {@link IllegalArgumentException} if it is not one.
+     *
+     * @param o the JSON object
+     * @param dir the trial's folder, which relative paths start from
+     * @return the result
      */
     public static TrialResult fromJson(JsonNode o, Path dir) {
         if (!o.isObject() || !o.path("status").isTextual() || !o.path("trial_id").isTextual()) {
@@ -189,57 +257,102 @@ public record TrialResult(String trialId, String name, long index, Map<String, J
             this.trialId = trialId;
         }
 
+        /**
+         * @param v the readable name
+         * @return this builder
+         */
         public Builder name(String v) {
             name = v;
             return this;
         }
 
+        /**
+         * @param v the place in the sweep's expansion
+         * @return this builder
+         */
         public Builder index(long v) {
             index = v;
             return this;
         }
 
+        /**
+         * @param v parameter values by canonical field
+         * @return this builder
+         */
         public Builder parameters(Map<String, JsonNode> v) {
             parameters = v;
             return this;
         }
 
+        /**
+         * @param v how the trial ended
+         * @return this builder
+         */
         public Builder status(Status v) {
             status = v;
             return this;
         }
 
+        /**
+         * @param v what it reached
+         * @return this builder
+         */
         public Builder metrics(Map<String, Double> v) {
             metrics = v;
             return this;
         }
 
+        /**
+         * @param v optimizer steps done
+         * @return this builder
+         */
         public Builder steps(long v) {
             steps = v;
             return this;
         }
 
+        /**
+         * @param v training time in seconds
+         * @return this builder
+         */
         public Builder seconds(double v) {
             seconds = v;
             return this;
         }
 
+        /**
+         * @param v the best adapter's folder
+         * @return this builder
+         */
         public Builder adapter(Path v) {
             adapter = v;
             return this;
         }
 
+        /**
+         * @param v the newest checkpoint's folder
+         * @return this builder
+         */
         public Builder lastCheckpoint(Path v) {
             lastCheckpoint = v;
             return this;
         }
 
+        /**
+         * @param v why it did not finish
+         * @return this builder
+         */
         public Builder reason(String v) {
             reason = v;
             return this;
         }
 
-        /** Sets the failure and, unless one is set, the reason (its message). */
+        /**
+         * Sets the failure and, unless one is set, the reason (its message).
+         *
+         * @param v what went wrong
+         * @return this builder
+         */
         public Builder failure(Failure v) {
             failure = v;
             if (v != null && reason == null) {
@@ -248,16 +361,27 @@ public record TrialResult(String trialId, String name, long index, Map<String, J
             return this;
         }
 
+        /**
+         * @param v why it was rejected
+         * @return this builder
+         */
         public Builder errors(List<ConfigError> v) {
             errors = v;
             return this;
         }
 
+        /**
+         * @param v how many times it was started
+         * @return this builder
+         */
         public Builder attempts(int v) {
             attempts = v;
             return this;
         }
 
+        /**
+         * @return the result
+         */
         public TrialResult build() {
             return new TrialResult(trialId, name, index, parameters, status, metrics, steps, seconds, adapter,
                     lastCheckpoint, reason, failure, errors, attempts);
