@@ -23,6 +23,14 @@ final class TrialNaming {
     private static final Map<String, String> ALIASES = Map.of("lora.r", "r", "lora.lora_alpha", "alpha",
             "training.learning_rate", "lr", "lora.lora_dropout", "dropout", "training.weight_decay", "wd");
 
+    /** The fields people sweep most first (r, alpha, lr, dropout, wd), then the others by name. */
+    static final java.util.Comparator<FieldRef> FIELD_ORDER = java.util.Comparator
+            .comparingInt((FieldRef f) -> {
+                int i = List.of("lora.r", "lora.lora_alpha", "training.learning_rate", "lora.lora_dropout",
+                        "training.weight_decay").indexOf(f.canonical());
+                return i < 0 ? Integer.MAX_VALUE : i;
+            }).thenComparing(FieldRef::canonical);
+
     private TrialNaming() {}
 
     /**

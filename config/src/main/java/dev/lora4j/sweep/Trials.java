@@ -99,6 +99,8 @@ public final class Trials implements Iterable<TrialSpec> {
         if (!errors.isEmpty()) {
             throw new ConfigException(errors);
         }
+        // a map's order is not the app's intent (Map.of has none): names list fields in one fixed order
+        named.sort(TrialNaming.FIELD_ORDER);
         return new TrialSpec(TrialNaming.gridId(assignment), TrialNaming.nameOf(named, assignment), index, assignment,
                 run.lora(), run.training(), run.model(), run.data(), run.task(), problems.toValidation());
     }

@@ -70,6 +70,16 @@ class SweepSpecTest {
         SweepSpec reordered = read("method: grid\nparameters:\n  lora.lora_alpha: {values: [16.0]}\n"
                 + "  lora.r: {values: [8]}\n");
         assertEquals("0e3fd2b2e2", reordered.trials().get(0).id());
+        // an app's own trial with the same values is the same trial, whatever its map's order
+        TrialSpec own = reordered.trials().with(java.util.Map.of("lora_alpha",
+                com.fasterxml.jackson.databind.node.IntNode.valueOf(16), "r",
+                com.fasterxml.jackson.databind.node.IntNode.valueOf(8)), 0);
+        assertEquals("0e3fd2b2e2", own.id());
+        assertEquals("r8-alpha16", own.name());
+        assertEquals(16, own.lora().loraAlpha(), 0);
+        ConfigException bad = assertThrows(ConfigException.class, () -> reordered.trials().with(java.util.Map.of(
+                "rank", com.fasterxml.jackson.databind.node.IntNode.valueOf(8)), 1));
+        assertTrue(bad.getMessage().contains("parameters.rank: unknown parameter \"rank\""), bad.getMessage());
         assertEquals(6, read(QV_GRID).trials().stream().map(TrialSpec::id).distinct().count());
     }
 

@@ -59,9 +59,10 @@ public final class Pipeline implements AutoCloseable {
      * A trial of this sweep with {@code parameters} set on its base run, named as a sweep file's {@code parameters}
      * are ({@code r}, {@code lora_alpha}, {@code learning_rate}, {@code lora.target_modules}, ...); values are
      * numbers, strings, booleans, lists or maps. The id is the hash of the values (the same values, the same trial
-     * and folder); two trials with one id in one pipeline are refused (the second is rejected).
+     * and folder); two trials with one id in one pipeline are refused (the second is rejected). The name lists the
+     * values in one fixed order ({@code r8-alpha16-lr5e-4}), whatever the map's order.
      *
-     * @param parameters field name to value, in the order the trial's name should list them
+     * @param parameters field name to value
      * @return the trial, ready for {@link Stages#skipEnded()} or {@link Stages#validate(int)}
      * @throws dev.lora4j.config.ConfigException naming {@code parameters.NAME} for an unknown field or a bad value
      */
