@@ -12,6 +12,7 @@ import java.util.Locale;
  * an embedding app never reaches the network.
  */
 public final class Torch {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Torch.class);
     private static volatile Engine engine;
     private static volatile NDManager system;
 
@@ -46,9 +47,12 @@ public final class Torch {
         setIfAbsent("OPT_OUT_TRACKING", "true");
     }
 
+    /** JVM-wide settings are the app's too: lora4j sets one only if unset, and says so once, so it is never silent. */
     private static void setIfAbsent(String key, String value) {
         if (System.getProperty(key) == null) {
             System.setProperty(key, value);
+            LOG.info("lora4j set {}={} (unset before; set it yourself before lora4j starts DJL to choose)", key,
+                    value);
         }
     }
 
