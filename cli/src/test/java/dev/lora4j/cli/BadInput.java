@@ -58,10 +58,8 @@ final class BadInput {
     }
 
     /** As {@link #assertRefused}, and the files under {@code watched} are as they were before. */
-    static String assertRefusedLeaving(Path watched, int code, Runnable beforeCheck, Object[] args,
-            String... fragments) {
+    static String assertRefusedLeaving(Path watched, int code, Object[] args, String... fragments) {
         Map<String, String> before = snapshot(watched);
-        beforeCheck.run();
         Cli.Result r = Cli.run(args);
         String line = assertRefused(r, code, fragments);
         assertEquals(before, snapshot(watched), "nothing on disk changed");
