@@ -58,9 +58,8 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (batchSize < 1) {
-            throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
-        }
+        OptionChecks.atLeast("--batch-size", batchSize, 1);
+        OptionChecks.atLeast("--max-length", maxLength, 1);
         Engine.Evaluate request = Engine.Evaluate.of(model.model, data).withBatchSize(batchSize)
                 .withMaxLength(maxLength).withTask(model.task()).onDevice(model.device);
         if (adapter != null) {

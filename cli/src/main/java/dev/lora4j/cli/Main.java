@@ -31,6 +31,14 @@ public final class Main implements Runnable {
     /** The configured command line, for callers that set their own output writers. */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
+        // a mistyped command line (an unknown option, a value that is not a number) is one line too, not the usage
+        cl.setParameterExceptionHandler((e, args) -> {
+            CommandLine.Model.CommandSpec c = e.getCommandLine().getCommandSpec();
+            String message = String.valueOf(e.getMessage()).replaceAll("\\s*\\R\\s*", " ").strip();
+            e.getCommandLine().getErr().println("lora4j: " + message + " (" + c.qualifiedName()
+                    + " --help lists the options)");
+            return Failures.BAD_INPUT;
+        });
         // a failure inside a command is reported in one line; stack traces are for bug reports, not users
         cl.setExecutionExceptionHandler((e, line, parsed) -> {
             if (Failures.isBadInput(e)) {

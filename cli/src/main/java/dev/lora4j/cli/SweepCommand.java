@@ -57,23 +57,29 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the leaderboard as JSON at the end")
     boolean json;
 
-    @Option(names = "--cpu-lanes", paramLabel = "N", description = "trials training side by side on the CPU"
-            + " (default: one per core)")
-    int cpuLanes;
+    @Option(names = "--cpu-lanes", paramLabel = "N", description = "trials training side by side on the CPU, 1 to the"
+            + " machine's cores (default: one per core)")
+    Integer cpuLanes;
 
     @Option(names = "--threads-per-lane", paramLabel = "N", defaultValue = "1",
-            description = "intra-op threads of each CPU lane (default: ${DEFAULT-VALUE})")
+            description = "intra-op threads of each CPU lane, 1 to the machine's cores (default: ${DEFAULT-VALUE})")
     int threadsPerLane;
 
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
+        if (cpuLanes != null) {
+            OptionChecks.oneToCores("--cpu-lanes", cpuLanes);
+        }
+        OptionChecks.oneToCores("--threads-per-lane", threadsPerLane);
         Loaded<SweepSpec> loaded = SweepSpec.read(specFile);
         SweepSpec sweep = loaded.value();
         PrintWriter err = spec.commandLine().getErr();
-        loaded.warnings().forEach(w -> err.println("lora4j: warning: " + w));
         Path dir = out != null ? out : Path.of("runs", sweep.name());
+        // before any model is loaded: a file or a read-only folder is refused naming the option
+        AtomicFiles.requireWritableFolder(dir, out != null ? "--out" : "the default --out");
+        loaded.warnings().forEach(w -> err.println("lora4j: warning: " + w));
         if (resume) {
             checkSameSweep(dir);
         }
@@ -83,7 +89,7 @@ public final class SweepCommand implements Callable<Integer> {
         try (Lora4j lora4j = Lora4j.create()) {
             // reserves the run folder: one another sweep runs in is refused before anything in it is written
             Sweep prepared = lora4j.sweep(sweep, SweepOptions.in(dir).resuming(resume)
-                    .withCpu(cpuLanes, threadsPerLane));
+                    .withCpu(cpuLanes == null ? 0 : cpuLanes, threadsPerLane));
             if (!resume) {
                 recordSpec(dir);
             }

@@ -3,6 +3,7 @@ package dev.lora4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.api.Engine;
 import dev.lora4j.config.Loaded;
+import dev.lora4j.files.AtomicFiles;
 import dev.lora4j.run.RunSpec;
 import dev.lora4j.train.StepReport;
 import dev.lora4j.train.TrainListener;
@@ -50,7 +51,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the final metrics as one JSON object")
     boolean json;
 
-    @Option(names = "--threads", paramLabel = "N", description = "intra-op threads (default: every core)")
+    @Option(names = "--threads", paramLabel = "N", description = "intra-op threads, 1 to the machine's cores (default:"
+            + " every core)")
     Integer threads;
 
     @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu", description = "cpu, gpu or gpu:N")
@@ -60,11 +62,16 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (threads != null) {
+            OptionChecks.oneToCores("--threads", threads);
+        }
         Loaded<RunSpec> loaded = RunSpec.read(config);
         RunSpec run = loaded.value();
         PrintWriter err = spec.commandLine().getErr();
-        loaded.warnings().forEach(w -> err.println("lora4j: warning: " + w));
         Path dir = out != null ? out : Path.of("runs", run.name());
+        // before the model is loaded: a file or a read-only folder is refused naming the option
+        AtomicFiles.requireWritableFolder(dir, out != null ? "--out" : "the default --out");
+        loaded.warnings().forEach(w -> err.println("lora4j: warning: " + w));
         PrintWriter console = json ? err : spec.commandLine().getOut();
         ProgressView view = new ProgressView(console, ProgressView.isTerminal());
         AtomicInteger presses = new AtomicInteger();

@@ -30,8 +30,9 @@ public record BatchPlan(int rows, int batchSize, long seed, boolean shuffle) {
         return new BatchPlan(rows, batchSize, 0, false);
     }
 
+    /** ceil(rows / batchSize), without overflow: a batch size above the rows gives one batch of every row. */
     public int batchesPerEpoch() {
-        return (rows + batchSize - 1) / batchSize;
+        return rows / batchSize + (rows % batchSize == 0 ? 0 : 1);
     }
 
     /** Every row index once, in the order epoch {@code epoch} visits them. */
@@ -57,8 +58,8 @@ public record BatchPlan(int rows, int batchSize, long seed, boolean shuffle) {
         if (index < 0 || index >= batchesPerEpoch()) {
             throw new IllegalArgumentException("batch " + index + " of an epoch of " + batchesPerEpoch());
         }
-        int from = index * batchSize;
-        int to = Math.min(rows, from + batchSize);
+        int from = (int) ((long) index * batchSize);
+        int to = (int) Math.min(rows, (long) from + batchSize);
         int[] out = new int[to - from];
         System.arraycopy(order, from, out, 0, out.length);
         return out;

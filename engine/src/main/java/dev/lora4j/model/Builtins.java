@@ -1,5 +1,6 @@
 package dev.lora4j.model;
 
+import dev.lora4j.files.AtomicFiles;
 import dev.lora4j.onnx.OnnxReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -169,9 +170,10 @@ public final class Builtins {
         String key = folder.getFileName().toString();
         removeStale(models, key);
         LOG.info("importing {} from {} into {} (once)", SCHEME + b.name(), b.coordinates(), folder);
-        Path staging = Files.createTempDirectory(models, "." + key + ".");
-        Path onnx = Files.createTempFile(models, "." + key + ".", ".onnx");
-        Path tokenizer = Files.createTempFile(models, "." + key + ".", ".json");
+        // the user's modes (umask), not createTempDirectory's 0700: the imported folder is used as it is
+        Path staging = AtomicFiles.newFolder(models, "." + key + ".");
+        Path onnx = AtomicFiles.newFile(models, "." + key + ".", ".onnx");
+        Path tokenizer = AtomicFiles.newFile(models, "." + key + ".", ".json");
         try {
             copy(b, b.onnxResource(), onnx);
             copy(b, b.tokenizerResource(), tokenizer);
@@ -181,7 +183,7 @@ public final class Builtins {
             if (Files.exists(folder)) {
                 // an incomplete folder (files deleted by hand): set it aside so the rename can take its place
                 LOG.warn("{} is incomplete (expected {}); importing it again", folder, FILES);
-                Path old = Files.createTempDirectory(models, "." + key + ".");
+                Path old = AtomicFiles.newFolder(models, "." + key + ".");
                 Files.move(folder, old.resolve("old"), StandardCopyOption.ATOMIC_MOVE);
                 deleteQuietly(old);
             }

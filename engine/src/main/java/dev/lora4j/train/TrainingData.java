@@ -26,6 +26,11 @@ public final class TrainingData {
         DataOptions options = options(data, task);
         TokenizedDataset train = DatasetCache.shared().get(data.train(), tokenizer, options);
         requireTargets(train, data.maxLength());
+        if (batchSize > train.size()) {
+            // transformers' drop_last=False: a batch larger than the data set is one batch of every row
+            LOG.warn("training.batch_size {} is more than the {} rows of {}: each step takes all {} rows", batchSize,
+                    train.size(), data.train(), train.size());
+        }
         List<Batch> eval = new ArrayList<>();
         if (data.eval().isPresent()) {
             TokenizedDataset ev = DatasetCache.shared().get(data.eval().get(), tokenizer,

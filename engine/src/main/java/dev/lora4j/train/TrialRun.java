@@ -135,7 +135,8 @@ public final class TrialRun implements AutoCloseable {
         if (s.maxSteps() > 0) {
             return s.maxSteps();
         }
-        long perEpoch = Math.max(1, (batchesPerEpoch + s.gradientAccumulation() - 1) / s.gradientAccumulation());
+        long ga = s.gradientAccumulation();
+        long perEpoch = Math.max(1, (batchesPerEpoch + ga - 1) / ga);
         return (long) Math.ceil(s.epochs() * perEpoch);
     }
 

@@ -79,6 +79,19 @@ class BatchesTest {
     }
 
     @Test
+    void aBatchLargerThanTheDataIsOneBatchOfEveryRow() throws IOException {
+        // transformers' drop_last=False; (rows + batchSize - 1) overflowed to 0 batches for Integer.MAX_VALUE
+        for (int size : new int[] {11, 1 << 30, Integer.MAX_VALUE - 5, Integer.MAX_VALUE}) {
+            BatchPlan plan = BatchPlan.shuffled(10, size, 3);
+            assertEquals(1, plan.batchesPerEpoch(), "batch size " + size);
+            assertEquals(10, plan.batch(plan.order(0), 0).length, "batch size " + size);
+        }
+        assertEquals(2, BatchPlan.inOrder(Integer.MAX_VALUE, Integer.MAX_VALUE - 1).batchesPerEpoch());
+        Batches b = Batches.training(tenRows(), Integer.MAX_VALUE, 7);
+        assertEquals(10, take(b, 2).get(1).length, "every step takes all ten rows, epoch after epoch");
+    }
+
+    @Test
     void resumingFromACursorGivesTheSameBatches() throws IOException {
         TokenizedDataset data = tenRows();
         // 3 batches an epoch (4, 4, 2): 7 batches cross two epoch boundaries

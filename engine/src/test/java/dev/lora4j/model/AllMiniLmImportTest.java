@@ -23,6 +23,7 @@ import java.io.InputStream;
 import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -63,6 +64,21 @@ class AllMiniLmImportTest {
         double seconds = (System.nanoTime() - t0) / 1e9;
         assertEquals(before, Files.getLastModifiedTime(folder.resolve("model.safetensors")), "not imported again");
         assertTrue(seconds < 1, "a cached resolve took " + seconds + " s");
+    }
+
+    @Test
+    void theImportedFolderHasTheUsersModes(@TempDir Path probes) throws IOException {
+        // the modes of a plain write (the umask), not createTempDirectory's rwx------
+        String file = PosixFilePermissions.toString(Files.getPosixFilePermissions(Files.writeString(
+                probes.resolve("probe.txt"), "x")));
+        String dir = PosixFilePermissions.toString(Files.getPosixFilePermissions(Files.createDirectory(
+                probes.resolve("probe"))));
+        assertEquals(dir, PosixFilePermissions.toString(Files.getPosixFilePermissions(folder)), folder.toString());
+        try (var files = Files.list(folder)) {
+            for (Path f : files.toList()) {
+                assertEquals(file, PosixFilePermissions.toString(Files.getPosixFilePermissions(f)), f.toString());
+            }
+        }
     }
 
     @Test

@@ -10,6 +10,7 @@ import dev.lora4j.data.Batches;
 import dev.lora4j.data.DataOptions;
 import dev.lora4j.data.TokenizedDataset;
 import dev.lora4j.data.Tokenizer;
+import dev.lora4j.files.AtomicFiles;
 import dev.lora4j.lora.Adapter;
 import dev.lora4j.lora.MergedModels;
 import dev.lora4j.lora.PeftAdapters;
@@ -260,16 +261,85 @@ public final class Engine {
     }
 
     /**
+     * A merge's inputs; {@link #of(String, Path, Path)} gives the defaults (the adapter's task type, the CPU, a new or
+     * empty {@code out}).
+     *
+     * @param model a Hugging Face folder or {@code builtin:NAME}
+     * @param adapter a PEFT adapter folder
+     * @param out the folder to write: never the model's or the adapter's folder, one inside them or one that
+     *     contains them; new or empty unless {@code force}
+     * @param task the model's head, or null for the adapter's task type
+     * @param device {@code cpu}, {@code gpu}, {@code gpu:N}
+     * @param force whether a non-empty {@code out} may have the files a merge writes ({@code config.json},
+     *     {@code model.safetensors}, the base's tokenizer files) replaced; everything else in it is kept
+     */
+    public record Merge(String model, Path adapter, Path out, TaskType task, String device, boolean force) {
+        /**
+         * Checks what can be checked without reading files.
+         *
+         * @param model a Hugging Face folder or {@code builtin:NAME}
+         * @param adapter a PEFT adapter folder
+         * @param out the folder to write
+         * @param task the model's head, or null
+         * @param device {@code cpu}, {@code gpu}, {@code gpu:N}
+         * @param force whether the files a merge writes may be replaced in a non-empty {@code out}
+         */
+        public Merge {
+            Objects.requireNonNull(model, "model");
+            Objects.requireNonNull(adapter, "adapter");
+            Objects.requireNonNull(out, "out");
+            Objects.requireNonNull(device, "device");
+        }
+
+        /**
+         * A merge of {@code adapter} into {@code model}, written to the new or empty folder {@code out}, on the CPU.
+         *
+         * @param model a Hugging Face folder or {@code builtin:NAME}
+         * @param adapter a PEFT adapter folder
+         * @param out the folder to write
+         * @return the request
+         */
+        public static Merge of(String model, Path adapter, Path out) {
+            return new Merge(model, adapter, out, null, "cpu", false);
+        }
+
+        /**
+         * @param t the model's head
+         * @return this request with that task
+         */
+        public Merge withTask(TaskType t) {
+            return new Merge(model, adapter, out, t, device, force);
+        }
+
+        /**
+         * @param d {@code cpu}, {@code gpu}, {@code gpu:N}
+         * @return this request on that device
+         */
+        public Merge onDevice(String d) {
+            return new Merge(model, adapter, out, task, d, force);
+        }
+
+        /**
+         * @param f whether a non-empty {@code out} may have the files a merge writes replaced (the rest is kept)
+         * @return this request, forced or not
+         */
+        public Merge withForce(boolean f) {
+            return new Merge(model, adapter, out, task, device, f);
+        }
+    }
+
+    /**
      * PEFT's {@code merge_and_unload}: the adapter folded into the base's weights, written as a plain Hugging Face
-     * folder, on the CPU.
+     * folder, on the CPU. {@code out} must be new or empty (see {@link #merge(Merge)}).
      *
      * @param model a Hugging Face folder or {@code builtin:NAME}
      * @param adapter a PEFT adapter folder
      * @param out the folder to write
      * @return {@code out}
+     * @throws IllegalArgumentException if {@code out} is not a folder a merge may write
      */
     public static Path merge(String model, Path adapter, Path out) {
-        return merge(model, adapter, out, null, "cpu");
+        return merge(Merge.of(model, adapter, out));
     }
 
     /**
@@ -281,15 +351,34 @@ public final class Engine {
      * @param task the model's head, or null for the adapter's task type
      * @param device {@code cpu}, {@code gpu}, {@code gpu:N}
      * @return {@code out}
+     * @throws IllegalArgumentException if {@code out} is not a folder a merge may write
      */
     public static Path merge(String model, Path adapter, Path out, TaskType task, String device) {
-        TaskType t = task != null ? task
-                : LoraConfigJson.read(PeftAdapters.configFile(adapter)).value().task().orElse(null);
-        try (BaseModel base = load(model, t, device);
-                Adapter a = PeftAdapters.load(base, adapter, false).adapter()) {
-            MergedModels.write(a, out);
+        return merge(Merge.of(model, adapter, out).withTask(task).onDevice(device));
+    }
+
+    /**
+     * PEFT's {@code merge_and_unload} with every option. A merge never writes into its model's or adapter's folder
+     * (nor one inside them or one that contains them, symbolic links resolved), and writes into a new or empty
+     * folder unless forced; then it replaces only {@code config.json}, {@code model.safetensors} and the tokenizer
+     * files it copies from the base, keeping the rest. Both are checked before the model is loaded. The files are
+     * assembled in a hidden folder and renamed into place, so a merge that fails leaves {@code out} as it was.
+     *
+     * @param r what to merge and where
+     * @return {@code r.out()}
+     * @throws IllegalArgumentException if {@code out} is a file, read-only, overlaps the model's or adapter's folder,
+     *     or is not empty and {@code force} is off
+     */
+    public static Path merge(Merge r) {
+        MergedModels.checkOut(Builtins.resolve(r.model()), r.adapter(), r.out(), r.force(), "out folder",
+                "Merge.withForce(true)");
+        TaskType t = r.task() != null ? r.task()
+                : LoraConfigJson.read(PeftAdapters.configFile(r.adapter())).value().task().orElse(null);
+        try (BaseModel base = load(r.model(), t, r.device());
+                Adapter a = PeftAdapters.load(base, r.adapter(), false).adapter()) {
+            MergedModels.write(a, r.out(), r.force());
         }
-        return out;
+        return r.out();
     }
 
     /**
@@ -398,7 +487,7 @@ public final class Engine {
          * @param out the run's folder
          * @param resume continue from the newest readable checkpoint
          * @param device {@code cpu}, {@code gpu}, {@code gpu:N}
-         * @param threads intra-op threads, 0 for libtorch's default
+         * @param threads intra-op threads, 0 for libtorch's default, at most the machine's cores
          * @param listener sees steps and evaluations
          * @param stop checked after each step
          * @param log told what the run does
@@ -407,8 +496,10 @@ public final class Engine {
         public Train {
             Objects.requireNonNull(config, "config");
             Objects.requireNonNull(out, "out");
-            if (threads < 0) {
-                throw new IllegalArgumentException("threads must be >= 0, got " + threads);
+            int cores = Runtime.getRuntime().availableProcessors();
+            if (threads < 0 || threads > cores) {
+                throw new IllegalArgumentException("threads must be 0 (libtorch's default) to " + cores
+                        + " (this machine's cores), got " + threads);
             }
         }
 
@@ -499,10 +590,12 @@ public final class Engine {
      *
      * @param r what to train and how
      * @return the outcome
-     * @throws IllegalArgumentException if {@code out} already holds a run and {@code resume} is off
+     * @throws IllegalArgumentException if {@code out} already holds a run and {@code resume} is off, or is a file or
+     *     a folder that cannot be written (checked before the model is loaded)
      */
     public static Training train(Train r) {
         RunSpec run = r.config();
+        AtomicFiles.requireWritableFolder(r.out(), "out folder");
         RunFolder folder = new RunFolder(r.out());
         CheckpointStore store = folder.checkpoints();
         if (!r.resume() && !store.list().isEmpty()) {

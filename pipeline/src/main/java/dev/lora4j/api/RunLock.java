@@ -1,5 +1,6 @@
 package dev.lora4j.api;
 
+import dev.lora4j.files.AtomicFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
@@ -36,6 +37,7 @@ final class RunLock implements AutoCloseable {
      * holds it.
      */
     public static RunLock acquire(Path runDir) {
+        AtomicFiles.requireWritableFolder(runDir, "run folder");
         Path file = runDir.resolve(FILE);
         FileChannel ch = null;
         try {

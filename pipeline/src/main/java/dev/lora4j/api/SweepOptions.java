@@ -8,12 +8,38 @@ import java.nio.file.Path;
  *
  * @param folder the run folder ({@code runs/<sweep>}); trials write under {@code trials/<id>/}
  * @param resume keep the trials that ended, continue interrupted ones from their last checkpoint
- * @param cpuLanes CPU lanes training side by side (0: one per {@code cpuThreadsPerLane} cores); the first sweep of a
- *     {@link Lora4j} that uses the CPU decides its lanes, later sweeps share them
- * @param cpuThreadsPerLane intra-op threads of each CPU lane
+ * @param cpuLanes CPU lanes training side by side (0: one per {@code cpuThreadsPerLane} cores; at most the machine's
+ *     cores); the first sweep of a {@link Lora4j} that uses the CPU decides its lanes, later sweeps share them
+ * @param cpuThreadsPerLane intra-op threads of each CPU lane, 1 to the machine's cores
  * @param keepCheckpoints checkpoints kept per trial besides the best (0: the training config's save_total_limit)
  */
 public record SweepOptions(Path folder, boolean resume, int cpuLanes, int cpuThreadsPerLane, int keepCheckpoints) {
+
+    /**
+     * Checks the numbers: lanes and threads are bounded by this machine's cores (more would only compete for them,
+     * and far more starts thousands of threads).
+     *
+     * @param folder the run folder
+     * @param resume keep the trials that ended, continue interrupted ones
+     * @param cpuLanes CPU lanes, 0 for one per {@code cpuThreadsPerLane} cores, at most the machine's cores
+     * @param cpuThreadsPerLane intra-op threads of each CPU lane, 1 to the machine's cores
+     * @param keepCheckpoints checkpoints kept per trial besides the best, 0 or more
+     * @throws IllegalArgumentException naming the number and what is allowed
+     */
+    public SweepOptions {
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (cpuLanes < 0 || cpuLanes > cores) {
+            throw new IllegalArgumentException("cpuLanes must be 0 (one per core) to " + cores
+                    + " (this machine's cores), got " + cpuLanes);
+        }
+        if (cpuThreadsPerLane < 1 || cpuThreadsPerLane > cores) {
+            throw new IllegalArgumentException("cpuThreadsPerLane must be 1 to " + cores + " (this machine's cores),"
+                    + " got " + cpuThreadsPerLane);
+        }
+        if (keepCheckpoints < 0) {
+            throw new IllegalArgumentException("keepCheckpoints must be >= 0, got " + keepCheckpoints);
+        }
+    }
 
     /**
      * A fresh sweep in {@code folder}: one CPU lane per core, one thread each.

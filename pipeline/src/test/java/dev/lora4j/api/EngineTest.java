@@ -46,6 +46,53 @@ class EngineTest {
     }
 
     @Test
+    void aMergeRefusesItsModelFolderAndANonEmptyFolderUnlessForced(@TempDir Path tmp) throws IOException {
+        Path model = Files.createDirectories(tmp.resolve("m"));
+        Files.copy(S2.resolve("model/config.json"), model.resolve("config.json"));
+        Files.copy(S2.resolve("model/model.safetensors"), model.resolve("model.safetensors"));
+        Engine.Merge into = Engine.Merge.of(model.toString(), S2.resolve("adapters/qv"), model).withForce(true);
+        assertEquals("out folder " + model + " is the model folder " + model + ": a merge never writes into its base"
+                + " model's folder; choose another out folder", assertThrows(IllegalArgumentException.class,
+                () -> Engine.merge(into)).getMessage());
+        Path out = Files.createDirectories(tmp.resolve("out"));
+        Files.writeString(out.resolve("notes.txt"), "mine");
+        Engine.Merge merge = Engine.Merge.of(model.toString(), S2.resolve("adapters/qv"), out);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Engine.merge(merge)).getMessage()
+                .contains("pass Merge.withForce(true) to replace the files a merge writes"));
+        assertEquals(out, Engine.merge(merge.withForce(true)));
+        assertEquals("mine", Files.readString(out.resolve("notes.txt")));
+        assertEquals(expected("qv"), Engine.evaluate(out.toString(), S2.resolve("data.jsonl")).loss(),
+                expected("qv") * 1e-5);
+    }
+
+    @Test
+    void threadsAndLanesAreBoundedByTheCores(@TempDir Path tmp) throws IOException {
+        int cores = Runtime.getRuntime().availableProcessors();
+        Files.writeString(tmp.resolve("t.yaml"), String.join("\n", "name: t", "model: " + S2.resolve("model"),
+                "task: CAUSAL_LM", "data: {train: " + S2.resolve("data.jsonl") + "}", "training: {max_steps: 1}",
+                "lora: {target_modules: [q_proj]}", ""));
+        Engine.Train train = Engine.Train.of(RunSpec.read(tmp.resolve("t.yaml")).value(), tmp.resolve("run"));
+        assertEquals("threads must be 0 (libtorch's default) to " + cores + " (this machine's cores), got "
+                + (cores + 1), assertThrows(IllegalArgumentException.class, () -> train.withThreads(cores + 1))
+                .getMessage());
+        assertThrows(IllegalArgumentException.class, () -> train.withThreads(-1));
+        assertEquals(cores, train.withThreads(cores).threads());
+        SweepOptions o = SweepOptions.in(tmp);
+        assertEquals("cpuLanes must be 0 (one per core) to " + cores + " (this machine's cores), got 100000",
+                assertThrows(IllegalArgumentException.class, () -> o.withCpu(100_000, 1)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> o.withCpu(-1, 1));
+        assertThrows(IllegalArgumentException.class, () -> o.withCpu(1, 0));
+        assertThrows(IllegalArgumentException.class, () -> o.withCpu(1, cores + 1));
+        assertThrows(IllegalArgumentException.class, () -> o.keepingCheckpoints(-1));
+        // an out folder that is a file is refused before the model is loaded
+        Path file = Files.writeString(tmp.resolve("afile"), "mine");
+        assertEquals("out folder " + file + " is a file, not a folder", assertThrows(IllegalArgumentException.class,
+                () -> Engine.train(Engine.Train.of(train.config(), file))).getMessage());
+        assertEquals("run folder " + file + " is a file, not a folder", assertThrows(IllegalArgumentException.class,
+                () -> RunLock.acquire(file)).getMessage());
+    }
+
+    @Test
     void inspectReadsAnAdapterWithoutItsModel() {
         Engine.AdapterInfo info = Engine.inspect(S2.resolve("adapters/qv"));
         assertFalse(info.modules().isEmpty());
