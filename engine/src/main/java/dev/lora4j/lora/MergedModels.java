@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.model.BaseModel;
+import dev.lora4j.model.LabelNames;
 import dev.lora4j.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -29,11 +30,21 @@ public final class MergedModels {
     /** Merges {@code adapter} (safely: non-finite results are an error) and writes the folder {@code out}. */
     public static void write(Adapter adapter, Path out) {
         try (MergedWeights merged = MergedWeights.of(adapter).merge(true)) {
-            write(adapter.base(), merged.weights(), merged.untied(), out);
+            write(adapter.base(), merged.weights(), merged.untied(), adapter.labelNames(), out);
         }
     }
 
     static void write(BaseModel base, Map<String, NDArray> weights, boolean untied, Path out) {
+        write(base, weights, untied, List.of(), out);
+    }
+
+    /**
+     * The folder as transformers' {@code save_pretrained} writes the merged model: {@code architectures} names its
+     * class ({@code BertForSequenceClassification} for a merged classifier, so it loads as one), and a classifier's
+     * label names are {@code id2label}/{@code label2id}.
+     */
+    static void write(BaseModel base, Map<String, NDArray> weights, boolean untied, List<String> labelNames,
+            Path out) {
         try {
             Files.createDirectories(out);
             SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
@@ -41,7 +52,7 @@ public final class MergedModels {
                 w.add(e.getKey(), e.getValue());
             }
             w.write(out.resolve("model.safetensors"));
-            ObjectNode config = base.config().raw().deepCopy();
+            ObjectNode config = LabelNames.savedConfig(base, labelNames);
             if (untied) {
                 config.put("tie_word_embeddings", false);
             }
