@@ -82,8 +82,11 @@ public final class DataLoader extends AbstractBehavior<DataLoader.Command> {
                     "a sweep's base model comes from a folder"));
             Tokenizer tok = tokenizers.computeIfAbsent(folder.toAbsolutePath().normalize(),
                     f -> Tokenizer.forModel(f, base.config().intOr("pad_token_id", 0)));
-            TrialData d = TrainingData.open(spec.data(), spec.task(), tok, batchSize, spec.training().seed());
-            return new TrialData(new PrefetchedBatches(d.train(), system, PREFETCH), d.eval(), d.objective());
+            // rows are checked against the model here, before a lane runs them: an id outside the vocabulary would
+            // be a device-side assert on a GPU, breaking every trial that shares the device
+            TrialData d = TrainingData.open(spec.data(), spec.task(), tok, base.architecture(), batchSize,
+                    spec.training().seed());
+            return d.withTrain(new PrefetchedBatches(d.train(), system, PREFETCH));
         }
 
         @Override

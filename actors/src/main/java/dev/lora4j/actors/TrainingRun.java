@@ -55,6 +55,10 @@ public interface TrainingRun extends AutoCloseable {
     /** The engine's training loop. */
     static Factory engine() {
         return (model, data, settings, resumeFrom, listener, alsoEvaluateAt) -> {
+            // a classifier's adapter is saved with the names of the classes it learnt
+            if (model.adapter() != null) {
+                model.adapter().useLabelNames(data.labels());
+            }
             TrialRun run = new TrialRun(model.base(), model.adapter(), data.objective(), settings, data.train(),
                     data.eval(), null);
             try {

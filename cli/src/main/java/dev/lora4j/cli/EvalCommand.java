@@ -47,7 +47,9 @@ public final class EvalCommand implements Callable<Integer> {
     int maxLength;
 
     @Option(names = "--labels", split = ",", paramLabel = "NAMES",
-            description = "SEQ_CLS class names in id order, as in training (default: the file's, sorted)")
+            description = "SEQ_CLS class names in id order, as in training (default: the ones saved with the"
+                    + " adapter, config.json's id2label; else the model's id2label; else the file's, sorted, with a"
+                    + " warning)")
     List<String> labels;
 
     @Option(names = "--json", description = "Print one JSON object (eval_loss, and eval_tokens/eval_perplexity or"

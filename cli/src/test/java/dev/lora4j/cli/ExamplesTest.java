@@ -84,7 +84,8 @@ class ExamplesTest {
                 + ", max_length: 48}\ntraining: {max_steps: 1}\nlora: {target_modules: [q_proj]}\n");
         Cli.Result r = Cli.run("train", config, "--out", tmp.resolve("out"));
         assertEquals(2, r.code(), r.toString());
-        assertTrue(r.err().contains("no row has a target token left after truncation to max_length 48"), r.err());
+        assertTrue(r.err().contains("truncation to max_length 48 leaves nothing to predict: every prompt is 48"
+                + " tokens or longer"), r.err());
     }
 
     /** A WordLevel tokenizer over single printable ASCII characters, with Llama's BOS/EOS conventions. */

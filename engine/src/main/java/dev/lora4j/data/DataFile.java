@@ -39,6 +39,12 @@ public record DataFile(Path path, RowShape shape, List<Row> rows, List<String> l
         if (!Files.isRegularFile(file)) {
             throw new DataException(name + ": no such file");
         }
+        int classes = options.numClasses();
+        if (classes > 0 && options.labels().size() > classes) {
+            throw new DataException(name + ": the labels " + options.labels() + from(options) + " are "
+                    + options.labels().size() + " classes but the model's classifier has " + classes
+                    + " (num_labels in its config.json)");
+        }
         Problems problems = new Problems(name);
         Collector rows = new Collector(options, problems);
         try {
@@ -51,6 +57,10 @@ public record DataFile(Path path, RowShape shape, List<Row> rows, List<String> l
         }
         List<String> labelNames = rows.resolveLabels();
         problems.throwIfAny();
+        if (classes > 0 && labelNames.size() > classes) {
+            throw new DataException(name + ": the file's labels " + labelNames + " are " + labelNames.size()
+                    + " classes but the model's classifier has " + classes + " (num_labels in its config.json)");
+        }
         if (rows.rows.isEmpty()) {
             throw new DataException(name + ": no rows (blank lines are skipped); expected rows of "
                     + RowShape.allowed(options));
@@ -127,7 +137,7 @@ public record DataFile(Path path, RowShape shape, List<Row> rows, List<String> l
                 case TEXT -> rows.add(new Row.Text(f.line(), text(f, options.textField())));
                 case PROMPT_COMPLETION -> rows.add(new Row.PromptCompletion(f.line(), text(f, RowShape.PROMPT),
                         text(f, RowShape.COMPLETION)));
-                case TOKENS -> rows.add(tokens(f));
+                case TOKENS -> rows.add(tokens(f, options.vocabSize()));
                 case LABELED_TEXT -> {
                     String text = text(f, options.textField());
                     LabelValue label = f.label(present(f, options.labelField()));
@@ -152,14 +162,21 @@ public record DataFile(Path path, RowShape shape, List<Row> rows, List<String> l
             return s;
         }
 
-        private static Row.Tokens tokens(Fields f) throws BadRow {
+        /**
+         * A pre-tokenised row. Its ids index the model's embedding, so with a {@code vocabSize} an id outside
+         * {@code [0, vocab_size)} is this row's error here, before any tensor sees it: libtorch would fail the
+         * lookup ({@code index out of range in self}), on a GPU with a device-side assert that breaks the CUDA
+         * context of every trial sharing the device.
+         */
+        private static Row.Tokens tokens(Fields f, int vocabSize) throws BadRow {
             long[] ids = f.longs(RowShape.INPUT_IDS);
             if (ids.length == 0) {
                 throw new BadRow(RowShape.quote(RowShape.INPUT_IDS) + " is empty");
             }
             for (long id : ids) {
-                if (id < 0) {
-                    throw new BadRow(RowShape.quote(RowShape.INPUT_IDS) + " has " + id + ": token ids are 0 or more");
+                if (id < 0 || vocabSize > 0 && id >= vocabSize) {
+                    throw new BadRow(RowShape.quote(RowShape.INPUT_IDS) + " has " + id + ": token ids are "
+                            + allowedIds(vocabSize));
                 }
             }
             if (!f.names().contains(RowShape.LABELS)) {
@@ -171,12 +188,17 @@ public record DataFile(Path path, RowShape shape, List<Row> rows, List<String> l
                         + RowShape.quote(RowShape.INPUT_IDS) + " has " + ids.length + "; they must match");
             }
             for (long l : labels) {
-                if (l < 0 && l != Losses.IGNORE) {
-                    throw new BadRow(RowShape.quote(RowShape.LABELS) + " has " + l
-                            + ": labels are token ids (0 or more) or -100 (ignored)");
+                if (l != Losses.IGNORE && (l < 0 || vocabSize > 0 && l >= vocabSize)) {
+                    throw new BadRow(RowShape.quote(RowShape.LABELS) + " has " + l + ": labels are token ids ("
+                            + allowedIds(vocabSize) + ") or -100 (ignored)");
                 }
             }
             return new Row.Tokens(f.line(), ids, labels);
+        }
+
+        private static String allowedIds(int vocabSize) {
+            return vocabSize > 0 ? "0 to " + (vocabSize - 1) + " (the model's vocab_size is " + vocabSize + ")"
+                    : "0 or more";
         }
 
         /**
@@ -205,7 +227,7 @@ public record DataFile(Path path, RowShape shape, List<Row> rows, List<String> l
                 if (p.value() instanceof LabelValue.Name n) {
                     Integer i = index.get(n.name());
                     if (i == null) {
-                        problems.add(p.line(), "label \"" + n.name() + "\" is not one of " + names);
+                        problems.add(p.line(), "label \"" + n.name() + "\" is not one of " + names + from(options));
                         continue;
                     }
                     id = i;
@@ -213,7 +235,7 @@ public record DataFile(Path path, RowShape shape, List<Row> rows, List<String> l
                     long raw = ((LabelValue.Id) p.value()).id();
                     if (raw < 0 || raw >= names.size()) {
                         problems.add(p.line(), "label " + raw + " is out of range: class ids are 0.."
-                                + (names.size() - 1) + " for " + names);
+                                + (names.size() - 1) + " for " + names + from(options));
                         continue;
                     }
                     id = (int) raw;
@@ -234,7 +256,12 @@ public record DataFile(Path path, RowShape shape, List<Row> rows, List<String> l
                 if (p.value() instanceof LabelValue.Name n && byName) {
                     unique.add(n.name());
                 } else if (p.value() instanceof LabelValue.Id i && !byName) {
-                    if (i.id() < 0 || i.id() >= MAX_CLASSES) {
+                    int classes = options.numClasses();
+                    if (classes > 0 && (i.id() < 0 || i.id() >= classes)) {
+                        problems.add(p.line(), "label " + i.id() + " is out of range: the model's classifier has "
+                                + classes + " classes, ids 0 to " + (classes - 1));
+                        ok = false;
+                    } else if (i.id() < 0 || i.id() >= MAX_CLASSES) {
                         problems.add(p.line(), "label " + i.id() + " is out of range: class ids are 0 to "
                                 + (MAX_CLASSES - 1));
                         ok = false;
@@ -259,6 +286,11 @@ public record DataFile(Path path, RowShape shape, List<Row> rows, List<String> l
         private static String show(LabelValue v) {
             return v instanceof LabelValue.Name n ? "\"" + n.name() + "\"" : Long.toString(((LabelValue.Id) v).id());
         }
+    }
+
+    /** Where the label names come from, for messages: {@code " (the adapter's labels, ...)"}, or nothing. */
+    private static String from(DataOptions options) {
+        return options.labelsFrom() == null ? "" : " (" + options.labelsFrom() + ")";
     }
 
     /** Unicode code point order, as Python's {@code sorted} orders strings (String.compareTo uses UTF-16 units). */

@@ -17,9 +17,13 @@ import java.util.Objects;
  *                  file's {@link TokenizedDataset#labelNames()} when reading its evaluation file so both agree
  * @param maxLength the most tokens a row keeps (longer rows are truncated)
  * @param task      SEQ_CLS (text + label rows) or CAUSAL_LM (text, prompt/completion or pre-tokenised rows)
+ * @param vocabSize the model's {@code vocab_size}: token ids (pre-tokenised {@code input_ids} and {@code labels},
+ *                  and what the tokenizer gives) must be below it; 0 when not checked
+ * @param numClasses the model's classes ({@code num_labels}): class ids must be below it; 0 when not checked
+ * @param labelsFrom where {@code labels} come from, for messages (a file, {@code data.labels}); null when not said
  */
 public record DataOptions(Format format, String textField, String labelField, List<String> labels, int maxLength,
-                          TaskType task) {
+                          TaskType task, int vocabSize, int numClasses, String labelsFrom) {
 
     public static final String DEFAULT_TEXT_FIELD = "text";
     public static final String DEFAULT_LABEL_FIELD = "label";
@@ -44,6 +48,16 @@ public record DataOptions(Format format, String textField, String labelField, Li
         if (new HashSet<>(labels).size() != labels.size()) {
             throw new IllegalArgumentException("labels " + labels + ": each name may appear only once");
         }
+        if (vocabSize < 0 || numClasses < 0) {
+            throw new IllegalArgumentException("vocab size " + vocabSize + " and classes " + numClasses
+                    + " must be 0 (unchecked) or more");
+        }
+    }
+
+    /** The options without model limits (nothing checked against a vocabulary or a classifier). */
+    public DataOptions(Format format, String textField, String labelField, List<String> labels, int maxLength,
+                       TaskType task) {
+        this(format, textField, labelField, labels, maxLength, task, 0, 0, null);
     }
 
     /** The defaults for a task: format from the extension, fields "text" and "label", labels inferred, 512 tokens. */
@@ -52,19 +66,33 @@ public record DataOptions(Format format, String textField, String labelField, Li
     }
 
     public DataOptions withMaxLength(int n) {
-        return new DataOptions(format, textField, labelField, labels, n, task);
+        return new DataOptions(format, textField, labelField, labels, n, task, vocabSize, numClasses, labelsFrom);
     }
 
     public DataOptions withLabels(List<String> names) {
-        return new DataOptions(format, textField, labelField, names, maxLength, task);
+        return new DataOptions(format, textField, labelField, names, maxLength, task, vocabSize, numClasses, null);
+    }
+
+    /** The class names in id order, and where they come from (for messages: a file, {@code data.labels}). */
+    public DataOptions withLabels(List<String> names, String from) {
+        return new DataOptions(format, textField, labelField, names, maxLength, task, vocabSize, numClasses, from);
     }
 
     public DataOptions withFormat(Format f) {
-        return new DataOptions(f, textField, labelField, labels, maxLength, task);
+        return new DataOptions(f, textField, labelField, labels, maxLength, task, vocabSize, numClasses, labelsFrom);
     }
 
     public DataOptions withFields(String text, String label) {
-        return new DataOptions(format, text, label, labels, maxLength, task);
+        return new DataOptions(format, text, label, labels, maxLength, task, vocabSize, numClasses, labelsFrom);
+    }
+
+    /**
+     * The model's limits, checked as the file is read (before any tensor sees a row): token ids below
+     * {@code vocabSize}, class ids below {@code numClasses} (0 for either: not checked).
+     */
+    public DataOptions withModel(int vocabSize, int numClasses) {
+        return new DataOptions(format, textField, labelField, labels, maxLength, task, vocabSize, numClasses,
+                labelsFrom);
     }
 
     /** The format of {@code file}: the one set here, else the one its extension names. */

@@ -2,6 +2,7 @@ package dev.lora4j.data;
 
 import dev.lora4j.config.TaskType;
 import dev.lora4j.model.Losses;
+import dev.lora4j.model.ModelException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -9,6 +10,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 
@@ -39,6 +41,8 @@ public final class TokenizedDataset {
     private final List<String> labelNames;
     private final long padId;
     private final Stats stats;
+    private final int maxLength;
+    private final Tokenisation.Before before;
 
     /**
      * What tokenisation made of a file.
@@ -59,14 +63,16 @@ public final class TokenizedDataset {
     }
 
     private TokenizedDataset(Path source, TaskType task, RowShape shape, List<Example> examples,
-                             List<String> labelNames, long padId, int truncated) {
+                             List<String> labelNames, long padId, int maxLength, Tokenisation.Before before) {
         this.source = source;
         this.task = task;
         this.shape = shape;
         this.examples = List.copyOf(examples);
         this.labelNames = List.copyOf(labelNames);
         this.padId = padId;
-        this.stats = statsOf(truncated);
+        this.maxLength = maxLength;
+        this.before = before;
+        this.stats = statsOf(before.truncated());
     }
 
     /** The data set for (file, tokenizer, options) from the process-wide cache, tokenised on first request. */
@@ -84,8 +90,78 @@ public final class TokenizedDataset {
             case TOKENS -> t.pretokenised(data.rows());
             case LABELED_TEXT -> t.classified(data.rows());
         };
+        if (data.shape() != RowShape.TOKENS) {
+            requireInVocabulary(file, examples, options.vocabSize(), tokenizer);
+        }
         return new TokenizedDataset(file, options.task(), data.shape(), examples, data.labelNames(),
-                tokenizer.padId(), t.truncated);
+                tokenizer.padId(), options.maxLength(), t.before());
+    }
+
+    /**
+     * Token ids the tokenizer gave must index the model's embedding too: a {@code tokenizer.json} with more tokens
+     * than the model's {@code vocab_size} is a tokenizer of another model, found here rather than as an index error
+     * in libtorch (a device-side assert on a GPU).
+     */
+    private static void requireInVocabulary(Path file, List<Example> examples, int vocabSize, Tokenizer tokenizer) {
+        if (vocabSize <= 0) {
+            return;
+        }
+        for (Example e : examples) {
+            for (long id : e.inputIds()) {
+                if (id < 0 || id >= vocabSize) {
+                    throw new ModelException(file + ":" + e.line() + ": the tokenizer ("
+                            + tokenizer.identity() + ") gave token id " + id + ", but the model's vocab_size is "
+                            + vocabSize + " (ids 0 to " + (vocabSize - 1) + "): the tokenizer is not the model's");
+                }
+            }
+        }
+    }
+
+    /**
+     * Why no row has a token to predict, or empty when some row has one. A causal LM predicts each token from the
+     * ones before it, so a row's first token is never a target, and {@code -100} labels count for nothing; SEQ_CLS
+     * rows always have their class.
+     *
+     * @param maxLengthOption how the user sets max_length ({@code data.max_length}, {@code --max-length}), for advice
+     * @return one sentence naming the cause: every label ignored, one-token rows, or the truncation to max_length
+     */
+    public Optional<String> whyNothingToPredict(String maxLengthOption) {
+        if (stats.targetTokens() > 0) {
+            return Optional.empty();
+        }
+        String why;
+        if (before.targets() == 0 && before.longest() > 1) {
+            why = "every label is -100 (ignored)" + (before.labelsKept() > 0 ? " after each row's first token"
+                    + " (a causal LM never predicts a row's first token)" : "") + ", so there is nothing to predict";
+        } else if (before.targets() == 0) {
+            why = "every row is a single token, and a causal LM never predicts a row's first token";
+        } else if (maxLength == 1) {
+            why = "truncation to max_length 1 leaves nothing to predict: a row keeps only its first token, which a"
+                    + " causal LM never predicts; raise " + maxLengthOption;
+        } else if (shape == RowShape.PROMPT_COMPLETION && before.promptsFillingMaxLength() == examples.size()) {
+            why = "truncation to max_length " + maxLength + " leaves nothing to predict: every prompt is "
+                    + maxLength + " tokens or longer, so no completion token is left; raise " + maxLengthOption
+                    + " or shorten the prompts";
+        } else {
+            why = "truncation to max_length " + maxLength + " leaves nothing to predict: every target token (a"
+                    + " label that is not -100) lies beyond a row's first " + maxLength + " tokens; raise "
+                    + maxLengthOption;
+        }
+        return Optional.of(source + ": no target token in any row: " + why);
+    }
+
+    /**
+     * Throws when no row has a token to predict ({@link #whyNothingToPredict}): a loss over nothing is NaN in an
+     * evaluation and 0 in training, never a number to report.
+     *
+     * @param maxLengthOption how the user sets max_length, for advice
+     * @throws DataException naming the file and the cause
+     */
+    public void requireTargets(String maxLengthOption) {
+        Optional<String> why = whyNothingToPredict(maxLengthOption);
+        if (why.isPresent()) {
+            throw new DataException(why.get());
+        }
     }
 
     public Path source() {
@@ -161,13 +237,41 @@ public final class TokenizedDataset {
 
     /** Turns rows into examples with one tokenizer and one {@code max_length}, counting truncated rows. */
     private static final class Tokenisation {
+        /**
+         * The rows before truncation, to tell why none has a target after it.
+         *
+         * @param truncated rows longer than max_length
+         * @param targets next-token targets (labels not -100 after a row's first token)
+         * @param labelsKept labels not -100 anywhere, first tokens included
+         * @param longest tokens in the longest row
+         * @param promptsFillingMaxLength prompt/completion rows whose prompt alone fills max_length
+         */
+        record Before(int truncated, long targets, long labelsKept, int longest, int promptsFillingMaxLength) {}
+
         private final Tokenizer tokenizer;
         private final int maxLength;
         int truncated;
+        private long targets;
+        private long labelsKept;
+        private int longest;
+        private int promptsFillingMaxLength;
 
         Tokenisation(Tokenizer tokenizer, int maxLength) {
             this.tokenizer = tokenizer;
             this.maxLength = maxLength;
+        }
+
+        Before before() {
+            return new Before(truncated, targets, labelsKept, longest, promptsFillingMaxLength);
+        }
+
+        /** Counts a row's labels as they were before truncation. */
+        private void countTargets(long[] labels) {
+            longest = Math.max(longest, labels.length);
+            targets += Losses.causalLmTokens(labels, 1, labels.length);
+            for (long l : labels) {
+                labelsKept += l != Losses.IGNORE ? 1 : 0;
+            }
         }
 
         List<Example> texts(List<Row> rows) {
@@ -175,6 +279,7 @@ public final class TokenizedDataset {
             List<Row.Text> texts = cast(rows);
             encodeInChunks(texts, Row.Text::text, true, (row, tokens) -> {
                 countIfLong(tokens.length());
+                countTargets(tokens.ids());
                 long[] ids = head(tokens.ids());
                 out.add(new Example(row.line(), ids, ids, nonZero(head(tokens.typeIds())), -1));
             });
@@ -207,6 +312,8 @@ public final class TokenizedDataset {
                     ids[n - 1] = eos;
                     labels[n - 1] = eos;
                 }
+                countTargets(labels);
+                promptsFillingMaxLength += p >= maxLength ? 1 : 0;
                 out.add(new Example(row.line(), head(ids), head(labels), nonZero(head(types)), -1));
             });
             return out;
@@ -216,6 +323,7 @@ public final class TokenizedDataset {
             List<Example> out = new ArrayList<>(rows.size());
             for (Row.Tokens row : this.<Row.Tokens>cast(rows)) {
                 countIfLong(row.inputIds().length);
+                countTargets(row.labels() == null ? row.inputIds() : row.labels());
                 long[] ids = head(row.inputIds());
                 long[] labels = row.labels() == null ? ids : head(row.labels());
                 out.add(new Example(row.line(), ids, labels, null, -1));

@@ -12,6 +12,7 @@ import dev.lora4j.config.TaskType;
 import dev.lora4j.model.Adaptation;
 import dev.lora4j.model.BaseModel;
 import dev.lora4j.model.Forward;
+import dev.lora4j.model.LabelNames;
 import dev.lora4j.model.ModuleNode;
 import dev.lora4j.runtime.GradMode;
 import dev.lora4j.runtime.Ops;
@@ -49,6 +50,8 @@ public final class Adapter implements Adaptation, AutoCloseable {
     private final List<Parameter> parameters;
     private final List<String> modulesToSave;
     private final List<String> warnings;
+    // a classifier's label names in id order (set once its data is known, or read with a saved adapter)
+    private volatile List<String> labelNames = List.of();
 
     private Adapter(BaseModel base, LoraConfig config, NDManager manager, Map<String, LoraLayer> layers,
             Map<String, NDArray> overrides, List<Parameter> parameters, List<String> modulesToSave,
@@ -359,6 +362,19 @@ public final class Adapter implements Adaptation, AutoCloseable {
         return config;
     }
 
+    /**
+     * A {@code SEQ_CLS} adapter's label names in class-id order: what its classifier was trained to tell apart.
+     * Saved with it ({@code config.json}'s {@code id2label}, see {@link PeftAdapters#write}); empty when unknown.
+     */
+    public List<String> labelNames() {
+        return labelNames;
+    }
+
+    /** Names the classes (from the training data, or from a saved adapter); empty for none. */
+    public void useLabelNames(List<String> names) {
+        this.labelNames = List.copyOf(names);
+    }
+
     public Map<String, LoraLayer> layers() {
         return layers;
     }
@@ -430,7 +446,9 @@ public final class Adapter implements Adaptation, AutoCloseable {
         if (c.baseModelNameOrPath().isEmpty() && base.folder().isPresent()) {
             c = c.toBuilder().baseModelNameOrPath(base.folder().get().toString()).build();
         }
-        return new AdapterSnapshot(c, t, trainableReport());
+        List<String> names = labelNames;
+        return new AdapterSnapshot(c, t, trainableReport(), names.isEmpty() ? null
+                : LabelNames.savedConfig(base, names));
     }
 
     /** Overwrites the adapter's tensors with saved values (a checkpoint, the best step); shapes must match. */

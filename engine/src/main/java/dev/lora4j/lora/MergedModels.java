@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.files.AtomicFiles;
 import dev.lora4j.model.BaseModel;
+import dev.lora4j.model.LabelNames;
 import dev.lora4j.safetensors.SafetensorsCheckpoint;
 import dev.lora4j.safetensors.SafetensorsWriter;
 import java.io.IOException;
@@ -120,11 +121,21 @@ public final class MergedModels {
     public static void write(Adapter adapter, Path out, boolean force) {
         checkOut(adapter.base().folder().orElse(null), null, out, force, "out folder", "force");
         try (MergedWeights merged = MergedWeights.of(adapter).merge(true)) {
-            write(adapter.base(), merged.weights(), merged.untied(), out, force);
+            write(adapter.base(), merged.weights(), merged.untied(), adapter.labelNames(), out, force);
         }
     }
 
     static void write(BaseModel base, Map<String, NDArray> weights, boolean untied, Path out, boolean force) {
+        write(base, weights, untied, List.of(), out, force);
+    }
+
+    /**
+     * The folder as transformers' {@code save_pretrained} writes the merged model: {@code architectures} names its
+     * class ({@code BertForSequenceClassification} for a merged classifier, so it loads as one), and a classifier's
+     * label names are {@code id2label}/{@code label2id}.
+     */
+    static void write(BaseModel base, Map<String, NDArray> weights, boolean untied, List<String> labelNames,
+            Path out, boolean force) {
         checkOut(base.folder().orElse(null), null, out, force, "out folder", "force");
         Path target = out.toAbsolutePath();
         try {
@@ -133,7 +144,7 @@ public final class MergedModels {
             // assembled inside it (the same file system) and renamed one by one, config.json last
             Path staging = exists ? AtomicFiles.newFolder(target, ".merge-") : AtomicFiles.stagingFolder(target);
             try {
-                List<String> files = writeInto(base, weights, untied, staging);
+                List<String> files = writeInto(base, weights, untied, labelNames, staging);
                 if (exists) {
                     for (String f : files) {
                         AtomicFiles.move(staging.resolve(f), target.resolve(f));
@@ -150,8 +161,8 @@ public final class MergedModels {
     }
 
     /** Writes the merged folder's files into {@code dir}; returns their names, the weights first, the config last. */
-    private static List<String> writeInto(BaseModel base, Map<String, NDArray> weights, boolean untied, Path dir)
-            throws IOException {
+    private static List<String> writeInto(BaseModel base, Map<String, NDArray> weights, boolean untied,
+            List<String> labelNames, Path dir) throws IOException {
         List<String> files = new ArrayList<>();
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
         for (Map.Entry<String, NDArray> e : weights.entrySet()) {
@@ -168,7 +179,7 @@ public final class MergedModels {
                 }
             }
         }
-        ObjectNode config = base.config().raw().deepCopy();
+        ObjectNode config = LabelNames.savedConfig(base, labelNames);
         if (untied) {
             config.put("tie_word_embeddings", false);
         }

@@ -3,11 +3,17 @@ package dev.lora4j.lora;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lora4j.config.JsonText;
 import dev.lora4j.config.Loaded;
 import dev.lora4j.config.LoraConfig;
 import dev.lora4j.config.LoraConfigJson;
 import dev.lora4j.files.AtomicFiles;
 import dev.lora4j.model.BaseModel;
+import dev.lora4j.model.LabelNames;
+import dev.lora4j.model.ModelException;
 import dev.lora4j.runtime.GradMode;
 import dev.lora4j.runtime.Ops;
 import dev.lora4j.runtime.Torch;
@@ -26,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -37,6 +44,14 @@ public final class PeftAdapters {
     public static final String CONFIG = "adapter_config.json";
     public static final String WEIGHTS = "adapter_model.safetensors";
     public static final String PICKLE = "adapter_model.bin";
+    /**
+     * A classifier adapter's label names live in a transformers {@code config.json} beside the adapter files, as
+     * {@code model.config.save_pretrained(dir)} writes it ({@code id2label}, {@code label2id}). Not in
+     * {@code adapter_config.json}: PEFT drops keys {@code LoraConfig} does not have, with a warning to upgrade PEFT
+     * ({@code PeftConfigMixin.from_peft_type}); and PEFT and transformers read an adapter folder's
+     * {@code adapter_config.json} and weights only, so this file is invisible to them.
+     */
+    public static final String MODEL_CONFIG = "config.json";
     private static final String PREFIX = "base_model.model.";
 
     private PeftAdapters() {}
@@ -71,6 +86,11 @@ public final class PeftAdapters {
     /** Writes the adapter files into an existing (temporary) folder; callers make the folder appear atomically. */
     public static void writeInto(AdapterSnapshot snapshot, Path folder) throws IOException {
         LoraConfigJson.write(snapshot.config(), folder.resolve(CONFIG));
+        if (snapshot.modelConfig() != null) {
+            // transformers' PretrainedConfig.to_json_file: sorted keys, 2-space indent, a final newline
+            AtomicFiles.writeString(folder.resolve(MODEL_CONFIG),
+                    JsonText.peft(snapshot.modelConfig()) + "\n");
+        }
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
         for (Map.Entry<String, HostTensor> e : snapshot.tensors().entrySet()) {
             w.add(e.getKey(), e.getValue().shape(), e.getValue().data());
@@ -97,7 +117,18 @@ public final class PeftAdapters {
         LoraConfig c = s.config();
         return "---\nlibrary_name: peft\nbase_model: " + c.baseModelNameOrPath().orElse("unknown") + "\n---\n\n"
                 + "# LoRA adapter\n\nTrained with lora4j (PEFT-compatible). " + c.summary() + "\n\n"
-                + s.report() + "\n\nLoad in Python with `PeftModel.from_pretrained(base, path)`.\n";
+                + s.report() + "\n\n" + labelsNote(s) + "Load in Python with `PeftModel.from_pretrained(base, path)`.\n";
+    }
+
+    private static String labelsNote(AdapterSnapshot s) {
+        if (s.modelConfig() == null || !s.modelConfig().has(LabelNames.ID2LABEL)) {
+            return "";
+        }
+        List<String> names = new ArrayList<>();
+        s.modelConfig().get(LabelNames.ID2LABEL).forEach(n -> names.add(n.asText()));
+        return "Labels (class ids in order, `id2label` in `" + MODEL_CONFIG + "`): " + String.join(", ", names)
+                + ". Give them to the base model: `AutoModelForSequenceClassification.from_pretrained(base,"
+                + " id2label=AutoConfig.from_pretrained(path).id2label)`.\n\n";
     }
 
     /** Loads the adapter in {@code dir} onto {@code base}; frozen unless {@code trainable} (PEFT's is_trainable). */
@@ -153,6 +184,14 @@ public final class PeftAdapters {
             for (Parameter p : adapter.parameters()) {
                 p.tensor().setRequiresGradient(trainable && p.trainable());
             }
+            List<String> names = labelNames(configFile.getParent()).orElse(List.of());
+            int classes = base.architecture().numLabels();
+            if (!names.isEmpty() && classes > 0 && names.size() != classes) {
+                throw new LoraException(configFile.getParent().resolve(MODEL_CONFIG) + ": id2label names "
+                        + names.size() + " labels " + names + " but the model's classifier has " + classes
+                        + " classes (num_labels)");
+            }
+            adapter.useLabelNames(names);
             return new LoadedAdapter(adapter, warnings, unexpected);
         } catch (IOException e) {
             adapter.close();
@@ -161,6 +200,34 @@ public final class PeftAdapters {
             adapter.close();
             throw e;
         }
+    }
+
+    /**
+     * The label names an adapter folder carries ({@link #MODEL_CONFIG}'s {@code id2label}).
+     *
+     * @param dirOrConfig the adapter folder, or its {@code adapter_config.json}
+     * @return the names in class-id order; empty when the folder has no {@code config.json} (as PEFT writes
+     *     adapters) or it names no labels
+     * @throws dev.lora4j.model.ModelException if that file is not valid JSON or its {@code id2label} is malformed
+     */
+    public static Optional<List<String>> labelNames(Path dirOrConfig) {
+        Path dir = Files.isDirectory(dirOrConfig) ? dirOrConfig : dirOrConfig.toAbsolutePath().getParent();
+        Path f = dir.resolve(MODEL_CONFIG);
+        if (!Files.isRegularFile(f)) {
+            return Optional.empty();
+        }
+        JsonNode tree;
+        try {
+            tree = new ObjectMapper().readTree(f.toFile());
+        } catch (JsonProcessingException e) {
+            throw new ModelException(f + ": not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new UncheckedIOException(f + ": " + e.getMessage(), e);
+        }
+        if (tree == null || !tree.isObject()) {
+            throw new ModelException(f + ": expected a JSON object (a transformers config.json)");
+        }
+        return LabelNames.of(tree, f.toString());
     }
 
     /** The {@code adapter_config.json} of a folder (or the file itself), with PEFT-format advice when absent. */

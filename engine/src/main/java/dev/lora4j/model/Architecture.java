@@ -2,6 +2,7 @@ package dev.lora4j.model;
 
 import ai.djl.ndarray.NDArray;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A model family written with Hugging Face's parameter names and numerics. An architecture is immutable and holds
@@ -31,4 +32,25 @@ public interface Architecture {
 
     /** A short description for logs: {@code llama: 2 layers, hidden 64, 4 heads (2 kv), vocab 101}. */
     String describe();
+
+    /**
+     * Rows of the token embedding ({@code vocab_size}): every input token id must be below it, or the embedding
+     * lookup fails (on a GPU, with a device-side assert that poisons the whole CUDA context). 0 when unknown.
+     */
+    default int vocabSize() {
+        return 0;
+    }
+
+    /** A {@code SEQ_CLS} model's classes ({@code num_labels}, the classifier's outputs); 0 for any other head. */
+    default int numLabels() {
+        return 0;
+    }
+
+    /**
+     * The transformers class this model is ({@code BertForSequenceClassification}, {@code LlamaForCausalLM}), as
+     * {@code save_pretrained} writes it into {@code config.json}'s {@code architectures}; empty when unknown.
+     */
+    default Optional<String> transformersClass() {
+        return Optional.empty();
+    }
 }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * BERT as transformers computes it: word + absolute position + token type embeddings, post-LN encoder layers with
@@ -93,8 +94,20 @@ public final class Bert implements Architecture {
         return task;
     }
 
+    @Override
     public int numLabels() {
-        return numLabels;
+        return task == TaskType.SEQ_CLS ? numLabels : 0;
+    }
+
+    @Override
+    public int vocabSize() {
+        return vocab;
+    }
+
+    @Override
+    public Optional<String> transformersClass() {
+        String name = roberta ? "Roberta" : "Bert";
+        return Optional.of(task == TaskType.SEQ_CLS ? name + "ForSequenceClassification" : name + "Model");
     }
 
     private String layer(int i) {

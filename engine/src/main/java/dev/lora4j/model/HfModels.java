@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.lora4j.config.TaskType;
 import dev.lora4j.run.ModelSpec;
 import dev.lora4j.run.Precision;
@@ -109,6 +110,10 @@ public final class HfModels {
     /** The architecture for a config and task, checking the task is one this family supports. */
     public static Architecture architecture(HfConfig config, TaskType task, Set<String> checkpointNames) {
         String type = config.modelType();
+        if (task == null && savedAsClassifier(config)) {
+            // a folder saved by a *ForSequenceClassification (a merged SEQ_CLS adapter) is that classifier
+            task = TaskType.SEQ_CLS;
+        }
         switch (type) {
             case "llama", "mistral", "qwen2" -> {
                 TaskType t = task == null ? TaskType.CAUSAL_LM : task;
@@ -129,6 +134,12 @@ public final class HfModels {
             default -> throw new ModelException(config.source() + ": model_type '" + type
                     + "' is not supported (supported: " + String.join(", ", SUPPORTED) + ")");
         }
+    }
+
+    /** Whether {@code config.json}'s {@code architectures} names a sequence classifier, as transformers saves one. */
+    static boolean savedAsClassifier(HfConfig config) {
+        return config.get("architectures").filter(JsonNode::isArray)
+                .map(a -> a.size() > 0 && a.get(0).asText("").endsWith("ForSequenceClassification")).orElse(false);
     }
 
     static BaseModel load(Path folder, HfConfig config, WeightSource source, Options options) {

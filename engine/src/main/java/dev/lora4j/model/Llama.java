@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The Llama family ({@code llama}, {@code mistral}, {@code qwen2}) as transformers computes it: RMSNorm in fp32,
@@ -260,12 +261,26 @@ public final class Llama implements Architecture {
         return task;
     }
 
+    @Override
     public int vocabSize() {
         return vocab;
     }
 
+    @Override
     public int numLabels() {
-        return numLabels;
+        return task == TaskType.SEQ_CLS ? numLabels : 0;
+    }
+
+    @Override
+    public Optional<String> transformersClass() {
+        String family = switch (modelType) {
+            case "llama" -> "Llama";
+            case "mistral" -> "Mistral";
+            case "qwen2" -> "Qwen2";
+            default -> null;
+        };
+        return Optional.ofNullable(family).map(f -> f + (task == TaskType.SEQ_CLS
+                ? "ForSequenceClassification" : "ForCausalLM"));
     }
 
     public boolean tiedEmbeddings() {

@@ -3,12 +3,12 @@ package dev.lora4j.train;
 import dev.lora4j.config.TaskType;
 import dev.lora4j.data.Batch;
 import dev.lora4j.data.Batches;
-import dev.lora4j.data.DataException;
 import dev.lora4j.data.DataOptions;
 import dev.lora4j.data.DatasetCache;
 import dev.lora4j.data.Format;
 import dev.lora4j.data.TokenizedDataset;
 import dev.lora4j.data.Tokenizer;
+import dev.lora4j.model.Architecture;
 import dev.lora4j.run.DataFormat;
 import dev.lora4j.run.DataSpec;
 import java.util.ArrayList;
@@ -23,7 +23,22 @@ public final class TrainingData {
      * evaluation set (if any) in file order, its class labels mapped exactly as the training set's.
      */
     public static TrialData open(DataSpec data, TaskType task, Tokenizer tokenizer, int batchSize, long seed) {
+        return open(data, task, tokenizer, null, batchSize, seed);
+    }
+
+    /**
+     * As {@link #open(DataSpec, TaskType, Tokenizer, int, long)}, every row checked against {@code model} as it is
+     * read, before any tensor sees it: token ids below its {@code vocab_size}, class ids and names within its
+     * classifier's {@code num_labels}. A row outside them is bad data naming the file, the line and the range.
+     *
+     * @param model the architecture the data is for, or null to check nothing against a model
+     */
+    public static TrialData open(DataSpec data, TaskType task, Tokenizer tokenizer, Architecture model,
+            int batchSize, long seed) {
         DataOptions options = options(data, task);
+        if (model != null) {
+            options = options.withModel(model.vocabSize(), task == TaskType.SEQ_CLS ? model.numLabels() : 0);
+        }
         TokenizedDataset train = DatasetCache.shared().get(data.train(), tokenizer, options);
         requireTargets(train, data.maxLength());
         if (batchSize > train.size()) {
@@ -34,23 +49,23 @@ public final class TrainingData {
         List<Batch> eval = new ArrayList<>();
         if (data.eval().isPresent()) {
             TokenizedDataset ev = DatasetCache.shared().get(data.eval().get(), tokenizer,
-                    options.withLabels(train.labelNames()));
+                    options.withLabels(train.labelNames(), data.labels().isEmpty()
+                            ? "the training file's labels, sorted: " + data.train() : "data.labels"));
+            requireTargets(ev, data.maxLength());
             Batches.evaluation(ev, batchSize).forEachRemaining(eval::add);
         }
-        return new TrialData(new TrainingBatches(train, batchSize, seed), eval, Objective.of(task));
+        return new TrialData(new TrainingBatches(train, batchSize, seed), eval, Objective.of(task),
+                train.labelNames());
     }
 
     /**
-     * A causal-LM set whose targets were all cut off by truncation (long prompts, short max_length) would train on
-     * nothing and report a loss of 0; that is an error, and a partial loss of targets is a warning.
+     * A causal-LM set in which no row has a target (every label -100, one-token rows, or a truncation to max_length
+     * that cuts them all off) would train on nothing and report a loss of 0, or evaluate to NaN: an error naming the
+     * cause. A partial loss of targets to truncation is a warning.
      */
     static void requireTargets(TokenizedDataset d, int maxLength) {
+        d.requireTargets("data.max_length");
         TokenizedDataset.Stats s = d.stats();
-        if (s.targetTokens() == 0) {
-            throw new DataException(d.source() + ": no row has a target token left after truncation to max_length "
-                    + maxLength + " (the prompts are longer than that); raise data.max_length or shorten the"
-                    + " prompts");
-        }
         if (s.rowsWithoutTargets() > 0) {
             LOG.warn("{}: {} of {} rows have no target token left after truncation to max_length {}; they add"
                     + " nothing to training", d.source(), s.rowsWithoutTargets(), s.rows(), maxLength);
@@ -62,7 +77,7 @@ public final class TrainingData {
     static DataOptions options(DataSpec d, TaskType task) {
         DataOptions o = DataOptions.of(task).withFields(d.textField(), d.labelField()).withMaxLength(d.maxLength());
         if (!d.labels().isEmpty()) {
-            o = o.withLabels(d.labels());
+            o = o.withLabels(d.labels(), "data.labels");
         }
         return d.format() == null ? o : o.withFormat(d.format() == DataFormat.CSV ? Format.CSV : Format.JSONL);
     }

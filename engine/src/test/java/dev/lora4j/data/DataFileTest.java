@@ -230,6 +230,57 @@ class DataFileTest {
     }
 
     @Test
+    void tokenIdsOutsideTheModelsVocabularyAreBadRows() throws IOException {
+        DataException e = bad("ids.jsonl", """
+                {"input_ids": [1, 2, 100]}
+                {"input_ids": [1, 101]}
+                {"input_ids": [-1, 2]}
+                {"input_ids": [1, 2], "labels": [-100, 101]}
+                {"input_ids": [1, 2], "labels": [-100, 100]}
+                """, CAUSAL.withModel(101, 0));
+        String f = dir.resolve("ids.jsonl").toString();
+        assertEquals(List.of(
+                f + ":2: \"input_ids\" has 101: token ids are 0 to 100 (the model's vocab_size is 101)",
+                f + ":3: \"input_ids\" has -1: token ids are 0 to 100 (the model's vocab_size is 101)",
+                f + ":4: \"labels\" has 101: labels are token ids (0 to 100 (the model's vocab_size is 101)) or"
+                        + " -100 (ignored)"), e.problems());
+    }
+
+    @Test
+    void classIdsBeyondTheModelsClassifierAreBadRows() throws IOException {
+        DataException e = bad("c.jsonl", """
+                {"text": "a", "label": 1}
+                {"text": "b", "label": 700}
+                """, CLS.withModel(0, 2));
+        assertEquals(dir.resolve("c.jsonl") + ":2: label 700 is out of range: the model's classifier has 2 classes,"
+                + " ids 0 to 1", e.getMessage());
+        assertEquals(List.of("0", "1"), DataFile.read(file("ok.jsonl", "{\"text\": \"a\", \"label\": 1}\n"),
+                CLS.withModel(0, 2)).labelNames(), "ids below the classifier's size name themselves");
+    }
+
+    @Test
+    void moreLabelNamesThanTheClassifierHasClassesIsAnError() throws IOException {
+        String rows = """
+                {"text": "a", "label": "x"}
+                {"text": "b", "label": "y"}
+                {"text": "c", "label": "z"}
+                """;
+        assertEquals(dir.resolve("c.jsonl") + ": the file's labels [x, y, z] are 3 classes but the model's classifier"
+                + " has 2 (num_labels in its config.json)", bad("c.jsonl", rows, CLS.withModel(0, 2)).getMessage());
+        assertEquals(dir.resolve("d.jsonl") + ": the labels [x, y, z] (data.labels) are 3 classes but the model's"
+                + " classifier has 2 (num_labels in its config.json)", bad("d.jsonl", rows, CLS.withModel(0, 2)
+                .withLabels(List.of("x", "y", "z"), "data.labels")).getMessage());
+    }
+
+    @Test
+    void anUnknownNameSaysWhereTheKnownOnesComeFrom() throws IOException {
+        DataException e = bad("c.jsonl", "{\"text\": \"a\", \"label\": \"eggs\"}\n",
+                CLS.withLabels(List.of("ham", "spam"), "the adapter's labels, id2label in a/config.json"));
+        assertEquals(dir.resolve("c.jsonl") + ":1: label \"eggs\" is not one of [ham, spam] (the adapter's labels,"
+                + " id2label in a/config.json)", e.getMessage());
+    }
+
+    @Test
     void mixingIdsAndNamesNeedsTheList() throws IOException {
         DataException e = bad("c.jsonl", """
                 {"text": "a", "label": "spam"}

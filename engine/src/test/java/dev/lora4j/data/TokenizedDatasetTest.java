@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.lora4j.config.TaskType;
 import java.io.IOException;
@@ -11,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -84,6 +86,62 @@ class TokenizedDatasetTest {
                     """, CAUSAL.withMaxLength(3));
             assertArrayEquals(new long[] {I, I, I}, d.example(0).labels());
             assertEquals(1, d.stats().rowsWithoutTargets());
+        }
+    }
+
+    @Test
+    void whyNothingIsLeftToPredict() throws IOException {
+        try (Tokenizer t = llama(null)) {
+            TokenizedDataset prompts = build(t, "pc.jsonl", """
+                    {"prompt": "d d d d", "completion": "a"}
+                    {"prompt": "d d d", "completion": "a"}
+                    """, CAUSAL.withMaxLength(3));
+            assertEquals(Optional.of(dir.resolve("pc.jsonl") + ": no target token in any row: truncation to"
+                    + " max_length 3 leaves nothing to predict: every prompt is 3 tokens or longer, so no completion"
+                    + " token is left; raise data.max_length or shorten the prompts"),
+                    prompts.whyNothingToPredict("data.max_length"));
+            DataException e = assertThrows(DataException.class, () -> prompts.requireTargets("data.max_length"));
+            assertEquals(prompts.whyNothingToPredict("data.max_length").orElseThrow(), e.getMessage());
+
+            TokenizedDataset ignored = build(t, "i.jsonl", """
+                    {"input_ids": [10, 11, 12], "labels": [-100, -100, -100]}
+                    {"input_ids": [10, 11], "labels": [10, -100]}
+                    """, CAUSAL);
+            assertEquals(Optional.of(dir.resolve("i.jsonl") + ": no target token in any row: every label is -100"
+                    + " (ignored) after each row's first token (a causal LM never predicts a row's first token), so"
+                    + " there is nothing to predict"), ignored.whyNothingToPredict("x"));
+
+            TokenizedDataset single = build(t, "s.jsonl", "{\"input_ids\": [10]}\n", CAUSAL);
+            assertEquals(Optional.of(dir.resolve("s.jsonl") + ": no target token in any row: every row is a single"
+                    + " token, and a causal LM never predicts a row's first token"), single.whyNothingToPredict("x"));
+
+            TokenizedDataset one = build(t, "o.jsonl", "{\"input_ids\": [10, 11, 12]}\n", CAUSAL.withMaxLength(1));
+            assertEquals(Optional.of(dir.resolve("o.jsonl") + ": no target token in any row: truncation to"
+                    + " max_length 1 leaves nothing to predict: a row keeps only its first token, which a causal LM"
+                    + " never predicts; raise --max-length"), one.whyNothingToPredict("--max-length"));
+
+            TokenizedDataset late = build(t, "l.jsonl", "{\"input_ids\": [10, 11, 12], \"labels\": [-100, -100,"
+                    + " 12]}\n", CAUSAL.withMaxLength(2));
+            assertEquals(Optional.of(dir.resolve("l.jsonl") + ": no target token in any row: truncation to"
+                    + " max_length 2 leaves nothing to predict: every target token (a label that is not -100) lies"
+                    + " beyond a row's first 2 tokens; raise m"), late.whyNothingToPredict("m"));
+
+            TokenizedDataset fine = build(t, "f.jsonl", "{\"input_ids\": [10, 11]}\n", CAUSAL);
+            assertEquals(Optional.empty(), fine.whyNothingToPredict("m"));
+            fine.requireTargets("m");
+        }
+    }
+
+    @Test
+    void aTokenizerThatGivesIdsBeyondTheModelsVocabularyIsNotTheModels() throws IOException {
+        try (Tokenizer t = llama(null)) {
+            // "d" is [<s>, d]: id 8 is beyond an 8-token vocabulary
+            Path f = file("t.jsonl", "{\"text\": \"abc\"}\n{\"text\": \"d\"}\n");
+            var e = assertThrows(dev.lora4j.model.ModelException.class,
+                    () -> TokenizedDataset.build(f, t, CAUSAL.withModel(8, 0)));
+            assertEquals(f + ":2: the tokenizer (" + t.identity() + ") gave token id 8, but the model's vocab_size"
+                    + " is 8 (ids 0 to 7): the tokenizer is not the model's", e.getMessage());
+            assertEquals(2, TokenizedDataset.build(f, t, CAUSAL.withModel(9, 0)).size());
         }
     }
 

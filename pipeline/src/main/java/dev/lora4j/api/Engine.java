@@ -18,6 +18,7 @@ import dev.lora4j.model.Adaptation;
 import dev.lora4j.model.BaseModel;
 import dev.lora4j.model.Builtins;
 import dev.lora4j.model.HfModels;
+import dev.lora4j.model.LabelNames;
 import dev.lora4j.run.RunSpec;
 import dev.lora4j.runtime.Torch;
 import dev.lora4j.train.Evaluator;
@@ -35,6 +36,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -58,7 +60,8 @@ public final class Engine {
      *
      * @param metrics {@code eval_loss}, and {@code eval_tokens}/{@code eval_perplexity} (causal LM) or
      *     {@code eval_samples}/{@code eval_accuracy} (classifier)
-     * @param warnings what loading the adapter warned about (PEFT's warnings)
+     * @param warnings what loading the adapter warned about (PEFT's warnings), and how a classifier's label names
+     *     became class ids when nothing named them
      */
     public record Evaluation(Map<String, Double> metrics, List<String> warnings) {
         /**
@@ -111,7 +114,9 @@ public final class Engine {
      * @param adapter a PEFT adapter folder, or null for the base model alone
      * @param batchSize rows per batch (the result does not depend on it)
      * @param maxLength tokens per row after truncation
-     * @param labels a classifier's label names in id order, or empty for the file's, sorted
+     * @param labels a classifier's label names in id order; empty for the ones the adapter was saved with (its
+     *     {@code config.json}'s {@code id2label}), else the model's {@code id2label}, else the file's, sorted (with
+     *     a warning). Names that differ from the adapter's are an error; given names replace the model's
      * @param task the model's head, or null for the adapter's task type, else the architecture's default
      * @param device {@code cpu}, {@code gpu}, {@code gpu:N}
      */
@@ -240,11 +245,27 @@ public final class Engine {
                 Tokenizer tokenizer = Tokenizer.forModel(base.folder().orElseThrow(),
                         base.config().intOr("pad_token_id", 0))) {
             TaskType head = base.architecture().task();
-            DataOptions options = DataOptions.of(head).withMaxLength(r.maxLength());
+            DataOptions options = DataOptions.of(head).withMaxLength(r.maxLength())
+                    .withModel(base.architecture().vocabSize(), base.architecture().numLabels());
+            Labels known = head == TaskType.SEQ_CLS ? knownLabels(r, base) : Labels.NONE;
             if (!r.labels().isEmpty()) {
-                options = options.withLabels(r.labels());
+                // the adapter's names are what its classifier learnt; the model's id2label may come from another
+                // fine-tune, so given names override those
+                if (known.fromAdapter() && !known.names().equals(r.labels())) {
+                    throw new IllegalArgumentException("the labels given " + r.labels() + " differ from "
+                            + known.from() + ": " + known.names() + " (class ids in that order); leave them out,"
+                            + " or give them in that order");
+                }
+                options = options.withLabels(r.labels(), "the labels given");
+            } else if (!known.names().isEmpty()) {
+                options = options.withLabels(known.names(), known.from());
             }
             TokenizedDataset rows = TokenizedDataset.build(r.data(), tokenizer, options);
+            if (head == TaskType.SEQ_CLS && options.labels().isEmpty()) {
+                inferredLabelsWarning(rows, base.architecture().numLabels(), r.adapter() != null)
+                        .ifPresent(warnings::add);
+            }
+            rows.requireTargets("the max length (eval's --max-length)");
             Objective objective = Objective.of(head);
             if (r.adapter() == null) {
                 metrics = Evaluator.evaluate(base, Adaptation.NONE, objective, Batches.evaluation(rows,
@@ -258,6 +279,56 @@ public final class Engine {
             }
         }
         return new Evaluation(metrics, warnings);
+    }
+
+    /** A classifier's label names and where they were found (for messages). */
+    private record Labels(List<String> names, String from, boolean fromAdapter) {
+        static final Labels NONE = new Labels(List.of(), null, false);
+    }
+
+    /**
+     * The names a classifier's classes already have: the adapter's ({@code config.json} saved beside it, as lora4j
+     * saves a trained classifier), else the model's own {@code id2label} (a merged folder, a fine-tuned classifier),
+     * as transformers' pipelines name predictions from {@code model.config.id2label}.
+     */
+    private static Labels knownLabels(Evaluate r, BaseModel base) {
+        if (r.adapter() != null) {
+            Optional<List<String>> a = PeftAdapters.labelNames(r.adapter());
+            if (a.isPresent()) {
+                Path f = PeftAdapters.configFile(r.adapter()).toAbsolutePath().getParent()
+                        .resolve(PeftAdapters.MODEL_CONFIG);
+                return new Labels(a.get(), "the adapter's labels, id2label in " + f, true);
+            }
+        }
+        Optional<List<String>> m = LabelNames.of(base.config().raw(), base.config().source());
+        return m.map(names -> new Labels(names, "the model's labels, id2label in " + base.config().source()
+                + ", unless --labels names them", false)).orElse(Labels.NONE);
+    }
+
+    /**
+     * Says how a file's label names became class ids when nothing named them (a PEFT adapter, a model without
+     * {@code id2label}): sorted, which is right only if training sorted the same names. Ids written as numbers
+     * need no warning.
+     */
+    private static Optional<String> inferredLabelsWarning(TokenizedDataset rows, int classes, boolean adapter) {
+        List<String> names = rows.labelNames();
+        boolean ids = true;
+        for (int i = 0; i < names.size(); i++) {
+            ids &= names.get(i).equals(Integer.toString(i));
+        }
+        if (ids) {
+            return Optional.empty();
+        }
+        StringBuilder mapping = new StringBuilder();
+        for (int i = 0; i < names.size(); i++) {
+            mapping.append(i == 0 ? "" : ", ").append(names.get(i)).append('=').append(i);
+        }
+        return Optional.of(rows.source() + ": " + (adapter ? "neither the adapter nor the model names its labels"
+                : "the model names no labels") + " (config.json id2label), so the file's labels, sorted, are the"
+                + " class ids: " + mapping
+                + (names.size() < classes ? "; the model has " + classes + " classes but the file names only "
+                + names.size() + ", so these ids are likely not the ones it was trained with" : "")
+                + "; give the labels in training order (--labels) if they differ");
     }
 
     /**
@@ -330,7 +401,9 @@ public final class Engine {
 
     /**
      * PEFT's {@code merge_and_unload}: the adapter folded into the base's weights, written as a plain Hugging Face
-     * folder, on the CPU. {@code out} must be new or empty (see {@link #merge(Merge)}).
+     * folder, on the CPU. {@code out} must be new or empty (see {@link #merge(Merge)}). Its {@code config.json} is the
+     * one transformers' {@code save_pretrained} writes: the model's class in {@code architectures}, and a classifier's
+     * label names ({@code id2label}, {@code label2id}) from the adapter's {@code config.json}.
      *
      * @param model a Hugging Face folder or {@code builtin:NAME}
      * @param adapter a PEFT adapter folder
@@ -629,8 +702,9 @@ public final class Engine {
                 Tokenizer tokenizer = Tokenizer.forModel(HfModels.folderOf(run.model()),
                         base.config().intOr("pad_token_id", 0));
                 Adapter adapter = Adapter.create(base, run.lora(), run.training().seed())) {
-            TrialData data = TrainingData.open(run.data(), run.task(), tokenizer, run.training().batchSize(),
-                    run.training().seed());
+            TrialData data = TrainingData.open(run.data(), run.task(), tokenizer, base.architecture(),
+                    run.training().batchSize(), run.training().seed());
+            adapter.useLabelNames(data.labels());
             r.log().accept(run.name() + ": " + base.architecture().describe() + "; " + adapter.trainableReport());
             TrialRun.Settings settings = TrialRun.Settings.of(run.training(), "eval_loss", false);
             try (TrialRun trial = new TrialRun(base, adapter, data.objective(), settings, data.train(), data.eval(),
