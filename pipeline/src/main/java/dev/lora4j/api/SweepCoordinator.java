@@ -169,7 +169,7 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
                 })
                 .onMessageEquals(Timer.CHECK_FOLDER, () -> {
                     if (run.lock() != null && !run.lock().present()) {
-                        storageFault("the run folder " + folder.dir() + " was removed or moved while the sweep ran");
+                        storageFault("the run folder is gone");
                     }
                     return this;
                 })
@@ -261,6 +261,10 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
     }
 
     private void storageFault(String message) {
+        if (run.lock() != null && !run.lock().present()) {
+            // a write failed because the folder went away: say that, not which write noticed it first
+            message = "the run folder " + folder.dir() + " was removed or moved while the sweep ran";
+        }
         if (stopReason == null) {
             getContext().getLog().error("sweep {}: {}; stopping (resume once it is fixed)", spec.name(), message);
             stopReason = message;
