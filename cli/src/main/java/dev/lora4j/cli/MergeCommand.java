@@ -1,6 +1,7 @@
 package dev.lora4j.cli;
 
 import dev.lora4j.api.Engine;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -27,7 +28,11 @@ public final class MergeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Engine.merge(model.model, adapter, out, model.task(), model.device);
+        PrintWriter err = spec.commandLine().getErr();
+        Engine.merge(model.model, adapter, out, model.task(), model.device, w -> {
+            err.println("lora4j: warning: " + w);
+            err.flush();
+        });
         spec.commandLine().getOut().println("merged model written to " + out);
         spec.commandLine().getOut().flush();
         return 0;

@@ -50,6 +50,8 @@ import java.util.function.Consumer;
  * }</pre>
  */
 public final class Engine {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Engine.class);
+
     private Engine() {}
 
     /**
@@ -57,7 +59,7 @@ public final class Engine {
      *
      * @param metrics {@code eval_loss}, and {@code eval_tokens}/{@code eval_perplexity} (causal LM) or
      *     {@code eval_samples}/{@code eval_accuracy} (classifier)
-     * @param warnings what loading the adapter warned about (PEFT's warnings)
+     * @param warnings what loading the model and the adapter warned about (transformers' and PEFT's warnings)
      */
     public record Evaluation(Map<String, Double> metrics, List<String> warnings) {
         /**
@@ -245,6 +247,7 @@ public final class Engine {
             }
             TokenizedDataset rows = TokenizedDataset.build(r.data(), tokenizer, options);
             Objective objective = Objective.of(head);
+            warnings.addAll(base.warnings());
             if (r.adapter() == null) {
                 metrics = Evaluator.evaluate(base, Adaptation.NONE, objective, Batches.evaluation(rows,
                         r.batchSize()));
@@ -283,11 +286,32 @@ public final class Engine {
      * @return {@code out}
      */
     public static Path merge(String model, Path adapter, Path out, TaskType task, String device) {
+        return merge(model, adapter, out, task, device, w -> LOG.warn(w));
+    }
+
+    /**
+     * As {@link #merge(String, Path, Path, TaskType, String)}, telling {@code warn} what loading the model and the
+     * adapter warned about (transformers' and PEFT's warnings) before it merges.
+     *
+     * @param model a Hugging Face folder or {@code builtin:NAME}
+     * @param adapter a PEFT adapter folder
+     * @param out the folder to write
+     * @param task the model's head, or null for the adapter's task type
+     * @param device {@code cpu}, {@code gpu}, {@code gpu:N}
+     * @param warn told each warning
+     * @return {@code out}
+     */
+    public static Path merge(String model, Path adapter, Path out, TaskType task, String device,
+            Consumer<String> warn) {
         TaskType t = task != null ? task
                 : LoraConfigJson.read(PeftAdapters.configFile(adapter)).value().task().orElse(null);
-        try (BaseModel base = load(model, t, device);
-                Adapter a = PeftAdapters.load(base, adapter, false).adapter()) {
-            MergedModels.write(a, out);
+        try (BaseModel base = load(model, t, device)) {
+            base.warnings().forEach(warn);
+            PeftAdapters.LoadedAdapter loaded = PeftAdapters.load(base, adapter, false);
+            try (Adapter a = loaded.adapter()) {
+                loaded.warnings().forEach(warn);
+                MergedModels.write(a, out);
+            }
         }
         return out;
     }
@@ -387,7 +411,8 @@ public final class Engine {
      * @param listener sees steps and evaluations as they happen (after they are written)
      * @param stop checked after each step: true stops the run there, after a checkpoint
      * @param log told what the run does (the model, resumed from where)
-     * @param warn told what went wrong but not fatally (a checkpoint that cannot be read and is skipped)
+     * @param warn told what went wrong but not fatally (a checkpoint that cannot be read and is skipped) and what
+     *     loading the model and creating the adapter warned about (transformers' and PEFT's warnings)
      */
     public record Train(RunSpec config, Path out, boolean resume, String device, int threads, TrainListener listener,
             BooleanSupplier stop, Consumer<String> log, Consumer<String> warn) {
@@ -538,6 +563,8 @@ public final class Engine {
                 Adapter adapter = Adapter.create(base, run.lora(), run.training().seed())) {
             TrialData data = TrainingData.open(run.data(), run.task(), tokenizer, run.training().batchSize(),
                     run.training().seed());
+            base.warnings().forEach(r.warn());
+            adapter.warnings().forEach(r.warn());
             r.log().accept(run.name() + ": " + base.architecture().describe() + "; " + adapter.trainableReport());
             TrialRun.Settings settings = TrialRun.Settings.of(run.training(), "eval_loss", false);
             try (TrialRun trial = new TrialRun(base, adapter, data.objective(), settings, data.train(), data.eval(),
