@@ -9,6 +9,7 @@ import dev.lora4j.sweep.TrialSpec;
 import dev.lora4j.train.TrialData;
 import dev.lora4j.train.TrialRun;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -209,6 +210,7 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
             return attemptFailed(f.failure(), 0);
         }
         model = ((ModelInjector.Injected) result).model();
+        warnAbout(model);
         if (cancelReason != null) {
             return end(TrialResult.Status.CANCELLED, new Failure.Cancelled(cancelReason), null);
         }
@@ -218,6 +220,18 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
                 plan.services().data()));
         plan.services().data().tell(new DataLoader.Open(spec, model.base(), batchSize, dataReplies));
         return this;
+    }
+
+    /** What loading the base and creating the adapter warned about, for the sweep's subscribers. */
+    private void warnAbout(TrialModel m) {
+        List<String> all = new ArrayList<>();
+        if (m.base() != null) {
+            all.addAll(m.base().warnings());
+        }
+        if (m.adapter() != null) {
+            all.addAll(m.adapter().warnings());
+        }
+        all.forEach(w -> plan.events().tell(new TrialEvent.Warned(spec.id(), spec.name(), w)));
     }
 
     private Behavior<Command> onData(DataLoader.Opened opened) {

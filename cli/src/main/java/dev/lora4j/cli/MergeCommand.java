@@ -3,6 +3,7 @@ package dev.lora4j.cli;
 import dev.lora4j.api.Engine;
 import dev.lora4j.lora.MergedModels;
 import dev.lora4j.model.Builtins;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -37,8 +38,12 @@ public final class MergeCommand implements Callable<Integer> {
     public Integer call() {
         // refused before the model is loaded, naming the options the user typed
         MergedModels.checkOut(Builtins.resolve(model.model), adapter, out, force, "--out", "--force");
+        PrintWriter err = spec.commandLine().getErr();
         Engine.merge(Engine.Merge.of(model.model, adapter, out).withTask(model.task()).onDevice(model.device)
-                .withForce(force));
+                .withForce(force), w -> {
+                    err.println("lora4j: warning: " + w);
+                    err.flush();
+                });
         spec.commandLine().getOut().println("merged model written to " + out);
         spec.commandLine().getOut().flush();
         return 0;

@@ -59,6 +59,17 @@ final class ProgressView {
         out.flush();
     }
 
+    /** A {@code lora4j: warning: } line on {@code err}, above the redrawn block (which the next draw restores). */
+    void warn(PrintWriter err, String message) {
+        if (terminal && drawnLines > 0) {
+            out.print("\u001b[" + drawnLines + "F\u001b[J");
+            out.flush();
+            drawnLines = 0;
+        }
+        err.println("lora4j: warning: " + message);
+        err.flush();
+    }
+
     static String bar(long done, long total, int width) {
         int filled = total <= 0 ? 0 : (int) Math.min(width, done * width / total);
         return "[" + "=".repeat(filled) + (filled < width ? ">" : "") + " ".repeat(Math.max(0, width - filled - 1))

@@ -94,7 +94,7 @@ public final class SweepCommand implements Callable<Integer> {
                 recordSpec(dir);
             }
             view.log("sweep " + sweep.summary() + (resume ? " (resuming " + dir + ")" : "") + " -> " + dir);
-            SweepView live = new SweepView(view, sweep.metric().name(), sweep.size());
+            SweepView live = new SweepView(view, sweep.metric().name(), sweep.size(), w -> view.warn(err, w));
             prepared.events().runForeach(live::on, lora4j.system());
             SweepHandle handle = prepared.start();
             AtomicInteger presses = new AtomicInteger();

@@ -4,10 +4,13 @@ import dev.lora4j.api.trial.TrialEvent;
 import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.train.StepReport;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * The live view of a sweep: one line per running trial (name, step/total, loss, eval metric, ETA) and an overall
@@ -18,6 +21,8 @@ final class SweepView {
     private final String metric;
     private final long total;
     private final Map<String, Running> running = new LinkedHashMap<>();
+    private final Consumer<String> warn;
+    private final Set<String> warned = new HashSet<>();
     private int done;
     private int failed;
     private int started;
@@ -33,10 +38,11 @@ final class SweepView {
         }
     }
 
-    SweepView(ProgressView view, String metric, long total) {
+    SweepView(ProgressView view, String metric, long total, Consumer<String> warn) {
         this.view = view;
         this.metric = metric;
         this.total = total;
+        this.warn = warn;
     }
 
     synchronized void on(TrialEvent e) {
@@ -77,6 +83,11 @@ final class SweepView {
                     + r.metric(metric).map(v -> String.format(Locale.ROOT, ": %s %.4f", metric, v)).orElse("")
                     + (r.reason() != null ? " (" + r.reason() + ")" : "")
                     + (r.errors().isEmpty() ? "" : ": " + r.errors()));
+        } else if (e instanceof TrialEvent.Warned w) {
+            // every trial on a base, or with the same config, says the same: once is enough
+            if (warned.add(w.message())) {
+                warn.accept("trial " + w.name() + ": " + w.message());
+            }
         } else if (e instanceof TrialEvent.Retried r) {
             plain(r.name() + " retried (attempt " + r.attempt() + ", batch " + r.batchSize() + " x "
                     + r.accumulation() + "): " + r.failure().message());

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -61,6 +62,9 @@ public final class Documents {
             throw ConfigException.ofFile(null, lfsMessage(t));
         }
         try {
+            if (!json) {
+                rejectAliases(t);
+            }
             JsonNode n = (json ? JSON : YAML).readTree(t);
             if (n == null || n.isMissingNode()) {
                 throw ConfigException.ofFile(null, "empty document: expected a JSON or YAML config");
@@ -68,6 +72,27 @@ public final class Documents {
             return n;
         } catch (JsonProcessingException e) {
             throw ConfigException.ofFile(null, syntaxMessage(json, e));
+        } catch (IOException e) {
+            // parsing text in memory does no I/O
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Jackson reads a YAML alias ({@code *name}) as the string {@code "name"}, so a config using anchors would be
+     * misread without a word (and a "billion laughs" file is only harmless because nothing is expanded). An alias is
+     * refused with its place in the file instead.
+     */
+    private static void rejectAliases(String text) throws IOException {
+        try (YAMLParser p = (YAMLParser) YAML.getFactory().createParser(text)) {
+            while (p.nextToken() != null) {
+                if (p.isCurrentAlias()) {
+                    JsonLocation at = p.currentTokenLocation();
+                    throw ConfigException.ofFile(null, "YAML alias *" + p.getText() + " at line " + at.getLineNr()
+                            + ", column " + at.getColumnNr() + ": lora4j does not expand YAML anchors and aliases"
+                            + " (&name, *name, <<: *name); write the value out in full");
+                }
+            }
         }
     }
 

@@ -211,6 +211,15 @@ public final class LoraConfig {
         return Optional.ofNullable(peftVersion);
     }
 
+    /**
+     * PEFT's {@code ensure_weight_tying} (kept in {@link #extra()}): tie the trainable copies of weights the model
+     * ties ({@code lm_head} and {@code embed_tokens} with {@code tie_word_embeddings}) instead of training them apart.
+     */
+    public boolean ensureWeightTying() {
+        JsonNode v = extra.get("ensure_weight_tying");
+        return v != null && v.isBoolean() && v.booleanValue();
+    }
+
     /** Every key lora4j does not model, verbatim (niche fields, newer or older PEFT keys). */
     public Map<String, JsonNode> extra() {
         return extra;

@@ -178,6 +178,9 @@ public final class LoraConfigJson {
         s.bool("lora_bias").ifPresent(b::loraBias);
         s.bool("inference_mode").ifPresent(b::inferenceMode);
         s.stringsOrNull("modules_to_save").ifPresent(b::modulesToSave);
+        // a niche field kept verbatim in extra(), but one the engine acts on: its type is checked here
+        s.value("ensure_weight_tying").filter(v -> !v.isNull() && !v.isBoolean()).ifPresent(v -> p.error(
+                s.path("ensure_weight_tying"), "ensure_weight_tying must be true or false, got " + Section.show(v)));
         s.value("init_lora_weights").ifPresent(v -> {
             if (v.isBoolean()) {
                 b.initLoraWeights(v.booleanValue());

@@ -125,7 +125,10 @@ public final class DataSpec extends TreeValue {
     }
 
     private static void exists(String path, Path file, Problems p) {
-        if (!Files.exists(file)) {
+        if (!Files.exists(file) && Files.isSymbolicLink(file)) {
+            p.error(path, file + " is a symbolic link that leads to no file (a loop of links, or its target is"
+                    + " missing)");
+        } else if (!Files.exists(file)) {
             p.error(path, "no such file: " + file);
         } else if (!Files.isRegularFile(file)) {
             p.error(path, file + " is not a file");

@@ -58,7 +58,10 @@ public sealed interface ModelSpec {
             return;
         }
         Path dir = path();
-        if (!Files.exists(dir)) {
+        if (!Files.exists(dir) && Files.isSymbolicLink(dir)) {
+            p.error(path, dir + " is a symbolic link that leads to no folder (a loop of links, or its target is"
+                    + " missing)");
+        } else if (!Files.exists(dir)) {
             p.error(path, "no such model folder: " + dir);
         } else if (!Files.isDirectory(dir)) {
             p.error(path, dir + " is a file; expected a Hugging Face model folder (config.json + model.safetensors)");

@@ -34,10 +34,22 @@ public record DataFile(Path path, RowShape shape, List<Row> rows, List<String> l
         labelNames = List.copyOf(labelNames);
     }
 
+    /** Why {@code file} is not a data file: missing, a folder, or a symbolic link that leads nowhere. */
+    public static DataException notAFile(Path file) {
+        if (Files.isDirectory(file)) {
+            return new DataException(file + ": is a directory, expected a JSONL or CSV data file");
+        }
+        if (Files.isSymbolicLink(file)) {
+            return new DataException(file + ": a symbolic link that leads to no file (a loop of links, or its"
+                    + " target is missing)");
+        }
+        return new DataException(file + ": no such file");
+    }
+
     public static DataFile read(Path file, DataOptions options) {
         String name = file.toString();
         if (!Files.isRegularFile(file)) {
-            throw new DataException(name + ": no such file");
+            throw notAFile(file);
         }
         int classes = options.numClasses();
         if (classes > 0 && options.labels().size() > classes) {

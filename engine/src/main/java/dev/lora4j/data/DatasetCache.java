@@ -93,7 +93,7 @@ public final class DatasetCache {
 
     public static Key keyOf(Path file, Tokenizer tokenizer, DataOptions options) {
         if (!Files.isRegularFile(file)) {
-            throw new DataException(file + ": no such file");
+            throw DataFile.notAFile(file);
         }
         return new Key(FileIdentity.of(file), tokenizer.identity(), options.withFormat(options.formatOf(file)));
     }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.lora4j.config.Bias;
 import dev.lora4j.config.InitLoraWeights;
 import dev.lora4j.config.LoraConfig;
+import dev.lora4j.config.TargetModules;
 import dev.lora4j.config.TaskType;
 import dev.lora4j.model.Adaptation;
 import dev.lora4j.model.BaseModel;
@@ -38,6 +39,15 @@ public final class Adapter implements Adaptation, AutoCloseable {
     private static final String PREFIX = "base_model.model.";
     private static final String NAME = "default";
 
+    /** PEFT's {@code EMBEDDING_LAYER_NAMES}: the names its weight-tying checks look for. */
+    private static final List<String> EMBEDDING_LAYER_NAMES = List.of("embed_tokens", "lm_head");
+
+    /** PEFT's warning (tuners_utils.py, {@code BaseTuner._check_tied_modules}) for a LoraConfig. */
+    static final String TIED_LAYER_WARNING = "Model has `tie_word_embeddings=True` and a tied layer is part of the"
+            + " adapter, but `ensure_weight_tying` is not set to True. This can lead to complications, for example"
+            + " when merging the adapter or converting your model to formats other than safetensors. Check the"
+            + " discussion here: https://github.com/huggingface/peft/issues/2777";
+
     private static final List<String> UNSUPPORTED_KEYS = List.of("target_parameters", "layer_replication",
             "trainable_token_indices", "alora_invocation_tokens", "megatron_config", "arrow_config", "velora_config",
             "kasa_config", "use_bdlora", "monteclora_config", "lora_ga_config");
@@ -47,22 +57,26 @@ public final class Adapter implements Adaptation, AutoCloseable {
     private final NDManager manager;
     private final Map<String, LoraLayer> layers;
     private final Map<String, NDArray> overrides;
+    private final Map<String, NDArray> ownOverrides;
     private final List<Parameter> parameters;
     private final List<String> modulesToSave;
+    private final Map<String, String> savedAliases;
     private final List<String> warnings;
     // a classifier's label names in id order (set once its data is known, or read with a saved adapter)
     private volatile List<String> labelNames = List.of();
 
     private Adapter(BaseModel base, LoraConfig config, NDManager manager, Map<String, LoraLayer> layers,
             Map<String, NDArray> overrides, List<Parameter> parameters, List<String> modulesToSave,
-            List<String> warnings) {
+            Map<String, String> savedAliases, List<String> warnings) {
         this.base = base;
         this.config = config;
         this.manager = manager;
         this.layers = Collections.unmodifiableMap(layers);
+        this.ownOverrides = overrides;
         this.overrides = Collections.unmodifiableMap(overrides);
         this.parameters = List.copyOf(parameters);
         this.modulesToSave = List.copyOf(modulesToSave);
+        this.savedAliases = Collections.unmodifiableMap(new LinkedHashMap<>(savedAliases));
         this.warnings = List.copyOf(warnings);
     }
 
@@ -77,9 +91,11 @@ public final class Adapter implements Adaptation, AutoCloseable {
         Bias bias = config.biasMode().orElseThrow(() ->
                 new LoraException("Requested bias: " + config.bias() + ", is not implemented."));
         LoraConfig withHeads = withTaskModulesToSave(config);
-        TargetMatcher.Selection sel = TargetMatcher.select(withHeads, base.tree());
+        List<String> warnings = new ArrayList<>();
+        Tying tying = checkTiedModules(base, withHeads, warnings);
+        TargetMatcher.Selection sel = TargetMatcher.select(tying.config(), base.tree());
         LoraConfig resolved = sel.config();
-        List<String> warnings = new ArrayList<>(sel.warnings());
+        warnings.addAll(sel.warnings());
         boolean fanInFanOut = resolved.fanInFanOut();
         NDManager manager = Torch.newManager(base.device());
         try (GradMode g = GradMode.off(); Ops tmp = Ops.scope(manager)) {
@@ -119,15 +135,18 @@ public final class Adapter implements Adaptation, AutoCloseable {
             for (LoraLayer l : layers.values()) {
                 addLayerParams(params, l, trainable);
             }
-            List<String> wrapped = wrapModulesToSave(base, resolved, keep, overrides, params, trainable);
+            Map<String, String> savedAliases = new LinkedHashMap<>();
+            List<String> wrapped = wrapModulesToSave(base, resolved, keep, overrides, params, trainable,
+                    tying.modulesToTie(), savedAliases);
             addTrainableBiases(base, bias, layers, keep, overrides, params, trainable);
             for (Parameter prm : params) {
                 prm.tensor().setRequiresGradient(prm.trainable());
             }
+            // the callers hand these to the user (Engine's results, the sweep's events); the log is for apps
             for (String w : warnings) {
-                LOG.warn(w);
+                LOG.debug(w);
             }
-            return new Adapter(base, resolved, manager, layers, overrides, params, wrapped, warnings);
+            return new Adapter(base, resolved, manager, layers, overrides, params, wrapped, savedAliases, warnings);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
@@ -156,6 +175,101 @@ public final class Adapter implements Adaptation, AutoCloseable {
                     + " (it needs calibration data, gradients or a quantisation back-end); use true, false,"
                     + " \"gaussian\", \"pissa\", \"pissa_niter_K\", \"olora\" or \"orthogonal\"");
         }
+    }
+
+    /** What weight tying does to a config on a model: the config PEFT injects, and the modules tied to the copy. */
+    record Tying(LoraConfig config, List<String> modulesToTie) {}
+
+    /**
+     * PEFT's {@code BaseTuner._check_tied_modules} (tuners_utils.py) for a LoraConfig: warns when a layer tied to the
+     * input embeddings ({@code lm_head} with {@code tie_word_embeddings}) is part of the adapter, and with
+     * {@code ensure_weight_tying} trains one copy of the embeddings for both ({@code LoraModel
+     * ._add_modules_to_save_to_tie}: the embeddings join {@code modules_to_save}, the tied layers leave it).
+     */
+    static Tying checkTiedModules(BaseModel base, LoraConfig c, List<String> warnings) {
+        List<String> toSave = c.modulesToSave().orElse(List.of());
+        boolean embeddingToSave = toSave.stream().anyMatch(m -> EMBEDDING_LAYER_NAMES.contains(lastSegment(m)));
+        boolean embeddingInTarget = embeddingInTarget(c.targetModules().orElse(null));
+        List<String> tied = tiedWithEmbedding(base);
+        if (c.ensureWeightTying()) {
+            if (tied.isEmpty()) {
+                warnings.add("You have requested `ensure_weight_tying`, but no tied modules were found in the model");
+            } else if (embeddingToSave) {
+                List<String> mts = new ArrayList<>(toSave);
+                String embedding = inputEmbedding(base);
+                if (!mts.contains(embedding)) {
+                    mts.add(embedding);
+                }
+                for (String key : tied) {
+                    for (String m : mts) {
+                        if (java.util.regex.Pattern.compile("(^|.*\\.)" + m + "($|\\..*)").matcher(key)
+                                .lookingAt()) {
+                            mts.remove(m);
+                            break;
+                        }
+                    }
+                }
+                return new Tying(c.toBuilder().modulesToSave(mts).build(), tied);
+            } else if (embeddingInTarget) {
+                throw new LoraException("ensure_weight_tying with a tied layer in target_modules (LoRA on "
+                        + String.join(", ", tied) + " tied to " + inputEmbedding(base) + ") is not supported by"
+                        + " lora4j yet: PEFT shares the embedding's LoRA tensors, transposed, with " + String.join(
+                        ", ", tied) + "; use modules_to_save for the tied layers, or set ensure_weight_tying to"
+                        + " false");
+            } else {
+                warnings.add("You have requested `ensure_weight_tying`, but no tied modules are added in either"
+                        + " `modules_to_save` or `target_modules`");
+            }
+        } else if ((embeddingToSave || embeddingInTarget) && !tied.isEmpty()) {
+            warnings.add(TIED_LAYER_WARNING);
+        }
+        return new Tying(c, List.of());
+    }
+
+    private static String lastSegment(String name) {
+        return name.substring(name.lastIndexOf('.') + 1);
+    }
+
+    /** PEFT matches a string against the bare names ({@code re.fullmatch(target, "lm_head")}), a list by name. */
+    private static boolean embeddingInTarget(TargetModules t) {
+        if (t instanceof TargetModules.Regex r) {
+            java.util.regex.Pattern p = java.util.regex.Pattern.compile(r.pattern());
+            return EMBEDDING_LAYER_NAMES.stream().anyMatch(e -> p.matcher(e).matches());
+        }
+        if (t instanceof TargetModules.Names n) {
+            return n.names().stream().anyMatch(m -> EMBEDDING_LAYER_NAMES.contains(lastSegment(m)));
+        }
+        return false;
+    }
+
+    /**
+     * PEFT's {@code _get_module_names_tied_with_embedding}: the modules whose weight is the input embeddings' (a tied
+     * {@code lm_head}), sorted; empty when the model ties nothing ({@code tie_word_embeddings: false}).
+     */
+    static List<String> tiedWithEmbedding(BaseModel base) {
+        return base.architecture().aliases().keySet().stream().map(Adapter::moduleOf).distinct().sorted().toList();
+    }
+
+    /** The input embeddings' module ({@code model.embed_tokens}): what the tied weights are an alias of. */
+    private static String inputEmbedding(BaseModel base) {
+        return base.architecture().aliases().values().stream().map(Adapter::moduleOf).findFirst()
+                .orElseThrow(() -> new IllegalStateException("the model ties no weights"));
+    }
+
+    private static String moduleOf(String parameter) {
+        int dot = parameter.lastIndexOf('.');
+        return dot < 0 ? "" : parameter.substring(0, dot);
+    }
+
+    /** A tensor replacing base parameter {@code name} and every parameter tied to it (they are one tensor). */
+    private static void putShared(BaseModel base, Map<String, NDArray> overrides, String name, NDArray tensor) {
+        String target = base.architecture().aliases().getOrDefault(name, name);
+        overrides.put(target, tensor);
+        base.architecture().aliases().forEach((alias, t) -> {
+            if (t.equals(target)) {
+                overrides.put(alias, tensor);
+            }
+        });
     }
 
     /** PEFT's task wrappers add their heads to {@code modules_to_save} (spec 5.8); the saved config lists them. */
@@ -220,7 +334,8 @@ public final class Adapter implements Adaptation, AutoCloseable {
             NDArray resW = w.getDataType() == DataType.FLOAT32 ? tmp.keep(resF, keep)
                     : keep.toType(resF, w.getDataType());
             resW.setName(weightName);
-            overrides.put(weightName, resW);
+            // PEFT rewrites the base weight in place: a weight tied to this one (lm_head) sees the residual too
+            putShared(base, overrides, weightName, resW);
         }
         NDArray magnitude = null;
         if (c.useDora()) {
@@ -270,10 +385,14 @@ public final class Adapter implements Adaptation, AutoCloseable {
 
     /**
      * PEFT's {@code ModulesToSaveWrapper}: every module whose key ends with a listed name (plain suffix, no dot
-     * boundary, as PEFT: "classifier" also wraps "pre_classifier") gets a trainable copy of all its parameters.
+     * boundary, as PEFT: "classifier" also wraps "pre_classifier") gets a trainable copy of all its parameters, a
+     * tied weight included (a tied {@code lm_head} gets a copy of its own, as PEFT's {@code deepcopy} does). With
+     * {@code ensure_weight_tying} the modules in {@code modulesToTie} share the input embeddings' copy instead
+     * ({@code ModulesToSaveWrapper.update(tied_module=...)}), and are saved under their own key as well.
      */
     private static List<String> wrapModulesToSave(BaseModel base, LoraConfig c, Ops keep,
-            Map<String, NDArray> overrides, List<Parameter> params, boolean trainable) {
+            Map<String, NDArray> overrides, List<Parameter> params, boolean trainable, List<String> modulesToTie,
+            Map<String, String> savedAliases) {
         List<String> wrapped = new ArrayList<>();
         for (String name : new LinkedHashSet<>(c.modulesToSave().orElse(List.of()))) {
             for (ModuleNode n : base.tree().nodes()) {
@@ -282,17 +401,34 @@ public final class Adapter implements Adaptation, AutoCloseable {
                 }
             }
         }
+        List<String> names = new ArrayList<>(base.weights().keySet());
+        names.addAll(base.architecture().aliases().keySet());
         for (String path : wrapped) {
-            for (Map.Entry<String, NDArray> w : base.weights().entrySet()) {
-                if (!w.getKey().startsWith(path + ".")) {
+            for (String w : names) {
+                if (!w.startsWith(path + ".")) {
                     continue;
                 }
-                NDArray copy = master(keep, overrides.getOrDefault(w.getKey(), w.getValue()));
-                copy.setName(w.getKey());
-                overrides.put(w.getKey(), copy);
-                String p = w.getKey().substring(path.length() + 1);
-                params.add(new Parameter(PREFIX + path + ".modules_to_save." + NAME + "." + p,
-                        PREFIX + w.getKey(), copy, trainable));
+                NDArray source = overrides.containsKey(w) ? overrides.get(w) : base.weight(w);
+                NDArray copy = master(keep, source);
+                copy.setName(w);
+                overrides.put(w, copy);
+                String p = w.substring(path.length() + 1);
+                params.add(new Parameter(PREFIX + path + ".modules_to_save." + NAME + "." + p, PREFIX + w, copy,
+                        trainable));
+            }
+        }
+        if (!modulesToTie.isEmpty()) {
+            String embeddingWeight = inputEmbedding(base) + ".weight";
+            NDArray shared = overrides.get(embeddingWeight);
+            for (ModuleNode n : base.tree().nodes()) {
+                String tiedWeight = n.path() + ".weight";
+                if (shared == null || wrapped.contains(n.path())
+                        || modulesToTie.stream().noneMatch(t -> n.path().endsWith(t))) {
+                    continue;
+                }
+                overrides.put(tiedWeight, shared);
+                savedAliases.put(PREFIX + tiedWeight, PREFIX + embeddingWeight);
+                wrapped.add(n.path());
             }
         }
         return wrapped;
@@ -392,6 +528,30 @@ public final class Adapter implements Adaptation, AutoCloseable {
         return parameters.stream().filter(Parameter::trainable).toList();
     }
 
+    /**
+     * Saved keys that hold the same tensor as another saved key (a tied {@code lm_head} with
+     * {@code ensure_weight_tying}): alias to the key of the tensor's {@link Parameter}.
+     */
+    public Map<String, String> savedAliases() {
+        return savedAliases;
+    }
+
+    /**
+     * Replaces base parameter {@code name} (and what is tied to it) with {@code value} for this adapter only, frozen
+     * and never saved: what PEFT's {@code load_state_dict} does with a full tensor in an adapter file that names a
+     * base parameter (the embeddings {@code save_embedding_layers} writes).
+     */
+    void replaceBaseWeight(String name, NDArray value) {
+        NDArray shared = base.weight(name);
+        try (GradMode g = GradMode.off()) {
+            Ops keep = Ops.into(manager);
+            NDArray own = value.getDataType() == shared.getDataType() ? keep.copy(value)
+                    : keep.toType(value, shared.getDataType());
+            own.setName(base.architecture().aliases().getOrDefault(name, name));
+            putShared(base, ownOverrides, name, own);
+        }
+    }
+
     /** Keys of the modules wrapped for {@code modules_to_save}. */
     public List<String> modulesToSave() {
         return modulesToSave;
@@ -442,6 +602,8 @@ public final class Adapter implements Adaptation, AutoCloseable {
                 }
             }
         }
+        // PEFT saves a tied copy under each module's key (safetensors gets a clone per name)
+        savedAliases.forEach((alias, key) -> t.put(alias, t.get(key)));
         LoraConfig c = config;
         if (c.baseModelNameOrPath().isEmpty() && base.folder().isPresent()) {
             c = c.toBuilder().baseModelNameOrPath(base.folder().get().toString()).build();

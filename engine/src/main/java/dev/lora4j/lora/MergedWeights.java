@@ -40,6 +40,17 @@ public final class MergedWeights implements AutoCloseable {
                 copy.setName(w.getKey());
                 weights.put(w.getKey(), copy);
             }
+            // tied weights the trial gave different tensors (a tied lm_head or embed_tokens in modules_to_save,
+            // without ensure_weight_tying) are two weights now, as after PEFT's merge_and_unload
+            for (Map.Entry<String, String> a : base.architecture().aliases().entrySet()) {
+                NDArray own = adapter.overrides().get(a.getKey());
+                if (own != adapter.overrides().get(a.getValue())) {
+                    NDArray copy = keep.detachedCopy(own != null ? own : base.weight(a.getValue()));
+                    copy.setName(a.getKey());
+                    weights.put(a.getKey(), copy);
+                    untied = true;
+                }
+            }
         }
     }
 

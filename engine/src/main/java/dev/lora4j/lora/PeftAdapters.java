@@ -108,7 +108,7 @@ public final class PeftAdapters {
                 out.put(n.startsWith(PREFIX) ? n : PREFIX + n, new HostTensor(f.info(n).shape(), f.floats(n)));
             }
         } catch (IOException e) {
-            throw new UncheckedIOException(weights + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(withFile(weights, e), e);
         }
         return out;
     }
@@ -131,44 +131,88 @@ public final class PeftAdapters {
                 + " id2label=AutoConfig.from_pretrained(path).id2label)`.\n\n";
     }
 
-    /** Loads the adapter in {@code dir} onto {@code base}; frozen unless {@code trainable} (PEFT's is_trainable). */
+    /**
+     * Loads the adapter in {@code dir} onto {@code base}; frozen unless {@code trainable} (PEFT's is_trainable). As
+     * PEFT's {@code set_peft_model_state_dict}: the adapter's tensors (and {@code modules_to_save} copies, which must
+     * be in the file) are loaded by key; a full tensor that names a base parameter replaces it for this adapter;
+     * anything else in the file is an unexpected key, which lora4j warns about (PEFT returns them without a word).
+     */
     public static LoadedAdapter load(BaseModel base, Path dir, boolean trainable) {
         Path configFile = configFile(dir);
         Path weights = weightsFile(configFile.getParent());
         Loaded<LoraConfig> loaded = LoraConfigJson.load(configFile);
         List<String> warnings = new ArrayList<>(loaded.warnings());
         Adapter adapter = Adapter.create(base, loaded.value(), 0);
+        warnings.addAll(adapter.warnings());
         try (SafetensorsFile file = SafetensorsFile.open(weights); GradMode g = GradMode.off()) {
             Map<String, String> byKey = new LinkedHashMap<>();
             for (String n : file.names()) {
                 byKey.put(n.startsWith(PREFIX) ? n : PREFIX + n, n);
             }
+            Map<String, List<String>> aliasesOf = new LinkedHashMap<>();
+            adapter.savedAliases().forEach((alias, key) -> aliasesOf.computeIfAbsent(key, k -> new ArrayList<>())
+                    .add(alias));
             Set<String> used = new LinkedHashSet<>();
             List<String> missing = new ArrayList<>();
+            List<String> missingCopies = new ArrayList<>();
             List<String> mismatches = new ArrayList<>();
             Map<Parameter, String> plan = new LinkedHashMap<>();
             for (Parameter p : adapter.parameters()) {
-                String name = byKey.get(p.savedKey());
-                if (name == null) {
-                    if (p.name().contains("lora_")) {
-                        missing.add(p.name());
+                List<String> keys = new ArrayList<>();
+                keys.add(p.savedKey());
+                keys.addAll(aliasesOf.getOrDefault(p.savedKey(), List.of()));
+                String name = null;
+                for (String k : keys) {
+                    String n = byKey.get(k);
+                    if (n == null) {
+                        continue;
                     }
+                    used.add(n);
+                    long[] stored = file.info(n).shape();
+                    long[] expected = p.tensor().getShape().getShape();
+                    if (!Arrays.equals(stored, expected)) {
+                        mismatches.add(sizeMismatch(p.name(), stored, expected));
+                    } else if (name == null) {
+                        name = n;
+                    }
+                }
+                if (name != null) {
+                    plan.put(p, name);
+                } else if (p.name().contains(".modules_to_save.")) {
+                    missingCopies.add(p.savedKey());
+                } else if (p.name().contains("lora_") && keys.stream().noneMatch(byKey::containsKey)) {
+                    missing.add(p.name());
+                }
+            }
+            // full tensors that name a base parameter: PEFT's load_state_dict(strict=False) loads them into the base
+            Map<String, String> intoBase = new LinkedHashMap<>();
+            List<String> unexpected = new ArrayList<>();
+            for (String n : file.names()) {
+                if (used.contains(n)) {
                     continue;
                 }
-                used.add(name);
-                long[] stored = file.info(name).shape();
-                long[] expected = p.tensor().getShape().getShape();
+                String target = baseParameterOf(adapter, n.startsWith(PREFIX) ? n.substring(PREFIX.length()) : n);
+                if (target == null) {
+                    unexpected.add(n);
+                    continue;
+                }
+                long[] stored = file.info(n).shape();
+                long[] expected = base.weight(target).getShape().getShape();
                 if (!Arrays.equals(stored, expected)) {
-                    mismatches.add("size mismatch for " + p.name() + ": copying a param with shape "
-                            + Arrays.toString(stored) + " from checkpoint, the shape in current model is "
-                            + Arrays.toString(expected));
+                    mismatches.add(sizeMismatch(PREFIX + target, stored, expected));
                 } else {
-                    plan.put(p, name);
+                    intoBase.put(n, target);
                 }
             }
             if (!mismatches.isEmpty()) {
                 throw new LoraException(weights + " does not fit " + base.architecture().describe() + " with "
                         + loaded.value().summary() + ":\n  " + String.join("\n  ", mismatches));
+            }
+            if (!missingCopies.isEmpty()) {
+                // PEFT's set_peft_model_state_dict fails with a KeyError on the first one
+                throw new LoraException(weights + " has no " + String.join(", ", missingCopies) + ", which "
+                        + configFile.getFileName() + " asks for (modules_to_save " + loaded.value().modulesToSave()
+                        .orElse(List.of()) + "): the file is incomplete or belongs to another config");
             }
             try (NDManager tmp = Torch.engine().newBaseManager()) {
                 for (Map.Entry<Parameter, String> e : plan.entrySet()) {
@@ -176,11 +220,20 @@ public final class PeftAdapters {
                     NDArray target = e.getKey().tensor();
                     Ops.assign(target, v.toType(target.getDataType(), false));
                 }
+                for (Map.Entry<String, String> e : intoBase.entrySet()) {
+                    adapter.replaceBaseWeight(e.getValue(), TensorLoader.load(tmp, file, e.getKey(),
+                            DataType.FLOAT32));
+                }
             }
             if (!missing.isEmpty()) {
                 warnings.add("Found missing adapter keys while loading the checkpoint: " + missing);
             }
-            List<String> unexpected = file.names().stream().filter(n -> !used.contains(n)).toList();
+            if (!unexpected.isEmpty()) {
+                // transformers' PeftAdapterMixin.load_adapter says this; PEFT's from_pretrained says nothing
+                warnings.add("Loading adapter weights from " + dir + " led to unexpected keys not found in the"
+                        + " model: " + pythonList(unexpected, 10) + " (" + configFile.getFileName() + " does not"
+                        + " target or save these modules; lora4j ignores these tensors, as PEFT does)");
+            }
             for (Parameter p : adapter.parameters()) {
                 p.tensor().setRequiresGradient(trainable && p.trainable());
             }
@@ -195,7 +248,7 @@ public final class PeftAdapters {
             return new LoadedAdapter(adapter, warnings, unexpected);
         } catch (IOException e) {
             adapter.close();
-            throw new UncheckedIOException(weights + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(withFile(weights, e), e);
         } catch (RuntimeException e) {
             adapter.close();
             throw e;
@@ -230,9 +283,55 @@ public final class PeftAdapters {
         return LabelNames.of(tree, f.toString());
     }
 
+    private static String sizeMismatch(String name, long[] stored, long[] expected) {
+        return "size mismatch for " + name + ": copying a param with shape " + Arrays.toString(stored)
+                + " from checkpoint, the shape in current model is " + Arrays.toString(expected);
+    }
+
+    /**
+     * The base parameter a saved key names in a PEFT model, if any: {@code K.base_layer.P} for a module the adapter
+     * wraps with LoRA, {@code K.P} for one it does not wrap at all.
+     */
+    private static String baseParameterOf(Adapter adapter, String key) {
+        BaseModel base = adapter.base();
+        int i = key.indexOf(".base_layer.");
+        if (i > 0) {
+            String plain = key.substring(0, i) + key.substring(i + ".base_layer".length());
+            return adapter.layers().containsKey(key.substring(0, i)) && base.weightOrNull(plain) != null ? plain
+                    : null;
+        }
+        int dot = key.lastIndexOf('.');
+        String module = dot < 0 ? "" : key.substring(0, dot);
+        boolean wrapped = adapter.layers().containsKey(module) || adapter.modulesToSave().stream()
+                .anyMatch(m -> module.equals(m) || module.startsWith(m + "."));
+        return !wrapped && base.weightOrNull(key) != null ? key : null;
+    }
+
+    /** Python's repr of a list of strings, cut to {@code limit} entries: {@code ['a', 'b', ... (12 more)]}. */
+    public static String pythonList(List<String> items, int limit) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < Math.min(limit, items.size()); i++) {
+            sb.append(i == 0 ? "" : ", ").append('\'').append(items.get(i)).append('\'');
+        }
+        if (items.size() > limit) {
+            sb.append(", ... (").append(items.size() - limit).append(" more)");
+        }
+        return sb.append(']').toString();
+    }
+
+    /** An I/O error's message, naming the file once (a format error already starts with it). */
+    static String withFile(Path file, IOException e) {
+        String m = String.valueOf(e.getMessage());
+        return m.startsWith(file.toString()) ? m : file + ": " + m;
+    }
+
     /** The {@code adapter_config.json} of a folder (or the file itself), with PEFT-format advice when absent. */
     public static Path configFile(Path dirOrFile) {
         Path f = Files.isDirectory(dirOrFile) ? dirOrFile.resolve(CONFIG) : dirOrFile;
+        if (!Files.exists(dirOrFile) && Files.isSymbolicLink(dirOrFile)) {
+            throw new LoraException(dirOrFile + ": a symbolic link that leads to no folder (a loop of links, or its"
+                    + " target is missing)");
+        }
         if (!Files.isRegularFile(f)) {
             throw new LoraException(dirOrFile + ": no " + CONFIG + " (expected a PEFT adapter folder with "
                     + CONFIG + " and " + WEIGHTS + ")");
@@ -303,7 +402,7 @@ public final class PeftAdapters {
             }
             return new Summary(file, modules, full, other);
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": " + e.getMessage(), e);
+            throw new UncheckedIOException(withFile(file, e), e);
         }
     }
 }

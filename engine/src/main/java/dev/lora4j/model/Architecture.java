@@ -30,6 +30,11 @@ public interface Architecture {
     /** The head the model was built with ({@code CAUSAL_LM}, {@code SEQ_CLS}, {@code FEATURE_EXTRACTION}). */
     dev.lora4j.config.TaskType task();
 
+    /** The transformers class this is ({@code LlamaForCausalLM}, {@code BertModel}), for messages. */
+    default String className() {
+        return tree().modelType();
+    }
+
     /** A short description for logs: {@code llama: 2 layers, hidden 64, 4 heads (2 kv), vocab 101}. */
     String describe();
 

@@ -26,16 +26,18 @@ public final class BaseModel implements AutoCloseable {
     private final Map<String, NDArray> weights;
     private final Path folder;
     private final List<String> initialised;
+    private final List<String> warnings;
     private final Map<String, NDArray> constants = new ConcurrentHashMap<>();
 
     BaseModel(HfConfig config, Architecture architecture, NDManager manager, Map<String, NDArray> weights,
-            Path folder, List<String> initialised) {
+            Path folder, List<String> initialised, List<String> warnings) {
         this.config = config;
         this.architecture = architecture;
         this.manager = manager;
         this.weights = Collections.unmodifiableMap(new LinkedHashMap<>(weights));
         this.folder = folder;
         this.initialised = List.copyOf(initialised);
+        this.warnings = List.copyOf(warnings);
     }
 
     /** Builds a base from tensors already in {@code manager} (tests, imports); the base then owns the manager. */
@@ -44,7 +46,7 @@ public final class BaseModel implements AutoCloseable {
         for (NDArray w : weights.values()) {
             w.setRequiresGradient(false);
         }
-        return new BaseModel(config, architecture, manager, weights, null, List.of());
+        return new BaseModel(config, architecture, manager, weights, null, List.of(), List.of());
     }
 
     public HfConfig config() {
@@ -76,6 +78,11 @@ public final class BaseModel implements AutoCloseable {
     /** Head parameters that the checkpoint lacked and that were freshly initialised (a classifier). */
     public List<String> initialised() {
         return initialised;
+    }
+
+    /** What loading warned about, as transformers would (checkpoint tensors this model does not use). */
+    public List<String> warnings() {
+        return warnings;
     }
 
     /** Real weights by name (a tied alias is not listed twice). */

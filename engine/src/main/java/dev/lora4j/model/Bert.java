@@ -225,6 +225,11 @@ public final class Bert implements Architecture {
     }
 
     @Override
+    public String className() {
+        return (roberta ? "Roberta" : "Bert") + (task == TaskType.SEQ_CLS ? "ForSequenceClassification" : "Model");
+    }
+
+    @Override
     public String describe() {
         return String.format("%s: %d layers, hidden %d, %d heads, intermediate %d, vocab %d%s", family, layers, hidden,
                 heads, intermediate, vocab, task == TaskType.SEQ_CLS ? ", classifier with " + numLabels + " labels"

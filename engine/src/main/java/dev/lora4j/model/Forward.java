@@ -48,7 +48,10 @@ public final class Forward {
         return dropout != null;
     }
 
-    /** The tensor for parameter {@code name}: the trial's own if it has one, else the shared base's. */
+    /**
+     * The tensor for parameter {@code name}: the trial's own if it has one, else the shared base's (a tied name reads
+     * the weight it is tied to).
+     */
     public NDArray param(String name) {
         NDArray own = adaptation.override(name);
         return own != null ? inBaseType(own, base.weight(name)) : base.weight(name);
@@ -75,7 +78,8 @@ public final class Forward {
     /** Linear (or Conv1D) layer at {@code path}, with the trial's adapter if it has one there. */
     public NDArray linear(String path, NDArray x) {
         ModuleNode m = base.tree().require(path);
-        NDArray w = param(base.weightNameOf(m));
+        // by the module's own name: a trial may give a tied lm_head a weight of its own (modules_to_save)
+        NDArray w = param(m.weightName());
         NDArray b = m.hasBias() ? param(m.biasName()) : null;
         NDArray y;
         if (m.kind() == ModuleNode.Kind.CONV1D) {
@@ -91,7 +95,7 @@ public final class Forward {
     /** Embedding lookup at {@code path}, with the trial's adapter if it has one there. */
     public NDArray embedding(String path, NDArray ids) {
         ModuleNode m = base.tree().require(path);
-        NDArray y = ops.embedding(ids, param(base.weightNameOf(m)));
+        NDArray y = ops.embedding(ids, param(m.weightName()));
         return adaptation.embedding(this, m, ids, y);
     }
 

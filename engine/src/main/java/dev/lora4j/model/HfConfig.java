@@ -29,6 +29,10 @@ public final class HfConfig {
         try {
             n = JSON.readTree(f.toFile());
         } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+            if (!java.nio.file.Files.exists(folder) && java.nio.file.Files.isSymbolicLink(folder)) {
+                throw new ModelException(folder + ": a symbolic link that leads to no folder (a loop of links, or its"
+                        + " target is missing)");
+            }
             throw new ModelException(folder + ": no config.json (expected a Hugging Face model folder with config.json"
                     + " and model.safetensors)");
         } catch (IOException e) {

@@ -187,11 +187,86 @@ public final class HfModels {
                 LOG.info("{}: initialised {} (not in the checkpoint), as transformers does for a new head",
                         folder, heads);
             }
-            return new BaseModel(config, arch, manager, weights, folder, heads);
+            List<String> warnings = new ArrayList<>();
+            unusedTensors(folder, config, arch, source.names(), names, fileNames.values()).ifPresent(warnings::add);
+            return new BaseModel(config, arch, manager, weights, folder, heads, warnings);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
         }
+    }
+
+    /**
+     * transformers' warning for checkpoint tensors the model does not use ({@code _load_pretrained_model}: "Some
+     * weights of the model checkpoint at X were not used when initializing Y: [...]"), with the list cut short.
+     * transformers only warns when the model's class is one the config's {@code architectures} names (a causal LM's
+     * {@code lm_head} is expected to go unused by a classifier); lora4j warns too whenever a tensor outside a task
+     * head goes unused (a {@code num_hidden_layers} smaller than the checkpoint's), whatever the class. Buffers that
+     * old checkpoints carry ({@code position_ids}, {@code rotary_emb.inv_freq}) are not weights and are skipped, as
+     * transformers skips the model's buffers.
+     */
+    static java.util.Optional<String> unusedTensors(Path folder, HfConfig config, Architecture arch,
+            List<String> fileOrder, Set<String> names, java.util.Collection<String> used) {
+        Set<String> consumed = new HashSet<>(used);
+        for (String alias : arch.aliases().keySet()) {
+            String found = find(alias, names);
+            if (found != null) {
+                // a tied copy in the file is the weight it is tied to (transformers loads it, then ties again)
+                consumed.add(found);
+            }
+        }
+        List<String> unused = new ArrayList<>();
+        for (String n : fileOrder) {
+            if (!consumed.contains(n) && !isBuffer(n)) {
+                unused.add(n);
+            }
+        }
+        if (unused.isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        String cls = arch.className();
+        boolean named = config.get("architectures").map(a -> {
+            for (com.fasterxml.jackson.databind.JsonNode e : a) {
+                if (cls.equals(e.asText())) {
+                    return true;
+                }
+            }
+            return false;
+        }).orElse(false);
+        String message = "Some weights of the model checkpoint at " + folder + " were not used when initializing "
+                + cls + ": " + pythonList(unused, 10) + "; this IS expected if the checkpoint is of another task"
+                + " or architecture, NOT if it should be this very model (check config.json against the"
+                + " checkpoint)";
+        if (!named && unused.stream().allMatch(HfModels::isOtherHead)) {
+            LOG.info(message);
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(message);
+    }
+
+    /** Non-persistent buffers that older checkpoints saved: not weights, and unused by design. */
+    private static boolean isBuffer(String n) {
+        return n.endsWith(".position_ids") || n.endsWith("embeddings.token_type_ids")
+                || n.endsWith("rotary_emb.inv_freq");
+    }
+
+    /** A tensor of a task head or pooler, which a model built for another task leaves alone. */
+    private static boolean isOtherHead(String n) {
+        String bare = n.replaceFirst("^(bert|roberta|model)\\.", "");
+        return bare.contains("pooler.") || bare.startsWith("lm_head.") || bare.startsWith("cls.")
+                || bare.startsWith("score.") || bare.startsWith("classifier.") || bare.startsWith("qa_outputs.");
+    }
+
+    /** Python's repr of a list of strings, cut to {@code limit} entries: {@code ['a', 'b', ... (12 more)]}. */
+    private static String pythonList(List<String> items, int limit) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < Math.min(limit, items.size()); i++) {
+            sb.append(i == 0 ? "" : ", ").append('\'').append(items.get(i)).append('\'');
+        }
+        if (items.size() > limit) {
+            sb.append(", ... (").append(items.size() - limit).append(" more)");
+        }
+        return sb.append(']').toString();
     }
 
     /** The file's name for parameter {@code p}, allowing for a checkpoint saved with or without the task prefix. */

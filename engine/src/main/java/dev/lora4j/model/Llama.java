@@ -288,6 +288,16 @@ public final class Llama implements Architecture {
     }
 
     @Override
+    public String className() {
+        String cls = switch (modelType) {
+            case "mistral" -> "Mistral";
+            case "qwen2" -> "Qwen2";
+            default -> "Llama";
+        };
+        return cls + (task == TaskType.SEQ_CLS ? "ForSequenceClassification" : "ForCausalLM");
+    }
+
+    @Override
     public String describe() {
         return String.format("%s: %d layers, hidden %d, %d heads (%d kv), head dim %d, intermediate %d, vocab %d%s",
                 modelType, layers, hidden, heads, kvHeads, headDim, intermediate, vocab, tied ? ", tied lm_head" : "");

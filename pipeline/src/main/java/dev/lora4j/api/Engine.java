@@ -53,6 +53,8 @@ import java.util.function.Consumer;
  * }</pre>
  */
 public final class Engine {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Engine.class);
+
     private Engine() {}
 
     /**
@@ -60,8 +62,8 @@ public final class Engine {
      *
      * @param metrics {@code eval_loss}, and {@code eval_tokens}/{@code eval_perplexity} (causal LM) or
      *     {@code eval_samples}/{@code eval_accuracy} (classifier)
-     * @param warnings what loading the adapter warned about (PEFT's warnings), and how a classifier's label names
-     *     became class ids when nothing named them
+     * @param warnings what loading the model and the adapter warned about (transformers' and PEFT's warnings), and
+     *     how a classifier's label names became class ids when nothing named them
      */
     public record Evaluation(Map<String, Double> metrics, List<String> warnings) {
         /**
@@ -267,6 +269,7 @@ public final class Engine {
             }
             rows.requireTargets("the max length (eval's --max-length)");
             Objective objective = Objective.of(head);
+            warnings.addAll(base.warnings());
             if (r.adapter() == null) {
                 metrics = Evaluator.evaluate(base, Adaptation.NONE, objective, Batches.evaluation(rows,
                         r.batchSize()));
@@ -436,6 +439,7 @@ public final class Engine {
      * folder unless forced; then it replaces only {@code config.json}, {@code model.safetensors} and the tokenizer
      * files it copies from the base, keeping the rest. Both are checked before the model is loaded. The files are
      * assembled in a hidden folder and renamed into place, so a merge that fails leaves {@code out} as it was.
+     * Loading warnings (transformers' and PEFT's) are logged.
      *
      * @param r what to merge and where
      * @return {@code r.out()}
@@ -443,13 +447,30 @@ public final class Engine {
      *     or is not empty and {@code force} is off
      */
     public static Path merge(Merge r) {
+        return merge(r, w -> LOG.warn(w));
+    }
+
+    /**
+     * As {@link #merge(Merge)}, telling {@code warn} what loading the model and the adapter warned about
+     * (transformers' and PEFT's warnings) before it merges.
+     *
+     * @param r what to merge and where
+     * @param warn told each warning
+     * @return {@code r.out()}
+     * @throws IllegalArgumentException as {@link #merge(Merge)}
+     */
+    public static Path merge(Merge r, Consumer<String> warn) {
         MergedModels.checkOut(Builtins.resolve(r.model()), r.adapter(), r.out(), r.force(), "out folder",
                 "Merge.withForce(true)");
         TaskType t = r.task() != null ? r.task()
                 : LoraConfigJson.read(PeftAdapters.configFile(r.adapter())).value().task().orElse(null);
-        try (BaseModel base = load(r.model(), t, r.device());
-                Adapter a = PeftAdapters.load(base, r.adapter(), false).adapter()) {
-            MergedModels.write(a, r.out(), r.force());
+        try (BaseModel base = load(r.model(), t, r.device())) {
+            base.warnings().forEach(warn);
+            PeftAdapters.LoadedAdapter loaded = PeftAdapters.load(base, r.adapter(), false);
+            try (Adapter a = loaded.adapter()) {
+                loaded.warnings().forEach(warn);
+                MergedModels.write(a, r.out(), r.force());
+            }
         }
         return r.out();
     }
@@ -549,7 +570,8 @@ public final class Engine {
      * @param listener sees steps and evaluations as they happen (after they are written)
      * @param stop checked after each step: true stops the run there, after a checkpoint
      * @param log told what the run does (the model, resumed from where)
-     * @param warn told what went wrong but not fatally (a checkpoint that cannot be read and is skipped)
+     * @param warn told what went wrong but not fatally (a checkpoint that cannot be read and is skipped) and what
+     *     loading the model and creating the adapter warned about (transformers' and PEFT's warnings)
      */
     public record Train(RunSpec config, Path out, boolean resume, String device, int threads, TrainListener listener,
             BooleanSupplier stop, Consumer<String> log, Consumer<String> warn) {
@@ -705,6 +727,8 @@ public final class Engine {
             TrialData data = TrainingData.open(run.data(), run.task(), tokenizer, base.architecture(),
                     run.training().batchSize(), run.training().seed());
             adapter.useLabelNames(data.labels());
+            base.warnings().forEach(r.warn());
+            adapter.warnings().forEach(r.warn());
             r.log().accept(run.name() + ": " + base.architecture().describe() + "; " + adapter.trainableReport());
             TrialRun.Settings settings = TrialRun.Settings.of(run.training(), "eval_loss", false);
             try (TrialRun trial = new TrialRun(base, adapter, data.objective(), settings, data.train(), data.eval(),

@@ -75,6 +75,17 @@ public sealed interface TrialEvent {
             implements TrialEvent {}
 
     /**
+     * Something about the trial's model or adapter that PEFT or transformers would warn about (checkpoint tensors the
+     * model does not use, a tied layer in {@code modules_to_save}), said when the trial's model is made. Trials
+     * sharing a base or a config say the same thing: show each message once.
+     *
+     * @param trialId its id
+     * @param name its readable name
+     * @param message the warning, PEFT's or transformers' wording
+     */
+    record Warned(String trialId, String name, String message) implements TrialEvent {}
+
+    /**
      * A checkpoint is on disk.
      *
      * @param trialId its id
