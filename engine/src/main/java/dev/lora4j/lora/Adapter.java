@@ -76,6 +76,7 @@ public final class Adapter implements Adaptation, AutoCloseable {
         LoraConfig withHeads = withTaskModulesToSave(config);
         TargetMatcher.Selection sel = TargetMatcher.select(withHeads, base.tree());
         LoraConfig resolved = sel.config();
+        AdapterSize.check(resolved, sel.targeted());
         List<String> warnings = new ArrayList<>(sel.warnings());
         boolean fanInFanOut = resolved.fanInFanOut();
         NDManager manager = Torch.newManager(base.device());

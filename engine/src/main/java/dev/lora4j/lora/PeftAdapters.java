@@ -3,6 +3,7 @@ package dev.lora4j.lora;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.lora4j.config.ConfigException;
 import dev.lora4j.config.Loaded;
 import dev.lora4j.config.LoraConfig;
 import dev.lora4j.config.LoraConfigJson;
@@ -106,7 +107,13 @@ public final class PeftAdapters {
         Path weights = weightsFile(configFile.getParent());
         Loaded<LoraConfig> loaded = LoraConfigJson.load(configFile);
         List<String> warnings = new ArrayList<>(loaded.warnings());
-        Adapter adapter = Adapter.create(base, loaded.value(), 0);
+        Adapter adapter;
+        try {
+            adapter = Adapter.create(base, loaded.value(), 0);
+        } catch (ConfigException e) {
+            // a rank that cannot be allocated on this model: name the adapter's config file
+            throw e.file().isPresent() ? e : e.withFile(configFile);
+        }
         try (SafetensorsFile file = SafetensorsFile.open(weights); GradMode g = GradMode.off()) {
             Map<String, String> byKey = new LinkedHashMap<>();
             for (String n : file.names()) {
