@@ -33,6 +33,13 @@ public record InitLoraWeights(Kind kind, int niter, Object json) {
 
     public static final InitLoraWeights DEFAULT = new InitLoraWeights(Kind.TRUE, 0, Boolean.TRUE);
 
+    /**
+     * {@code init_lora_weights: null} (Python's None). PEFT's layers only test it for truthiness, so it initialises
+     * like {@code false}; the one difference is that {@code lora_bias} accepts only true and false. Written back as
+     * null.
+     */
+    public static final InitLoraWeights NONE = new InitLoraWeights(Kind.FALSE, 0, null);
+
     public static InitLoraWeights of(boolean b) {
         return b ? DEFAULT : new InitLoraWeights(Kind.FALSE, 0, Boolean.FALSE);
     }
@@ -71,6 +78,19 @@ public record InitLoraWeights(Kind kind, int niter, Object json) {
     /** The subspace iterations of {@code pissa_niter_K}. */
     public Optional<Integer> pissaIterations() {
         return kind == Kind.PISSA_NITER ? Optional.of(niter) : Optional.empty();
+    }
+
+    /** Whether this is {@code true} or {@code false} (not a strategy, not null). */
+    public boolean isBoolean() {
+        return json instanceof Boolean;
+    }
+
+    /** Python's spelling, as PEFT's messages show it: True, False, None or the strategy's name. */
+    public String python() {
+        if (json == null) {
+            return "None";
+        }
+        return json instanceof Boolean b ? (b ? "True" : "False") : String.valueOf(json);
     }
 
     @Override

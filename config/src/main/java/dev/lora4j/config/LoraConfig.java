@@ -50,6 +50,7 @@ public final class LoraConfig {
     private final String peftVersion;
     private final Map<String, JsonNode> extra;
     private final Set<String> keysAsRead;
+    private final Set<String> nullsAsRead;
 
     private LoraConfig(Builder b) {
         this.r = b.r;
@@ -79,6 +80,7 @@ public final class LoraConfig {
         this.peftVersion = b.peftVersion;
         this.extra = Collections.unmodifiableMap(new LinkedHashMap<>(b.extra));
         this.keysAsRead = b.keysAsRead == null ? null : Set.copyOf(b.keysAsRead);
+        this.nullsAsRead = Set.copyOf(b.nullsAsRead);
         for (String k : extra.keySet()) {
             if (LoraKeys.MODELED.contains(k)) {
                 throw new IllegalArgumentException("extra key '" + k + "' is a modelled field; use its builder method");
@@ -233,6 +235,15 @@ public final class LoraConfig {
         return Optional.ofNullable(keysAsRead);
     }
 
+    /**
+     * The boolean fields a PEFT file held as {@code null} (Python's None, which PEFT only tests for truthiness, so
+     * they read as false): written back as null while they are still false. Provenance, not value: not part of
+     * equals.
+     */
+    public Set<String> nullsAsRead() {
+        return nullsAsRead;
+    }
+
     /** Rank of the module at {@code key} after {@code rank_pattern} (PEFT's get_pattern_key rule). */
     public int rankFor(String key) {
         return PatternKeys.find(rankPattern.keySet(), key).map(rankPattern::get).orElse(r);
@@ -339,6 +350,7 @@ public final class LoraConfig {
         private String peftVersion = PEFT_VERSION;
         private Map<String, JsonNode> extra = new LinkedHashMap<>();
         private Set<String> keysAsRead;
+        private Set<String> nullsAsRead = new LinkedHashSet<>();
 
         private Builder() {}
 
@@ -369,6 +381,7 @@ public final class LoraConfig {
             peftVersion = c.peftVersion;
             extra = new LinkedHashMap<>(c.extra);
             keysAsRead = c.keysAsRead;
+            nullsAsRead = new LinkedHashSet<>(c.nullsAsRead);
         }
 
         public Builder r(int v) {
@@ -542,6 +555,12 @@ public final class LoraConfig {
         /** See {@link LoraConfig#keysAsRead()}; {@code null} writes PEFT's full set of keys. */
         public Builder keysAsRead(Set<String> v) {
             keysAsRead = v == null ? null : new LinkedHashSet<>(v);
+            return this;
+        }
+
+        /** See {@link LoraConfig#nullsAsRead()}. */
+        public Builder nullAsRead(String key) {
+            nullsAsRead.add(key);
             return this;
         }
 

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -97,6 +98,12 @@ public final class LoraConfigJson {
     public static ObjectNode toTree(LoraConfig c) {
         Set<String> asRead = c.keysAsRead().orElse(null);
         ObjectNode values = modeled(c);
+        for (String k : c.nullsAsRead()) {
+            // a PEFT file's None stays None while the field still reads as false
+            if (values.has(k) && values.get(k).isBoolean() && !values.get(k).booleanValue()) {
+                values.putNull(k);
+            }
+        }
         ObjectNode defaults = modeled(LoraConfig.defaults());
         ObjectNode out = F.objectNode();
         for (Map.Entry<String, JsonNode> e : values.properties()) {
@@ -148,6 +155,10 @@ public final class LoraConfigJson {
                     + "writes peft_type \"LORA\" and r into every LoRA adapter_config.json; keys found: "
                     + ForeignConfigs.someKeys(o, 8)));
         }
+        if (type.isNull()) {
+            throw new ConfigException(List.of(new ConfigError(PATH + "." + PEFT_TYPE, "peft_type must be \"LORA\", "
+                    + "got null (PEFT looks the adapter's method up by peft_type and fails with KeyError)")));
+        }
         if (!type.isTextual()) {
             throw ConfigException.ofFile(null, "peft_type must be a string such as \"LORA\", got "
                     + Section.show(type));
@@ -166,23 +177,42 @@ public final class LoraConfigJson {
     private static LoraConfig parse(Section s, boolean peftFile) {
         LoraConfig.Builder b = LoraConfig.builder();
         Problems p = s.problems();
-        s.integer("r").ifPresent(b::r);
-        s.number("lora_alpha").ifPresent(b::loraAlpha);
-        s.number("lora_dropout").ifPresent(b::loraDropout);
+        // null is Python's None: accepted where PEFT only tests the field for truthiness or has a default for it,
+        // refused where PEFT's code would fail on it (see NULL_FAILS)
+        NULL_FAILS.forEach((key, why) -> {
+            JsonNode v = s.node().get(key);
+            if (v != null && v.isNull()) {
+                p.error(s.path(key), key + " must be " + why);
+            }
+        });
+        if (s.hasValue("r")) {
+            s.integer("r").ifPresent(b::r);
+        }
+        if (s.hasValue("lora_alpha")) {
+            s.number("lora_alpha").ifPresent(b::loraAlpha);
+        }
+        if (s.hasValue("lora_dropout")) {
+            s.number("lora_dropout").ifPresent(b::loraDropout);
+        }
         targets(s, "target_modules").ifPresent(b::targetModules);
         targets(s, "exclude_modules").ifPresent(b::excludeModules);
-        s.bool("fan_in_fan_out").ifPresent(b::fanInFanOut);
-        s.string("bias").ifPresent(b::bias);
-        s.bool("use_rslora").ifPresent(b::useRslora);
-        s.bool("use_dora").ifPresent(b::useDora);
-        s.bool("lora_bias").ifPresent(b::loraBias);
-        s.bool("inference_mode").ifPresent(b::inferenceMode);
-        s.stringsOrNull("modules_to_save").ifPresent(b::modulesToSave);
+        falsy(s, "fan_in_fan_out", peftFile, b).ifPresent(b::fanInFanOut);
+        if (s.hasValue("bias")) {
+            s.string("bias").ifPresent(b::bias);
+        }
+        falsy(s, "use_rslora", peftFile, b).ifPresent(b::useRslora);
+        falsy(s, "use_dora", peftFile, b).ifPresent(b::useDora);
+        falsy(s, "lora_bias", peftFile, b).ifPresent(b::loraBias);
+        falsy(s, "inference_mode", peftFile, b).ifPresent(b::inferenceMode);
+        s.value("modules_to_save").filter(v -> !v.isNull()).ifPresent(v -> names(s, "modules_to_save", v,
+                "a list of module names").ifPresent(b::modulesToSave));
         // a niche field kept verbatim in extra(), but one the engine acts on: its type is checked here
         s.value("ensure_weight_tying").filter(v -> !v.isNull() && !v.isBoolean()).ifPresent(v -> p.error(
                 s.path("ensure_weight_tying"), "ensure_weight_tying must be true or false, got " + Section.show(v)));
         s.value("init_lora_weights").ifPresent(v -> {
-            if (v.isBoolean()) {
+            if (v.isNull()) {
+                b.initLoraWeights(InitLoraWeights.NONE);
+            } else if (v.isBoolean()) {
                 b.initLoraWeights(v.booleanValue());
             } else if (v.isTextual()) {
                 b.initLoraWeights(v.textValue());
@@ -234,6 +264,62 @@ public final class LoraConfigJson {
         return b.build();
     }
 
+    /**
+     * The fields whose null PEFT's code cannot handle, with what is allowed and how PEFT fails
+     * (src/peft/tuners/lora/layer.py update_layer, tuners/lora/model.py _create_and_replace,
+     * tuners/tuners_utils.py _mark_only_adapters_as_trainable, utils/save_and_load.py).
+     */
+    private static final Map<String, String> NULL_FAILS = nullFails();
+
+    private static Map<String, String> nullFails() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("r", "an integer >= 1, got null (PEFT compares r with 0 when it creates each layer and fails with "
+                + "TypeError)");
+        m.put("lora_alpha", "a number > 0, got null (PEFT computes lora_alpha / r for each layer and fails with "
+                + "TypeError)");
+        m.put("lora_dropout", "a number >= 0 and < 1, got null (PEFT compares lora_dropout with 0.0 for each layer "
+                + "and fails with TypeError)");
+        m.put("bias", "one of " + Bias.allowed() + ", got null (PEFT fails with AttributeError when it marks the "
+                + "biases trainable)");
+        m.put("rank_pattern", "a mapping of module-name patterns to ranks ({} for none), got null (PEFT calls "
+                + "rank_pattern.keys() for each targeted module and fails with AttributeError)");
+        m.put("alpha_pattern", "a mapping of module-name patterns to alphas ({} for none), got null (PEFT calls "
+                + "alpha_pattern.keys() for each targeted module and fails with AttributeError)");
+        return Collections.unmodifiableMap(m);
+    }
+
+    /** A boolean PEFT only tests for truthiness: null reads as false (and, in a PEFT file, is written back). */
+    private static Optional<Boolean> falsy(Section s, String key, boolean peftFile, LoraConfig.Builder b) {
+        JsonNode v = s.node().get(key);
+        if (v != null && v.isNull()) {
+            if (peftFile) {
+                b.nullAsRead(key);
+            }
+            return Optional.empty();
+        }
+        return s.bool(key);
+    }
+
+    /** A list of strings; an element that is not one is reported at its index. */
+    private static Optional<List<String>> names(Section s, String key, JsonNode v, String expected) {
+        if (!v.isArray()) {
+            s.problems().error(s.path(key), key + " must be " + expected + ", got " + Section.show(v));
+            return Optional.empty();
+        }
+        List<String> out = new ArrayList<>();
+        boolean ok = true;
+        for (int i = 0; i < v.size(); i++) {
+            JsonNode e = v.get(i);
+            if (e.isTextual()) {
+                out.add(e.textValue());
+            } else {
+                s.problems().error(s.path(key) + "[" + i + "]", "must be a name (a string), got " + Section.show(e));
+                ok = false;
+            }
+        }
+        return ok ? Optional.of(out) : Optional.empty();
+    }
+
     private static Set<String> knownForSuggestions() {
         Set<String> k = new TreeSet<>(LoraKeys.PEFT_FIELDS);
         k.remove(LoraKeys.RUNTIME_CONFIG);
@@ -249,13 +335,8 @@ public final class LoraConfigJson {
         if (v.isTextual()) {
             return Optional.of(TargetModules.ofString(v.textValue()));
         }
-        Optional<List<String>> names = Section.asStrings(v);
-        if (names.isEmpty()) {
-            s.problems().error(s.path(key), key + " must be a list of module names, a regex string or \"all-linear\", "
-                    + "got " + Section.show(v));
-            return Optional.empty();
-        }
-        return Optional.of(TargetModules.ofNames(names.get()));
+        return names(s, key, v, "a list of module names, a regex string or \"all-linear\"")
+                .map(TargetModules::ofNames);
     }
 
     private static void layersToTransform(Section s, LoraConfig.Builder b) {
@@ -286,15 +367,14 @@ public final class LoraConfigJson {
             if (v.isTextual()) {
                 b.layersPattern(v.textValue());
             } else {
-                Section.asStrings(v).ifPresentOrElse(b::layersPattern, () -> s.problems().error(s.path(key),
-                        key + " must be a name such as \"layers\" or a list of names, got " + Section.show(v)));
+                names(s, key, v, "a name such as \"layers\" or a list of names").ifPresent(b::layersPattern);
             }
         });
     }
 
     private static <T> Map<String, T> pattern(Section s, String key, boolean integers, Class<T> type) {
         Map<String, T> out = new LinkedHashMap<>();
-        Optional<JsonNode> value = s.value(key).filter(v -> !v.isNull());
+        Optional<JsonNode> value = s.value(key).filter(v -> !v.isNull()); // null: reported with NULL_FAILS
         if (value.isEmpty()) {
             return out;
         }
@@ -327,7 +407,7 @@ public final class LoraConfigJson {
         o.put("fan_in_fan_out", c.fanInFanOut());
         o.put("inference_mode", c.inferenceMode());
         Object init = c.initLoraWeights().json();
-        o.set("init_lora_weights", init instanceof Boolean bool ? F.booleanNode(bool)
+        o.set("init_lora_weights", init == null ? F.nullNode() : init instanceof Boolean bool ? F.booleanNode(bool)
                 : F.textNode(String.valueOf(init)));
         o.set("layers_pattern", c.layersPattern().map(l -> c.layersPatternScalar()
                 ? (JsonNode) F.textNode(l.isEmpty() ? "" : l.get(0)) : strings(l)).orElse(F.nullNode()));

@@ -3,8 +3,6 @@ package dev.lora4j.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * Every rule PEFT checks when a {@code LoraConfig} is constructed (with PEFT's messages), plus the checks PEFT leaves
@@ -15,6 +13,10 @@ public final class LoraConfigValidator {
     /** What {@code init_lora_weights} may be, for messages. */
     public static final String INIT_ALLOWED = "true, false, \"gaussian\", \"pissa\", \"pissa_niter_<k>\", \"olora\", "
             + "\"orthogonal\", \"eva\", \"corda\", \"loftq\", \"lora_ga\", \"mica\"";
+
+    /** PEFT's layer-index pattern around each {@code layers_pattern} name (tuners_utils.check_target_module_exists). */
+    public static final String LAYER_PREFIX = ".*?\\.";
+    public static final String LAYER_SUFFIX = "\\.(\\d+)\\.";
 
     private LoraConfigValidator() {}
 
@@ -65,10 +67,9 @@ public final class LoraConfigValidator {
             }
             initSubConfigs();
             if (c.loraBias()) {
-                InitLoraWeights.Kind k = c.initLoraWeights().kind();
-                if (k != InitLoraWeights.Kind.TRUE && k != InitLoraWeights.Kind.FALSE) {
+                if (!c.initLoraWeights().isBoolean()) {
                     p.error(at("lora_bias"), "The argument lora_bias=True is only supported with "
-                            + "init_lora_weights=True or False, got init_lora_weights=" + c.initLoraWeights()
+                            + "init_lora_weights=True or False, got init_lora_weights=" + c.initLoraWeights().python()
                             + " instead.");
                 }
                 if (c.useDora()) {
@@ -186,9 +187,10 @@ public final class LoraConfigValidator {
             }
             c.modulesToSave().ifPresent(l -> {
                 for (int i = 0; i < l.size(); i++) {
-                    compiles(at("modules_to_save") + "[" + i + "]", l.get(i), "(^|.*\\.)" + l.get(i) + "($|\\..*)");
+                    compiles(at("modules_to_save") + "[" + i + "]", l.get(i), "(^|.*\\.)", "($|\\..*)");
                 }
             });
+            c.layersPattern().ifPresent(l -> layersPattern(l, c.layersPatternScalar()));
             if (c.initLoraWeights().kind() == InitLoraWeights.Kind.ORTHOGONAL) {
                 if (c.r() >= 1 && c.r() % 2 != 0) {
                     p.error(at("r"), "Orthogonal initialization requires the LoRA rank to be even, got " + c.r()
@@ -205,7 +207,7 @@ public final class LoraConfigValidator {
 
         private void targets(String key, TargetModules t, boolean target) {
             if (t instanceof TargetModules.Regex r) {
-                compiles(at(key), r.pattern(), r.pattern());
+                compiles(at(key), r.pattern(), "", "");
             } else if (t instanceof TargetModules.Names n) {
                 if (n.names().stream().anyMatch(s -> s.equalsIgnoreCase("all-linear"))) {
                     p.error(at(key), "\"all-linear\" only works as a string (" + key + ": \"all-linear\"); in a list "
@@ -218,21 +220,74 @@ public final class LoraConfigValidator {
             }
         }
 
-        /** The key alone first, so that an error index points into what the user wrote. */
-        private void patternKey(String path, String key) {
-            if (compiles(path, key, key)) {
-                compiles(path, key, "(.*\\.)?(" + key + ")$");
+        /** PEFT's {@code check_target_module_exists}: {@code re.match(rf".*?\.{pattern}\.(\d+)\.", key)}. */
+        private void layersPattern(List<String> patterns, boolean scalar) {
+            for (int i = 0; i < patterns.size(); i++) {
+                String path = scalar ? at("layers_pattern") : at("layers_pattern") + "[" + i + "]";
+                String lp = patterns.get(i);
+                if (lp.isEmpty()) {
+                    // "" alone means "any layer name"; inside a list PEFT uses it as given and it matches no key
+                    p.warn(path + " is \"\": in a list an empty name matches no layer (PEFT looks for "
+                            + "\"..<index>.\" in the key); leave layers_pattern out, or write layers_pattern: \"\", "
+                            + "to accept any layer name");
+                    continue;
+                }
+                PythonRegex.Translation t = compiles(path, lp, LAYER_PREFIX, LAYER_SUFFIX);
+                if (t == null) {
+                    continue;
+                }
+                if (t.groups() != 1) {
+                    p.error(path, "layers_pattern \"" + lp + "\" has a capturing group: PEFT reads the layer index "
+                            + "from group 1 of " + LAYER_PREFIX + lp + LAYER_SUFFIX + ", which would be this group "
+                            + "(PEFT fails with ValueError); write (?:...) instead of (...)");
+                } else if (t.topLevelBranches() > 1) {
+                    p.error(path, "layers_pattern \"" + lp + "\" has a | outside any group, which splits PEFT's "
+                            + LAYER_PREFIX + lp + LAYER_SUFFIX + " into alternatives without the layer index (PEFT "
+                            + "fails with TypeError); write (?:a|b), or list the names: [a, b]");
+                }
             }
         }
 
-        private boolean compiles(String path, String shown, String regex) {
+        /** The key as PEFT's get_pattern_key wraps it. */
+        private void patternKey(String path, String key) {
+            compiles(path, key, "(.*\\.)?(", ")$");
+        }
+
+        /**
+         * Compiles {@code prefix + shown + suffix} as PEFT does (Python's re): the translation, or null after
+         * reporting why it is refused. Positions in the message are in what the user wrote.
+         */
+        private PythonRegex.Translation compiles(String path, String shown, String prefix, String suffix) {
+            String full = prefix + shown + suffix;
             try {
-                Pattern.compile(regex);
-                return true;
-            } catch (PatternSyntaxException e) {
-                p.error(path, "\"" + shown + "\" is not a valid regular expression: " + e.getDescription()
-                        + (regex.equals(shown) ? " near index " + e.getIndex() : ""));
-                return false;
+                return PythonRegex.translate(full);
+            } catch (PythonRegex.SyntaxError e) {
+                PythonRegex.SyntaxError err = e;
+                int offset = prefix.length();
+                int length = shown.codePointCount(0, shown.length());
+                boolean inShown = e.position() >= offset && e.position() < offset + length;
+                if (!full.equals(shown) && !inShown) {
+                    // an error in PEFT's wrapping: the user's text alone often says better what is wrong
+                    try {
+                        PythonRegex.translate(shown);
+                    } catch (PythonRegex.SyntaxError alone) {
+                        err = alone;
+                        offset = 0;
+                        inShown = true;
+                    }
+                }
+                String where = err.position() < 0 ? "" : inShown ? " at position " + (err.position() - offset)
+                        : " (in PEFT's pattern \"" + full + "\" at position " + err.position() + ")";
+                String hint = err.description().startsWith("global flags not at the start") && !full.equals(shown)
+                        ? "; PEFT puts it inside " + prefix + "..." + suffix + ", so flags must be scoped: (?i:...)"
+                        : "";
+                if (err.untranslatable()) {
+                    p.error(path, "\"" + shown + "\"" + where + " " + PythonRegex.explain(err));
+                } else {
+                    p.error(path, "\"" + shown + "\" is not a valid regular expression: " + PythonRegex.explain(err)
+                            + where + hint + " (PEFT compiles it with Python's re)");
+                }
+                return null;
             }
         }
     }

@@ -2,8 +2,6 @@ package dev.lora4j.config;
 
 import java.util.Collection;
 import java.util.Optional;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * PEFT's {@code get_pattern_key}: the first pattern (in insertion order) that matches a dot-bounded suffix of a
@@ -22,11 +20,14 @@ public final class PatternKeys {
         return Optional.empty();
     }
 
-    /** Python's {@code re.match("(.*\.)?(" + p + ")$", key)}: anchored at the start, {@code $} at the end. */
+    /**
+     * Python's {@code re.match("(.*\.)?(" + p + ")$", key)}: anchored at the start, {@code $} at the end; the pattern
+     * is Python syntax ({@link PythonRegex}). A pattern Python refuses matches nothing (validation reports it).
+     */
     public static boolean matches(String pattern, String key) {
         try {
-            return Pattern.compile("(.*\\.)?(" + pattern + ")$").matcher(key).lookingAt();
-        } catch (PatternSyntaxException e) {
+            return PythonRegex.compile("(.*\\.)?(" + pattern + ")$").matcher(key).lookingAt();
+        } catch (PythonRegex.SyntaxError e) {
             return false;
         }
     }

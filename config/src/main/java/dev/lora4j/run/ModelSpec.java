@@ -1,9 +1,10 @@
 package dev.lora4j.run;
 
 import dev.lora4j.config.Problems;
+import dev.lora4j.config.Suggestions;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.regex.Pattern;
+import java.util.List;
 
 /**
  * The base model of a run: a local Hugging Face folder (config.json plus safetensors weights), or
@@ -11,6 +12,12 @@ import java.util.regex.Pattern;
  */
 public sealed interface ModelSpec {
     String BUILTIN_PREFIX = "builtin:";
+
+    /**
+     * The names {@code builtin:NAME} may use: the models the engine ships ({@code dev.lora4j.model.Builtins}, which
+     * checks that it ships exactly these). Here so that a config file naming another one is refused when it is read.
+     */
+    List<String> BUILTINS = List.of("all-minilm-l6-v2");
 
     /** The value as the file wrote it. */
     String text();
@@ -52,8 +59,11 @@ public sealed interface ModelSpec {
     /** Reports a missing folder, a folder that is not a Hugging Face model, or a malformed builtin name. */
     default void validate(String path, Problems p) {
         if (this instanceof Builtin b) {
-            if (!Pattern.matches("[A-Za-z0-9][A-Za-z0-9._-]*", b.name())) {
-                p.error(path, "builtin model name must be letters, digits, '.', '_' or '-', got \"" + b.name() + "\"");
+            if (!BUILTINS.contains(b.name())) {
+                List<String> known = BUILTINS.stream().map(n -> BUILTIN_PREFIX + n).toList();
+                p.error(path, "unknown builtin model '" + b.text() + "'" + Suggestions.closest(b.text(), known)
+                        .map(k -> "; did you mean '" + k + "'?").orElse("") + " (available: " + String.join(", ", known)
+                        + "; or the path of a Hugging Face model folder)");
             }
             return;
         }

@@ -266,13 +266,15 @@ class PeftConfigCasesTest {
                 "lora.layers_to_transform[1]", "lora.rank_pattern.down_proj", "lora.alpha_pattern.gate_proj"),
                 v.errors().stream().map(ConfigError::path).toList());
         assertTrue(messages(v).contains("lora.target_modules: \"(unclosed\" is not a valid regular expression: "
-                + "Unclosed group near index 9"), messages(v).toString());
+                + "missing ), unterminated subpattern at position 0 (PEFT compiles it with Python's re)"),
+                messages(v).toString());
     }
 
     @Test
     void patternKeysMustCompile() {
-        assertEquals(List.of("lora.rank_pattern.[bad: \"[bad\" is not a valid regular expression: Unclosed character "
-                + "class near index 3"), messages(validate(LoraConfig.builder().rankPattern(Map.of("[bad", 4)))));
+        assertEquals(List.of("lora.rank_pattern.[bad: \"[bad\" is not a valid regular expression: unterminated "
+                + "character set at position 0 (PEFT compiles it with Python's re)"),
+                messages(validate(LoraConfig.builder().rankPattern(Map.of("[bad", 4)))));
     }
 
     @Test

@@ -64,11 +64,11 @@ class RunSpecTest {
         Path sub = dir.resolve("a/b");
         Files.createDirectories(sub);
         Files.copy(Fixtures.dir().resolve("tiny-llama-s2/data.jsonl"), dir.resolve("a/train.jsonl"));
-        Path f = write("a/b/run.yaml", "model: builtin:tiny-llama\ndata:\n  train: ../train.jsonl\n");
+        Path f = write("a/b/run.yaml", "model: builtin:all-minilm-l6-v2\ndata:\n  train: ../train.jsonl\n");
         RunSpec r = RunSpec.read(f).value();
         assertEquals("run", r.name());
         assertTrue(r.model().isBuiltin());
-        assertEquals("builtin:tiny-llama", r.model().text());
+        assertEquals("builtin:all-minilm-l6-v2", r.model().text());
         assertEquals(dir.resolve("a/train.jsonl").toAbsolutePath().normalize(), r.data().train());
         assertEquals("text", r.data().textField());
         assertEquals("label", r.data().labelField());
@@ -110,10 +110,10 @@ class RunSpecTest {
     void formatIsInferredOrMustBeGiven() throws IOException {
         Path data = write("rows.txt", "a\n");
         assertEquals(List.of("data.format: cannot tell the format of rows.txt from its extension: set format to "
-                + "\"jsonl\" or \"csv\""), errors("model: builtin:m\ndata: {train: " + data + "}\n"));
+                + "\"jsonl\" or \"csv\""), errors("model: builtin:all-minilm-l6-v2\ndata: {train: " + data + "}\n"));
         Path csv = write("rows.csv", "text,label\n");
-        RunSpec r = RunSpec.read(write("ok.yaml", "model: builtin:m\ntask: SEQ_CLS\ndata: {train: rows.csv, "
-                + "labels: [neg, pos]}\n")).value();
+        RunSpec r = RunSpec.read(write("ok.yaml", "model: builtin:all-minilm-l6-v2\ntask: SEQ_CLS\n"
+                + "data: {train: rows.csv, labels: [neg, pos]}\n")).value();
         assertEquals(DataFormat.CSV, r.data().format());
         assertEquals(List.of("neg", "pos"), r.data().labels());
         assertEquals(csv.toAbsolutePath(), r.data().train());
@@ -123,12 +123,12 @@ class RunSpecTest {
     void taskAndLoraTaskTypeMustAgree() throws IOException {
         String data = "data: {train: " + fixtures() + "/tiny-llama-s2/data.jsonl}\n";
         assertEquals(List.of("lora.task_type: task_type \"SEQ_CLS\" contradicts task \"CAUSAL_LM\"; set task only"),
-                errors("model: builtin:m\ntask: CAUSAL_LM\nlora: {task_type: SEQ_CLS}\n" + data));
+                errors("model: builtin:all-minilm-l6-v2\ntask: CAUSAL_LM\nlora: {task_type: SEQ_CLS}\n" + data));
         assertEquals(List.of("task: Invalid task type: 'causal_lm'. Must be one of the following task types: SEQ_CLS, "
                 + "SEQ_2_SEQ_LM, CAUSAL_LM, TOKEN_CLS, QUESTION_ANS, FEATURE_EXTRACTION."),
-                errors("model: builtin:m\ntask: causal_lm\n" + data));
-        RunSpec fromLora = RunSpec.read(write("l.yaml", "model: builtin:m\nlora: {task_type: SEQ_CLS}\n" + data))
-                .value();
+                errors("model: builtin:all-minilm-l6-v2\ntask: causal_lm\n" + data));
+        RunSpec fromLora = RunSpec.read(write("l.yaml", "model: builtin:all-minilm-l6-v2\n"
+                + "lora: {task_type: SEQ_CLS}\n" + data)).value();
         assertEquals(TaskType.SEQ_CLS, fromLora.task());
     }
 
@@ -140,10 +140,10 @@ class RunSpecTest {
                 "resources.trials_per_device: trials_per_device must be >= 1, got 0",
                 "training.early_stopping_patience: early stopping watches the evaluation loss: set data.eval, or "
                         + "early_stopping_patience: null"),
-                errors("model: builtin:m\ndata: {train: " + fixtures() + "/tiny-llama-s2/data.jsonl}\n"
+                errors("model: builtin:all-minilm-l6-v2\ndata: {train: " + fixtures() + "/tiny-llama-s2/data.jsonl}\n"
                         + "training: {early_stopping_patience: 2}\n"
                         + "resources: {devices: [cuda:0, gpu:1, gpu:1], trials_per_device: 0}\n"));
-        RunSpec ok = RunSpec.read(write("r.yaml", "model: builtin:m\ndata: {train: " + fixtures()
+        RunSpec ok = RunSpec.read(write("r.yaml", "model: builtin:all-minilm-l6-v2\ndata: {train: " + fixtures()
                 + "/tiny-llama-s2/data.jsonl}\nresources: {devices: [cpu, gpu:0], max_failures: 2}\n")).value();
         assertEquals(List.of(Device.CPU, Device.gpu(0)), ok.resources().devices());
         assertEquals(2, ok.resources().maxFailures().getAsInt());

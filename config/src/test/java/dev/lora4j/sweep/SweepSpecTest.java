@@ -270,8 +270,8 @@ class SweepSpecTest {
     @Test
     void metricAndEarlyTerminationNeedWhatTheyMeasure() throws IOException {
         Path f = dir.resolve("noeval.yaml");
-        Files.writeString(f, "model: builtin:m\ndata: {train: " + Fixtures.dir().resolve("tiny-llama-s2/data.jsonl")
-                + "}\nmethod: grid\nparameters: {r: {values: [4]}}\nearly_terminate: {type: hyperband}\n");
+        Files.writeString(f, "model: builtin:all-minilm-l6-v2\ndata: {train: "
+                + Fixtures.dir().resolve("tiny-llama-s2/data.jsonl") + "}\nmethod: grid\nparameters: {r: {values: [4]}}\nearly_terminate: {type: hyperband}\n");
         ConfigException e = assertThrows(ConfigException.class, () -> SweepSpec.read(f));
         assertEquals(List.of(
                 "early_terminate.type: type must be \"asha\", got \"hyperband\" (W&B's hyperband min_iter and eta are "

@@ -95,6 +95,7 @@ public final class Adapter implements Adaptation, AutoCloseable {
         Tying tying = checkTiedModules(base, withHeads, warnings);
         TargetMatcher.Selection sel = TargetMatcher.select(tying.config(), base.tree());
         LoraConfig resolved = sel.config();
+        AdapterSize.check(resolved, sel.targeted());
         warnings.addAll(sel.warnings());
         boolean fanInFanOut = resolved.fanInFanOut();
         NDManager manager = Torch.newManager(base.device());

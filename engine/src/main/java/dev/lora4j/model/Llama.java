@@ -49,14 +49,24 @@ public final class Llama implements Architecture {
     public Llama(HfConfig c, TaskType task, boolean checkpointHasLmHead) {
         this.modelType = c.modelType();
         this.task = task;
-        this.vocab = c.requireInt("vocab_size");
-        this.hidden = c.requireInt("hidden_size");
-        this.intermediate = c.requireInt("intermediate_size");
-        this.layers = c.requireInt("num_hidden_layers");
-        this.heads = c.requireInt("num_attention_heads");
-        this.kvHeads = c.intOr("num_key_value_heads", heads);
-        this.headDim = c.intOr("head_dim", hidden / heads);
-        this.eps = c.doubleOr("rms_norm_eps", 1e-6);
+        this.vocab = c.size("vocab_size");
+        this.hidden = c.size("hidden_size");
+        this.intermediate = c.size("intermediate_size");
+        this.layers = c.size("num_hidden_layers");
+        this.heads = c.size("num_attention_heads");
+        this.kvHeads = c.sizeOr("num_key_value_heads", heads);
+        if (c.get("head_dim").isEmpty() && hidden % heads != 0) {
+            throw new ModelException(c.source() + ": num_attention_heads " + heads + " does not divide hidden_size "
+                    + hidden + " (the head size is hidden_size / num_attention_heads); use a divisor of hidden_size,"
+                    + " or set head_dim");
+        }
+        this.headDim = c.sizeOr("head_dim", hidden / heads);
+        if (headDim % 2 != 0) {
+            throw new ModelException(c.source() + ": the head size " + headDim + (c.get("head_dim").isPresent()
+                    ? " (head_dim)" : " (hidden_size / num_attention_heads)") + " must be even: rotary embeddings "
+                    + "rotate pairs of features");
+        }
+        this.eps = c.numberAtLeast("rms_norm_eps", 1e-6, 0, true);
         boolean attentionBias = c.boolOr("attention_bias", false);
         this.qkvBias = modelType.equals("qwen2") || attentionBias;
         this.oBias = !modelType.equals("qwen2") && attentionBias;
@@ -65,44 +75,57 @@ public final class Llama implements Architecture {
         // can only mean tied
         this.tied = c.boolOr("tie_word_embeddings", !modelType.equals("llama") && !modelType.equals("mistral"))
                 || (task == TaskType.CAUSAL_LM && !checkpointHasLmHead);
-        this.numLabels = numLabels(c);
+        this.numLabels = numLabels(c, task);
         this.hiddenAct = c.stringOr("hidden_act", "silu");
         if (!hiddenAct.equals("silu") && !hiddenAct.equals("swish")) {
             throw new ModelException(c.source() + ": hidden_act " + hiddenAct + " is not supported for " + modelType
                     + " (supported: silu)");
         }
         if (heads % kvHeads != 0) {
-            throw new ModelException(c.source() + ": num_attention_heads " + heads
-                    + " is not a multiple of num_key_value_heads " + kvHeads);
+            throw new ModelException(c.source() + ": num_key_value_heads must divide num_attention_heads ("
+                    + heads + "), got " + kvHeads);
         }
         this.invFreq = inverseFrequencies(c, headDim);
         this.attentionScale = 1.0 / Math.sqrt(headDim);
         int window = 0;
         int firstSliding = Integer.MAX_VALUE;
         if (modelType.equals("mistral") && c.get("sliding_window").isPresent()) {
-            window = c.intOr("sliding_window", 0);
+            window = c.sizeOr("sliding_window", 0);
             firstSliding = 0;
         } else if (modelType.equals("qwen2") && c.boolOr("use_sliding_window", false)) {
-            window = c.intOr("sliding_window", 0);
-            firstSliding = c.intOr("max_window_layers", layers);
+            window = c.sizeOr("sliding_window", 0);
+            firstSliding = c.intInRange("max_window_layers", layers, 0, Integer.MAX_VALUE,
+                    "an integer >= 0");
         }
         this.slidingWindow = window;
         this.firstSlidingLayer = firstSliding;
-        this.padTokenId = c.intOr("pad_token_id", -1);
+        this.padTokenId = padTokenId(c, vocab, -1);
         this.params = buildParams();
         this.tree = buildTree();
     }
 
-    static int numLabels(HfConfig c) {
-        if (c.get("num_labels").isPresent()) {
-            return c.intOr("num_labels", 2);
+    /** The classifier's outputs: num_labels, else the size of id2label, else 2; a classifier needs at least one. */
+    static int numLabels(HfConfig c, TaskType task) {
+        Optional<JsonNode> explicit = c.get("num_labels");
+        int n = explicit.isPresent()
+                ? c.intInRange("num_labels", 2, 0, Integer.MAX_VALUE, "a positive integer")
+                : c.get("id2label").map(JsonNode::size).orElse(2);
+        if (task == TaskType.SEQ_CLS && n < 1) {
+            throw explicit.isPresent() ? c.invalid("num_labels", "a positive integer", explicit.get())
+                    : c.invalid("id2label", "a mapping with at least one label", c.get("id2label").orElseThrow());
         }
-        return c.get("id2label").map(JsonNode::size).orElse(2);
+        return n;
+    }
+
+    /** transformers' nn.Embedding(vocab_size, hidden_size, padding_idx=pad_token_id) accepts -vocab..vocab-1. */
+    static int padTokenId(HfConfig c, int vocab, int def) {
+        return c.intInRange("pad_token_id", def, -(long) vocab, vocab - 1L, "an integer from " + -vocab + " to "
+                + (vocab - 1) + " (vocab_size is " + vocab + "), or null");
     }
 
     /** transformers' default RoPE, with the {@code linear} and {@code llama3} scalings. */
     static float[] inverseFrequencies(HfConfig c, int dim) {
-        double theta = c.doubleOr("rope_theta", 10000.0);
+        double theta = c.numberAtLeast("rope_theta", 10000.0, 0, false);
         float[] inv = new float[dim / 2];
         for (int i = 0; i < inv.length; i++) {
             // transformers computes base ** (arange(0, dim, 2) / dim) in fp32, then its reciprocal

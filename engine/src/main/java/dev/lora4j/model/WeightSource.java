@@ -23,4 +23,9 @@ public interface WeightSource extends Closeable {
 
     /** Where the tensors come from, for error messages. */
     String describe();
+
+    /** The file that holds {@code name} (one shard of a sharded checkpoint), for error messages. */
+    default String fileOf(String name) {
+        return describe();
+    }
 }

@@ -47,6 +47,11 @@ public final class WeightSources {
             }
 
             @Override
+            public String fileOf(String name) {
+                return ckpt.fileOf(name).toString();
+            }
+
+            @Override
             public void close() throws IOException {
                 ckpt.close();
             }

@@ -305,6 +305,23 @@ public final class Ops implements AutoCloseable {
         return own(JniUtils.max(pt(a), axis, keep));
     }
 
+    /**
+     * What non-finite value {@code a} holds: "NaN", "infinite values" or null when every element is finite. Two
+     * full reductions (max and min propagate NaN and reach +-inf), so no temporary the size of {@code a} is made:
+     * cheap enough to run on every base weight as it loads.
+     */
+    public String nonFinite(NDArray a) {
+        if (!a.getDataType().isFloating() || a.size() == 0) {
+            return null;
+        }
+        float max = toType(own(JniUtils.max(pt(a))), DataType.FLOAT32).toFloatArray()[0];
+        float min = toType(own(JniUtils.min(pt(a))), DataType.FLOAT32).toFloatArray()[0];
+        if (Float.isNaN(max) || Float.isNaN(min)) {
+            return "NaN";
+        }
+        return Float.isInfinite(max) || Float.isInfinite(min) ? "infinite values" : null;
+    }
+
     public NDArray argMax(NDArray a, int axis) {
         return own(JniUtils.argMax(pt(a), axis, false));
     }

@@ -723,7 +723,7 @@ public final class Engine {
                 run.training().precision());
                 Tokenizer tokenizer = Tokenizer.forModel(HfModels.folderOf(run.model()),
                         base.config().intOr("pad_token_id", 0));
-                Adapter adapter = Adapter.create(base, run.lora(), run.training().seed())) {
+                Adapter adapter = adapterFor(base, run)) {
             TrialData data = TrainingData.open(run.data(), run.task(), tokenizer, base.architecture(),
                     run.training().batchSize(), run.training().seed());
             adapter.useLabelNames(data.labels());
@@ -764,6 +764,15 @@ public final class Engine {
                 folder.writeResult(result);
                 return new Training(metrics, folder.adapterDir(), trial.completedSteps(), null);
             }
+        }
+    }
+
+    /** The run's adapter on {@code base}; a rank the model cannot hold is reported against the config file. */
+    private static Adapter adapterFor(BaseModel base, RunSpec run) {
+        try {
+            return Adapter.create(base, run.lora(), run.training().seed());
+        } catch (dev.lora4j.config.ConfigException e) {
+            throw e.file().isPresent() || run.file() == null ? e : e.withFile(run.file());
         }
     }
 

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lora4j.config.ConfigError;
 import dev.lora4j.config.ConfigException;
 import dev.lora4j.config.LoraConfig;
 import dev.lora4j.config.LoraConfigJson;
@@ -440,27 +439,18 @@ public final class SweepBuilder {
     }
 
     /**
-     * Checks the sweep as a file would be checked, and more: a {@code builtin:} model that does not exist.
+     * Checks the sweep as a file would be checked (which includes that a {@code builtin:} model exists).
      *
      * @return the sweep spec, ready for {@link Lora4j#sweep(SweepSpec, SweepOptions)}
      * @throws ConfigException listing every problem, each naming its field
      */
     public SweepSpec build() {
-        List<ConfigError> errors = new ArrayList<>();
-        if (model != null && Builtins.isBuiltin(model) && !Builtins.names().contains(model)) {
-            errors.add(new ConfigError("model", "no builtin model \"" + model + "\"; builtins are "
-                    + String.join(", ", Builtins.names())));
-        }
         try {
-            SweepSpec spec = SweepSpec.fromTree(tree(), baseDir.resolve("sweep.yaml")).value();
-            if (errors.isEmpty()) {
-                return spec;
-            }
+            return SweepSpec.fromTree(tree(), baseDir.resolve("sweep.yaml")).value();
         } catch (ConfigException e) {
-            errors.addAll(e.errors());
+            // a spec built in code has no file: its errors name fields only
+            throw new ConfigException(e.errors());
         }
-        // a spec built in code has no file: its errors name fields only
-        throw new ConfigException(errors);
     }
 
     private static JsonNode value(Object x) {

@@ -43,7 +43,8 @@ class SweepBuilderTest {
 
     @Test
     void aBuiltinThatDoesNotExistIsRefusedAndABuiltinEncoderClassifies() {
-        assertEquals(List.of("model: no builtin model \"builtin:gpt5\"; builtins are builtin:all-minilm-l6-v2"),
+        assertEquals(List.of("model: unknown builtin model 'builtin:gpt5' (available: builtin:all-minilm-l6-v2; or the "
+                + "path of a Hugging Face model folder)"),
                 errors(tiny().model("builtin:gpt5").lora(l -> l.targetModules("query", "value"))).subList(0, 1));
         SweepSpec spec = tiny().model("builtin:all-minilm-l6-v2").lora(l -> l.targetModules("query", "value"))
                 .labels("a", "b")
