@@ -300,7 +300,7 @@ class BadInputConfigTest {
                 Arguments.of("hidden_size", "64.5", "hidden_size must be a positive integer, got 64.5"),
                 Arguments.of("num_attention_heads", "0", "num_attention_heads must be a positive integer, got 0"),
                 Arguments.of("num_attention_heads", "3", "num_attention_heads 3 does not divide hidden_size 64"),
-                Arguments.of("num_hidden_layers", "-1", "num_hidden_layers must be a positive integer, got -1"),
+                Arguments.of("num_hidden_layers", "-1", "num_hidden_layers must be an integer >= 0, got -1"),
                 Arguments.of("intermediate_size", "-5", "intermediate_size must be a positive integer, got -5"),
                 Arguments.of("vocab_size", "0", "vocab_size must be a positive integer, got 0"),
                 Arguments.of("num_key_value_heads", "0", "num_key_value_heads must be a positive integer, got 0"),

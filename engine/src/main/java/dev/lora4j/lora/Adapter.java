@@ -203,8 +203,7 @@ public final class Adapter implements Adaptation, AutoCloseable {
                 }
                 for (String key : tied) {
                     for (String m : mts) {
-                        if (java.util.regex.Pattern.compile("(^|.*\\.)" + m + "($|\\..*)").matcher(key)
-                                .lookingAt()) {
+                        if (key.equals(m) || key.endsWith("." + m)) {
                             mts.remove(m);
                             break;
                         }
@@ -234,7 +233,13 @@ public final class Adapter implements Adaptation, AutoCloseable {
     /** PEFT matches a string against the bare names ({@code re.fullmatch(target, "lm_head")}), a list by name. */
     private static boolean embeddingInTarget(TargetModules t) {
         if (t instanceof TargetModules.Regex r) {
-            java.util.regex.Pattern p = java.util.regex.Pattern.compile(r.pattern());
+            // PEFT's target regexes are Python's: translated in one place (a bad one is reported by TargetMatcher)
+            java.util.regex.Pattern p;
+            try {
+                p = dev.lora4j.config.PythonRegex.compile(r.pattern());
+            } catch (dev.lora4j.config.PythonRegex.SyntaxError e) {
+                return false;
+            }
             return EMBEDDING_LAYER_NAMES.stream().anyMatch(e -> p.matcher(e).matches());
         }
         if (t instanceof TargetModules.Names n) {

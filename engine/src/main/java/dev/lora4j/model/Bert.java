@@ -52,7 +52,7 @@ public final class Bert implements Architecture {
         this.vocab = c.size("vocab_size");
         this.hidden = c.size("hidden_size");
         this.intermediate = c.size("intermediate_size");
-        this.layers = c.size("num_hidden_layers");
+        this.layers = c.count("num_hidden_layers");
         this.heads = c.size("num_attention_heads");
         this.paddingIdx = Llama.padTokenId(c, vocab, roberta ? 1 : 0);
         this.maxPositions = c.sizeOr("max_position_embeddings", 512);

@@ -86,6 +86,21 @@ public final class HfConfig {
         return checkedSize(key, v);
     }
 
+    /**
+     * A count that may be zero (transformers builds a model of {@code num_hidden_layers: 0}: embeddings and a head):
+     * a required integer >= 0.
+     */
+    public int count(String key) {
+        JsonNode v = raw.get(key);
+        if (v == null || v.isNull()) {
+            throw new ModelException(source() + ": " + key + " is missing; it must be an integer >= 0");
+        }
+        if (!isInteger(v) || v.asLong() < 0 || v.asLong() > Integer.MAX_VALUE) {
+            throw invalid(key, "an integer >= 0", v);
+        }
+        return v.asInt();
+    }
+
     /** {@link #size} for an optional field: {@code def} when absent or null. */
     public int sizeOr(String key, int def) {
         JsonNode v = raw.get(key);

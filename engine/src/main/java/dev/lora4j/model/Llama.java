@@ -52,7 +52,7 @@ public final class Llama implements Architecture {
         this.vocab = c.size("vocab_size");
         this.hidden = c.size("hidden_size");
         this.intermediate = c.size("intermediate_size");
-        this.layers = c.size("num_hidden_layers");
+        this.layers = c.count("num_hidden_layers");
         this.heads = c.size("num_attention_heads");
         this.kvHeads = c.sizeOr("num_key_value_heads", heads);
         if (c.get("head_dim").isEmpty() && hidden % heads != 0) {

@@ -36,7 +36,7 @@ class ModelConfigValidationTest {
                 Arguments.of("hidden_size", "-64", "hidden_size must be a positive integer, got -64"),
                 Arguments.of("hidden_size", "\"64\"", "hidden_size must be a positive integer, got \"64\""),
                 Arguments.of("hidden_size", "null", "hidden_size is missing; it must be a positive integer"),
-                Arguments.of("num_hidden_layers", "0", "num_hidden_layers must be a positive integer, got 0"),
+                Arguments.of("num_hidden_layers", "-1", "num_hidden_layers must be an integer >= 0, got -1"),
                 Arguments.of("vocab_size", "3000000000", "vocab_size must be a positive integer up to 2147483647, "
                         + "got 3000000000"),
                 Arguments.of("num_attention_heads", "5", "num_attention_heads 5 does not divide hidden_size 64 (the "
