@@ -24,6 +24,8 @@ class FailureTest {
         assertInstanceOf(Failure.OutOfMemory.class, Failure.of(new RuntimeException("CUDA out of memory.")));
         assertInstanceOf(Failure.Diverged.class, Failure.of(new NonFiniteLossException(3, Double.NaN)));
         assertInstanceOf(Failure.BadConfig.class, Failure.of(new LoraException("Target modules {'x'} not found")));
+        assertInstanceOf(Failure.BadConfig.class, Failure.of(new LoraException("r=2000000000 would run out of memory")),
+                "lora4j's own refusals are classified by type, whatever their words");
         Failure disk = Failure.of(new CompletionException(new UncheckedIOException("cannot write x",
                 new FileSystemException("x: No space left on device"))));
         assertInstanceOf(Failure.Storage.class, disk);

@@ -161,9 +161,7 @@ public sealed interface Failure {
     static Failure of(Throwable thrown) {
         Throwable t = unwrap(thrown);
         String m = describe(t);
-        if (isOutOfMemory(t)) {
-            return new OutOfMemory(m);
-        }
+        // lora4j's own exceptions are classified by type first: their messages may mention memory
         if (t instanceof NonFiniteLossException) {
             return new Diverged(m);
         }
@@ -172,6 +170,9 @@ public sealed interface Failure {
         }
         if (t instanceof LoraException || t instanceof ModelException || t instanceof ConfigException) {
             return new BadConfig(m);
+        }
+        if (isOutOfMemory(t)) {
+            return new OutOfMemory(m);
         }
         for (Throwable c = t; c != null; c = c.getCause()) {
             if (c instanceof IOException || c instanceof UncheckedIOException) {
