@@ -314,16 +314,9 @@ public final class PeftAdapters {
         return !wrapped && base.weightOrNull(key) != null ? key : null;
     }
 
-    /** Python's repr of a list of strings, cut to {@code limit} entries: {@code ['a', 'b', ... (12 more)]}. */
+    /** Python's repr of a list of strings, cut to {@code limit} entries (as transformers prints key lists). */
     public static String pythonList(List<String> items, int limit) {
-        StringBuilder sb = new StringBuilder("[");
-        for (int i = 0; i < Math.min(limit, items.size()); i++) {
-            sb.append(i == 0 ? "" : ", ").append('\'').append(items.get(i)).append('\'');
-        }
-        if (items.size() > limit) {
-            sb.append(", ... (").append(items.size() - limit).append(" more)");
-        }
-        return sb.append(']').toString();
+        return dev.lora4j.model.HfModels.pythonList(items, limit);
     }
 
     /** An I/O error's message, naming the file once (a format error already starts with it). */

@@ -273,7 +273,7 @@ public final class HfModels {
     }
 
     /** Python's repr of a list of strings, cut to {@code limit} entries: {@code ['a', 'b', ... (12 more)]}. */
-    private static String pythonList(List<String> items, int limit) {
+    public static String pythonList(List<String> items, int limit) {
         StringBuilder sb = new StringBuilder("[");
         for (int i = 0; i < Math.min(limit, items.size()); i++) {
             sb.append(i == 0 ? "" : ", ").append('\'').append(items.get(i)).append('\'');
