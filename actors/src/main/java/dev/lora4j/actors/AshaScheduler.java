@@ -39,10 +39,10 @@ public final class AshaScheduler implements StopRule {
         return List.copyOf(rungs);
     }
 
-    /** Whether a trial must be evaluated at {@code step} for the scheduler to see it at a rung. */
+    /** The steps at which a trial must be evaluated for the scheduler to see it at a rung. */
     @Override
-    public boolean evaluateAt(long step) {
-        return rungs.contains(step);
+    public Set<Long> evaluationSteps() {
+        return Set.copyOf(rungs);
     }
 
     @Override

@@ -17,11 +17,12 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  */
 public final class ConfigValidator {
 
-    public sealed interface Command {}
+    /** The coordinator's own: trials are checked where the sweep runs. */
+    public sealed interface Command extends LocalOnly {}
 
     public record Validate(TrialSpec spec, ActorRef<Verdict> replyTo) implements Command {}
 
-    public sealed interface Verdict {
+    public sealed interface Verdict extends LocalOnly {
         TrialSpec spec();
     }
 

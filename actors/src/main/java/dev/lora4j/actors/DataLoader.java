@@ -31,14 +31,15 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  */
 public final class DataLoader extends AbstractBehavior<DataLoader.Command> {
 
-    public sealed interface Command {}
+    /** Only ever told by actors of its own node: the data it opens is an object of this JVM. */
+    public sealed interface Command extends LocalOnly {}
 
     /** Opens {@code spec}'s data with the tokenizer of {@code base}, in micro-batches of {@code batchSize}. */
     public record Open(TrialSpec spec, BaseModel base, int batchSize, ActorRef<Opened> replyTo) implements Command {}
 
     private record Loaded(long id, TrialData data, Throwable error) implements Command {}
 
-    public sealed interface Opened {}
+    public sealed interface Opened extends LocalOnly {}
 
     /** The trial's data; the receiver closes {@code data.train()} if it never hands it to a lane. */
     public record Ready(TrialData data) implements Opened {}

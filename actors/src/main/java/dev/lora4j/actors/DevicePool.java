@@ -3,61 +3,96 @@ package dev.lora4j.actors;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
 
 /**
- * The device lanes of one lora4j instance and who trains on them. Lanes ({@link Trainer}s, one pinned thread each)
- * are this actor's children, started when a lease first names their device; every sweep on the instance shares
- * them, so two sweeps never oversubscribe the cores. A lease is granted on the least busy lane of an allowed device
- * that has room for one more trial ({@code trials_per_device}); otherwise it waits, first come first served, and that
- * wait is the pipeline's backpressure. A lane that dies is replaced by a fresh one at once; the trials it held see it
- * die through their own watch. Holders are watched too: a holder that stops without releasing frees its lane.
+ * Every device lane a lora4j instance can train on, and who trains on each: the lanes of its own node's
+ * {@link LaneHost} (started when a lease first names their device) and, in a cluster, the lanes of every worker's
+ * host, found through the receptionist as workers join and dropped as they leave. Every sweep of the instance leases
+ * here, so two sweeps never oversubscribe a lane. A lease is granted on the least busy lane with room for one more
+ * trial ({@code trials_per_device}), preferring, among equally busy lanes, one whose device already holds the trial's
+ * base model (trials on one device share one copy of it); otherwise it waits, first come first served, and that wait
+ * is the pipeline's backpressure. Holders are watched: a holder that stops without releasing frees its lane. A lane
+ * that dies is replaced by its host; the trials it held see it die through their own watch.
  */
 public final class DevicePool extends AbstractBehavior<DevicePool.Command> {
 
     public sealed interface Command {}
 
-    /** Asks for a lane on one of {@code devices}; the answer comes when one has room. */
-    public record Lease(ActorRef<?> holder, String trialId, List<DeviceLayout> devices, ActorRef<LeaseReply> replyTo)
-            implements Command {}
+    /**
+     * Asks for a lane; the answer comes when one has room.
+     *
+     * @param base what identifies the trial's base model (lanes whose device holds it are preferred)
+     * @param devices this node's devices the trial may use (empty: none of this node's lanes)
+     * @param remoteTrialsPerLane trials per lane on other nodes' lanes (0: none of them)
+     */
+    public record Lease(ActorRef<?> holder, String trialId, String base, List<DeviceLayout> devices,
+            int remoteTrialsPerLane, ActorRef<LeaseReply> replyTo) implements Command, LocalOnly {
+        /** A lease on this node's lanes only. */
+        public Lease(ActorRef<?> holder, String trialId, List<DeviceLayout> devices, ActorRef<LeaseReply> replyTo) {
+            this(holder, trialId, "", devices, 0, replyTo);
+        }
+    }
 
     /** Gives a lane back, or withdraws a lease still waiting (either is fine to send more than once). */
-    public record Release(ActorRef<?> holder) implements Command {}
+    public record Release(ActorRef<?> holder) implements Command, LocalOnly {}
 
     /**
-     * A holder saw {@code lane} stop: it is replaced now, before that holder (or anyone) asks again, rather than when
-     * the pool's own watch tells it (whichever comes first replaces it; the other is ignored).
+     * A holder saw {@code lane} stop: it is never granted again (its host offers the lane that replaces it), even
+     * before the pool hears of the death itself.
      */
-    public record LaneGone(ActorRef<Trainer.Command> lane) implements Command {}
+    public record LaneGone(ActorRef<Trainer.Command> lane) implements Command, LocalOnly {}
 
-    public record GetStatus(ActorRef<Status> replyTo) implements Command {}
+    public record GetStatus(ActorRef<Status> replyTo) implements Command, LocalOnly {}
 
-    private record LaneStopped(String device, int lane, ActorRef<Trainer.Command> ref) implements Command {}
+    /** A host's lanes as they are now (sent on {@link LaneHost.Subscribe} and after every change). */
+    public record HostLanes(ActorRef<LaneHost.Command> host, String node, List<LaneOffer> lanes)
+            implements Command, CrossNode {
+        public HostLanes {
+            lanes = List.copyOf(lanes);
+        }
+    }
 
-    private record HolderStopped(ActorRef<?> holder) implements Command {}
+    /** A host restarted after a failure: its lanes and subscriptions are gone; it must be subscribed to again. */
+    public record HostRestarted(ActorRef<LaneHost.Command> host) implements Command, CrossNode {}
 
-    public sealed interface LeaseReply {}
+    /** One lane of a host, and how many times it was replaced. */
+    public record LaneOffer(DeviceSlot slot, ActorRef<Trainer.Command> ref, int replaced) {}
 
-    public record Leased(DeviceSlot slot, ActorRef<Trainer.Command> lane) implements LeaseReply {}
+    private record Hosts(Receptionist.Listing listing) implements Command, LocalOnly {}
+
+    private record HostStopped(ActorRef<LaneHost.Command> host) implements Command, LocalOnly {}
+
+    private record HolderStopped(ActorRef<?> holder) implements Command, LocalOnly {}
+
+    public sealed interface LeaseReply extends LocalOnly {}
+
+    /** A lane, its host (which starts the trial's attempt on it) and the host's node. */
+    public record Leased(DeviceSlot slot, ActorRef<Trainer.Command> lane, ActorRef<LaneHost.Command> host,
+            String node) implements LeaseReply {}
 
     /** The pool restarted after a failure and forgot the lease; ask again. */
     public record LeaseLost(String reason) implements LeaseReply {}
 
-    /** A lane, what trains on it (trial ids), and how many times it was replaced. */
-    public record LaneStatus(DeviceSlot slot, ActorRef<Trainer.Command> ref, List<String> trials, int replaced) {}
+    /** A lane, its node, what trains on it (trial ids), and how many times it was replaced. */
+    public record LaneStatus(DeviceSlot slot, ActorRef<Trainer.Command> ref, String node, List<String> trials,
+            int replaced) {}
 
-    public record Status(List<LaneStatus> lanes, int waiting) {}
+    public record Status(List<LaneStatus> lanes, int waiting) implements LocalOnly {}
 
     /** A device and how to use it: lanes side by side, trials per lane, intra-op threads per lane. */
     public record DeviceLayout(String device, int lanes, int trialsPerLane, int threadsPerLane) {
@@ -69,30 +104,43 @@ public final class DevicePool extends AbstractBehavior<DevicePool.Command> {
         }
     }
 
-    public static Behavior<Command> create(TrainingRun.Factory runs) {
-        return Behaviors.setup(ctx -> new DevicePool(ctx, runs));
+    /** @param localHost this node's lanes, or null for a pool that only uses other nodes' */
+    public static Behavior<Command> create(ActorRef<LaneHost.Command> localHost) {
+        return Behaviors.setup(ctx -> new DevicePool(ctx, localHost));
     }
 
-    private static final class Lane {
-        final DeviceSlot slot;
-        ActorRef<Trainer.Command> ref;
-        int replaced;
+    private static final class Host {
+        final String node;
+        final boolean local;
+        List<LaneOffer> lanes = List.of();
+        boolean reachable = true;
 
-        Lane(DeviceSlot slot) {
-            this.slot = slot;
+        Host(String node, boolean local) {
+            this.node = node;
+            this.local = local;
         }
     }
 
-    private record Holding(String trialId, Lane lane) {}
+    private record Holding(String trialId, ActorRef<Trainer.Command> lane) {}
 
-    private final TrainingRun.Factory runs;
-    private final Map<String, List<Lane>> lanes = new LinkedHashMap<>();
+    private final ActorRef<LaneHost.Command> localHost;
+    private final Map<ActorRef<LaneHost.Command>, Host> hosts = new LinkedHashMap<>();
+    private final Map<String, DeviceLayout> ensured = new LinkedHashMap<>();
+    private final Set<ActorRef<Trainer.Command>> gone = new HashSet<>();
     private final Map<ActorRef<?>, Holding> held = new LinkedHashMap<>();
+    private final Map<ActorRef<Trainer.Command>, Integer> load = new HashMap<>();
+    /** Bases granted on each host's device: where a trial's base is probably loaded already. */
+    private final Map<ActorRef<LaneHost.Command>, Map<String, Set<String>>> warm = new HashMap<>();
     private final Deque<Lease> waiting = new ArrayDeque<>();
 
-    private DevicePool(ActorContext<Command> ctx, TrainingRun.Factory runs) {
+    private DevicePool(ActorContext<Command> ctx, ActorRef<LaneHost.Command> localHost) {
         super(ctx);
-        this.runs = runs;
+        this.localHost = localHost;
+        if (localHost != null) {
+            subscribe(localHost);
+        }
+        ctx.getSystem().receptionist().tell(Receptionist.subscribe(LaneHost.KEY,
+                ctx.messageAdapter(Receptionist.Listing.class, Hosts::new)));
     }
 
     @Override
@@ -107,10 +155,29 @@ public final class DevicePool extends AbstractBehavior<DevicePool.Command> {
                     release(m.holder());
                     return this;
                 })
-                .onMessage(LaneStopped.class, this::onLaneStopped)
                 .onMessage(LaneGone.class, m -> {
-                    lanes.values().stream().flatMap(List::stream).filter(l -> l.ref.equals(m.lane())).findFirst()
-                            .ifPresent(l -> onLaneStopped(new LaneStopped(l.slot.device(), l.slot.lane(), l.ref)));
+                    gone.add(m.lane());
+                    return this;
+                })
+                .onMessage(HostLanes.class, this::onHostLanes)
+                .onMessage(Hosts.class, this::onHosts)
+                .onMessage(HostRestarted.class, m -> {
+                    Host h = hosts.get(m.host());
+                    if (h != null) {
+                        h.lanes = List.of();
+                        m.host().tell(new LaneHost.Subscribe(getContext().getSelf()));
+                        if (m.host().equals(localHost) && !ensured.isEmpty()) {
+                            m.host().tell(new LaneHost.Ensure(List.copyOf(ensured.values())));
+                        }
+                    }
+                    return this;
+                })
+                .onMessage(HostStopped.class, m -> {
+                    Host h = hosts.remove(m.host());
+                    if (h != null) {
+                        getContext().getLog().info("node {} left: its {} lane(s) are gone", h.node, h.lanes.size());
+                    }
+                    warm.remove(m.host());
                     return this;
                 })
                 .onMessage(GetStatus.class, m -> {
@@ -118,20 +185,64 @@ public final class DevicePool extends AbstractBehavior<DevicePool.Command> {
                     return this;
                 })
                 .onSignal(PreRestart.class, s -> {
-                    // lanes (children) stop with the restart; their trials see it by watch. Waiting leases must
-                    // hear something, or their sessions would wait forever
+                    // waiting leases must hear something, or their sessions would wait forever
                     waiting.forEach(l -> l.replyTo().tell(new LeaseLost("the device pool restarted after a failure")));
                     return this;
                 })
                 .build();
     }
 
-    private Behavior<Command> onLease(Lease m) {
-        for (DeviceLayout d : m.devices()) {
-            lanes.computeIfAbsent(d.device(), k -> startLanes(d));
+    private void subscribe(ActorRef<LaneHost.Command> host) {
+        if (!hosts.containsKey(host)) {
+            hosts.put(host, new Host("", host.equals(localHost)));
+            getContext().watchWith(host, new HostStopped(host));
+            host.tell(new LaneHost.Subscribe(getContext().getSelf()));
         }
+    }
+
+    private Behavior<Command> onHosts(Hosts m) {
+        Set<ActorRef<LaneHost.Command>> reachable = m.listing().getServiceInstances(LaneHost.KEY);
+        for (ActorRef<LaneHost.Command> h : reachable) {
+            subscribe(h);
+        }
+        for (Map.Entry<ActorRef<LaneHost.Command>, Host> e : hosts.entrySet()) {
+            // an unreachable worker gets no new trials; if it is downed, its watch removes it
+            e.getValue().reachable = e.getValue().local || reachable.contains(e.getKey());
+        }
+        grant();
+        return this;
+    }
+
+    private Behavior<Command> onHostLanes(HostLanes m) {
+        Host h = hosts.get(m.host());
+        if (h == null) {
+            return this;
+        }
+        Host updated = new Host(m.node(), h.local);
+        updated.reachable = h.reachable;
+        updated.lanes = m.lanes();
+        if (h.lanes.isEmpty() && !h.local) {
+            getContext().getLog().info("node {} offers {} lane(s)", m.node(), m.lanes().size());
+        }
+        hosts.put(m.host(), updated);
+        // lanes gone and no longer offered need not be remembered
+        Set<ActorRef<Trainer.Command>> offered = new HashSet<>();
+        hosts.values().forEach(x -> x.lanes.forEach(lane -> offered.add(lane.ref())));
+        gone.retainAll(offered);
+        grant();
+        return this;
+    }
+
+    private Behavior<Command> onLease(Lease m) {
         if (held.containsKey(m.holder()) || waiting.stream().anyMatch(l -> l.holder().equals(m.holder()))) {
             throw new IllegalStateException("holder " + m.holder() + " asked for a second lane");
+        }
+        if (localHost != null) {
+            List<DeviceLayout> fresh = m.devices().stream().filter(d -> !ensured.containsKey(d.device())).toList();
+            if (!fresh.isEmpty()) {
+                fresh.forEach(d -> ensured.put(d.device(), d));
+                localHost.tell(new LaneHost.Ensure(fresh));
+            }
         }
         getContext().watchWith(m.holder(), new HolderStopped(m.holder()));
         waiting.add(m);
@@ -139,40 +250,12 @@ public final class DevicePool extends AbstractBehavior<DevicePool.Command> {
         return this;
     }
 
-    private List<Lane> startLanes(DeviceLayout d) {
-        List<Lane> out = new ArrayList<>();
-        for (int i = 0; i < d.lanes(); i++) {
-            Lane lane = new Lane(new DeviceSlot(d.device(), i, d.threadsPerLane()));
-            spawn(lane);
-            out.add(lane);
-        }
-        getContext().getLog().debug("started {} lane(s) on {} with {} thread(s) each", d.lanes(), d.device(),
-                d.threadsPerLane());
-        return out;
-    }
-
-    private void spawn(Lane lane) {
-        String name = "lane-" + lane.slot.laneName() + (lane.replaced == 0 ? "" : "-" + lane.replaced);
-        lane.ref = getContext().spawn(Trainer.create(lane.slot.threads(), runs), name,
-                DispatcherSelector.fromConfig("lora4j.trainer-dispatcher"));
-        getContext().watchWith(lane.ref, new LaneStopped(lane.slot.device(), lane.slot.lane(), lane.ref));
-    }
-
-    private Behavior<Command> onLaneStopped(LaneStopped m) {
-        for (Lane lane : lanes.getOrDefault(m.device(), List.of())) {
-            if (lane.slot.lane() == m.lane() && lane.ref.equals(m.ref())) {
-                lane.replaced++;
-                getContext().getLog().warn("lane {} stopped; starting a fresh one in its place (its trials retry)",
-                        lane.slot.laneName());
-                spawn(lane);
-            }
-        }
-        return this;
-    }
-
     private void release(ActorRef<?> holder) {
         waiting.removeIf(l -> l.holder().equals(holder));
-        held.remove(holder);
+        Holding h = held.remove(holder);
+        if (h != null) {
+            load.computeIfPresent(h.lane(), (k, n) -> n > 1 ? n - 1 : null);
+        }
         getContext().unwatch(holder);
         grant();
     }
@@ -180,42 +263,61 @@ public final class DevicePool extends AbstractBehavior<DevicePool.Command> {
     private void grant() {
         for (Iterator<Lease> it = waiting.iterator(); it.hasNext(); ) {
             Lease l = it.next();
-            Lane best = null;
-            int bestLoad = Integer.MAX_VALUE;
-            for (DeviceLayout d : l.devices()) {
-                for (Lane lane : lanes.get(d.device())) {
-                    int load = load(lane);
-                    if (load < d.trialsPerLane() && load < bestLoad) {
+            ActorRef<LaneHost.Command> bestHost = null;
+            LaneOffer best = null;
+            int bestScore = Integer.MAX_VALUE;
+            for (Map.Entry<ActorRef<LaneHost.Command>, Host> e : hosts.entrySet()) {
+                Host h = e.getValue();
+                if (!h.reachable) {
+                    continue;
+                }
+                for (LaneOffer lane : h.lanes) {
+                    int room = capacity(l, h, lane.slot().device());
+                    int n = load.getOrDefault(lane.ref(), 0);
+                    if (n >= room || gone.contains(lane.ref())) {
+                        continue;
+                    }
+                    boolean isWarm = warm.getOrDefault(e.getKey(), Map.of())
+                            .getOrDefault(lane.slot().device(), Set.of()).contains(l.base());
+                    int score = 2 * n + (isWarm ? 0 : 1);
+                    if (score < bestScore) {
                         best = lane;
-                        bestLoad = load;
+                        bestHost = e.getKey();
+                        bestScore = score;
                     }
                 }
             }
             if (best != null) {
                 it.remove();
-                held.put(l.holder(), new Holding(l.trialId(), best));
-                l.replyTo().tell(new Leased(best.slot, best.ref));
+                held.put(l.holder(), new Holding(l.trialId(), best.ref()));
+                load.merge(best.ref(), 1, Integer::sum);
+                warm.computeIfAbsent(bestHost, k -> new HashMap<>())
+                        .computeIfAbsent(best.slot().device(), k -> new HashSet<>()).add(l.base());
+                l.replyTo().tell(new Leased(best.slot(), best.ref(), bestHost, hosts.get(bestHost).node));
             }
         }
     }
 
-    private int load(Lane lane) {
-        int n = 0;
-        for (Holding h : held.values()) {
-            if (h.lane() == lane) {
-                n++;
+    /** How many trials of this lease a lane may hold: this node's per the lease's layouts, others' per the sweep. */
+    private static int capacity(Lease l, Host h, String device) {
+        if (!h.local) {
+            return l.remoteTrialsPerLane();
+        }
+        for (DeviceLayout d : l.devices()) {
+            if (d.device().equals(device)) {
+                return d.trialsPerLane();
             }
         }
-        return n;
+        return 0;
     }
 
     private Status status() {
         List<LaneStatus> out = new ArrayList<>();
-        for (List<Lane> ls : lanes.values()) {
-            for (Lane lane : ls) {
-                List<String> trials = held.values().stream().filter(h -> h.lane() == lane).map(Holding::trialId)
-                        .toList();
-                out.add(new LaneStatus(lane.slot, lane.ref, trials, lane.replaced));
+        for (Host h : hosts.values()) {
+            for (LaneOffer lane : h.lanes) {
+                List<String> trials = held.values().stream().filter(x -> x.lane().equals(lane.ref()))
+                        .map(Holding::trialId).toList();
+                out.add(new LaneStatus(lane.slot(), lane.ref(), h.node, trials, lane.replaced()));
             }
         }
         return new Status(out, waiting.size());

@@ -37,7 +37,8 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  */
 public final class ModelInjector extends AbstractBehavior<ModelInjector.Command> {
 
-    public sealed interface Command {}
+    /** Only ever told by actors of its own node: the models it hands out live on this node's devices. */
+    public sealed interface Command extends LocalOnly {}
 
     public record Inject(TrialSpec spec, String device, ActorRef<InjectResult> replyTo) implements Command {}
 
@@ -51,7 +52,7 @@ public final class ModelInjector extends AbstractBehavior<ModelInjector.Command>
 
     private record Evict(BaseKey key, SharedBase base) implements Command {}
 
-    public sealed interface InjectResult {}
+    public sealed interface InjectResult extends LocalOnly {}
 
     /** The trial's model; the receiver holds it and must {@link TrialModel#release()} it once. */
     public record Injected(TrialModel model) implements InjectResult {}
@@ -59,7 +60,7 @@ public final class ModelInjector extends AbstractBehavior<ModelInjector.Command>
     public record InjectFailed(TrialSpec spec, Failure failure) implements InjectResult {}
 
     /** Loaded bases and how many trials hold each. */
-    public record Status(Map<BaseKey, Integer> trials) {}
+    public record Status(Map<BaseKey, Integer> trials) implements LocalOnly {}
 
     /** What identifies a base model: where it comes from, its head, its device. */
     public record BaseKey(String model, TaskType task, String device) {}

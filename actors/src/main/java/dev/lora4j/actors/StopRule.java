@@ -1,18 +1,19 @@
 package dev.lora4j.actors;
 
 import java.util.Map;
+import java.util.Set;
 
 /**
- * The sweep's early termination (ASHA), consulted by the lanes at each evaluation of a trial. Shared by every lane
- * of a sweep, so implementations are thread-safe.
+ * The sweep's early termination (ASHA), consulted by each trial's session at each evaluation of the trial (the lane,
+ * wherever it is, waits for the verdict). Shared by every session of a sweep, so implementations are thread-safe.
  */
 public interface StopRule {
     /** Why the trial should stop now, or null to let it go on. */
     String shouldStop(String trialId, long step, Map<String, Double> metrics);
 
-    /** Steps at which the rule wants an evaluation besides the configured cadence. */
-    default boolean evaluateAt(long step) {
-        return false;
+    /** Steps at which the rule wants an evaluation besides the configured cadence (they travel to the lanes). */
+    default Set<Long> evaluationSteps() {
+        return Set.of();
     }
 
     /**

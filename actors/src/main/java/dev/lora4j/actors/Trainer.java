@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -36,17 +37,31 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  */
 public final class Trainer extends AbstractBehavior<Trainer.Command> {
 
-    public sealed interface Command {}
+    /** A lane is only ever told things by actors of its own node: its protocol carries live objects. */
+    public sealed interface Command extends LocalOnly {}
 
     /**
      * Trains {@code model} on {@code data} for {@code owner}, reporting to {@code replyTo}. The lane takes its own
      * hold on the model and releases it when the trial leaves the lane.
      *
      * @param resumeFrom a checkpoint to continue from, or null
-     * @param stopRule the sweep's early termination, or null
+     * @param extraEvaluations steps at which to evaluate besides the configured cadence (the sweep's ASHA rungs)
+     * @param verdicts whether each evaluation waits for the owner's {@link Verdict} (the sweep stops trials early)
      */
     public record Train(TrialModel model, TrialData data, TrialRun.Settings settings, Checkpoint resumeFrom,
-            StopRule stopRule, ActorRef<Report> replyTo, ActorRef<?> owner) implements Command {}
+            Set<Long> extraEvaluations, boolean verdicts, ActorRef<Report> replyTo, ActorRef<?> owner)
+            implements Command {
+        public Train {
+            extraEvaluations = Set.copyOf(extraEvaluations);
+        }
+    }
+
+    /**
+     * The sweep's early termination decided on the evaluation at {@code step}: {@code stopReason} ends the trial as
+     * stopped, null lets it go on. The trial waits for this before it steps again (the decision is the sweep's, taken
+     * wherever the sweep runs).
+     */
+    public record Verdict(ActorRef<?> owner, long step, String stopReason) implements Command {}
 
     /** Stops {@code owner}'s trial at the next step boundary, after a checkpoint of what it did since the last. */
     public record Cancel(ActorRef<?> owner) implements Command {}
@@ -65,7 +80,7 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
     private record OwnerGone(ActorRef<?> owner) implements Command {}
 
     /** What the lane tells a trial's owner. */
-    public sealed interface Report {}
+    public sealed interface Report extends LocalOnly {}
 
     public record Started(long totalSteps, long resumedAtStep) implements Report {}
 
@@ -98,6 +113,8 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
         final Train request;
         TrainingRun run;
         boolean awaitingSave;
+        /** The step of an evaluation waiting for its verdict, or -1. */
+        long awaitingVerdict = -1;
         boolean finishing;
         boolean cancelled;
         String stopReason;
@@ -108,7 +125,7 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
         }
 
         boolean runnable() {
-            return !awaitingSave && !finishing;
+            return !awaitingSave && !finishing && awaitingVerdict < 0;
         }
 
         void tell(Report r) {
@@ -133,6 +150,7 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
                 .onMessage(Train.class, this::onTrain)
                 .onMessageEquals(Tick.INSTANCE, this::onTick)
                 .onMessage(Saved.class, this::onSaved)
+                .onMessage(Verdict.class, this::onVerdict)
                 .onMessage(Cancel.class, m -> {
                     Active a = active.get(m.owner());
                     if (a != null) {
@@ -178,17 +196,16 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
         active.put(m.owner(), a);
         getContext().watchWith(m.owner(), new OwnerGone(m.owner()));
         try {
-            String id = m.model().spec().id();
-            StopRule rule = m.stopRule();
+            Set<Long> extra = m.extraEvaluations();
             a.run = runs.open(m.model(), m.data(), m.settings(), m.resumeFrom(), new TrainListener() {
                 @Override
                 public void onEvaluated(long step, Map<String, Double> metrics, boolean best) {
                     a.tell(new Evaluated(step, metrics, best));
-                    if (rule != null && a.stopReason == null) {
-                        a.stopReason = rule.shouldStop(id, step, metrics);
+                    if (m.verdicts() && !a.finishing) {
+                        a.awaitingVerdict = step;
                     }
                 }
-            }, rule == null ? s -> false : rule::evaluateAt);
+            }, extra::contains);
         } catch (RuntimeException | OutOfMemoryError e) {
             crash(a, e);
             return this;
@@ -237,6 +254,17 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
         try {
             StepReport r = a.run.step();
             a.tell(new Stepped(r));
+            if (a.awaitingVerdict < 0) {
+                afterStep(a);
+            }
+        } catch (RuntimeException | OutOfMemoryError e) {
+            crash(a, e);
+        }
+    }
+
+    /** What follows a step once any verdict on its evaluation is in: the end, a checkpoint, or the next step. */
+    private void afterStep(Active a) {
+        try {
             if (a.run.finished() || a.stopReason != null) {
                 finish(a, a.stopReason != null && !a.run.finished() ? TrialResult.Status.STOPPED
                         : TrialResult.Status.FINISHED);
@@ -246,6 +274,20 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
         } catch (RuntimeException | OutOfMemoryError e) {
             crash(a, e);
         }
+    }
+
+    private Behavior<Command> onVerdict(Verdict m) {
+        Active a = active.get(m.owner());
+        if (a == null || a.awaitingVerdict != m.step()) {
+            return this;
+        }
+        a.awaitingVerdict = -1;
+        if (m.stopReason() != null && a.stopReason == null) {
+            a.stopReason = m.stopReason();
+        }
+        afterStep(a);
+        tick();
+        return this;
     }
 
     private void save(Active a) {
@@ -267,6 +309,8 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
     }
 
     private void finish(Active a, TrialResult.Status status) {
+        // the final evaluation's verdict changes nothing: the trial ends here either way
+        a.finishing = true;
         Map<String, Double> metrics = a.run.finish();
         complete(a, status, metrics, a.run.snapshot());
     }

@@ -45,6 +45,27 @@ public interface TrialFiles {
     /** Writes the trial's best adapter (PEFT format); returns its folder. */
     Path writeAdapter(AdapterSnapshot adapter);
 
+    /**
+     * A fresh, empty folder inside the trial's folder, where a checkpoint or adapter from another node is received
+     * before {@link #adoptCheckpoint} or {@link #adoptAdapter} moves it into place.
+     */
+    default Path incoming() {
+        throw new UnsupportedOperationException("these trial files cannot receive from other nodes");
+    }
+
+    /**
+     * Moves a received checkpoint folder (from {@link #incoming()}) into place as the checkpoint of {@code step} and
+     * prunes older ones as {@link #saveCheckpoint} does.
+     */
+    default Path adoptCheckpoint(Path folder, long step, int keepLast, long protectStep) {
+        throw new UnsupportedOperationException("these trial files cannot receive from other nodes");
+    }
+
+    /** Moves a received adapter folder (from {@link #incoming()}) into place as the trial's adapter. */
+    default Path adoptAdapter(Path folder) {
+        throw new UnsupportedOperationException("these trial files cannot receive from other nodes");
+    }
+
     void writeResult(TrialResult result);
 
     /** The stored {@code result.json}, if there is a readable one. */

@@ -1,18 +1,18 @@
 package dev.lora4j.actors;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.checkpoint.Checkpoint;
 import dev.lora4j.checkpoint.CheckpointStore;
 import dev.lora4j.config.LoraConfigJson;
+import dev.lora4j.files.AtomicFiles;
 import dev.lora4j.lora.AdapterSnapshot;
 import dev.lora4j.lora.PeftAdapters;
 import dev.lora4j.sweep.TrialSpec;
 import dev.lora4j.train.RunFolder;
 import dev.lora4j.train.StepReport;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,7 +43,7 @@ public final class TrialFolder implements TrialFiles {
     @Override
     public void writeSpec(TrialSpec spec) {
         folder.writeParams(params(spec));
-        folder.writeTrainConfig(trainConfig(spec));
+        folder.writeTrainConfig(spec.runTree());
     }
 
     @Override
@@ -93,6 +93,35 @@ public final class TrialFolder implements TrialFiles {
     }
 
     @Override
+    public Path incoming() {
+        try {
+            Files.createDirectories(folder.dir());
+            return AtomicFiles.newFolder(folder.dir(), ".incoming-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a folder in " + folder.dir() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Path adoptCheckpoint(Path received, long step, int keepLast, long protectStep) {
+        CheckpointStore store = folder.checkpoints();
+        Path p = store.adopt(received, step);
+        store.prune(keepLast, protectStep);
+        return p;
+    }
+
+    @Override
+    public Path adoptAdapter(Path received) {
+        try {
+            AtomicFiles.replaceFolder(received, folder.adapterDir());
+            return folder.adapterDir();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write adapter to " + folder.adapterDir() + ": " + e.getMessage(),
+                    e);
+        }
+    }
+
+    @Override
     public void writeResult(TrialResult result) {
         folder.writeResult(result.toJson(folder.dir()));
     }
@@ -121,17 +150,5 @@ public final class TrialFolder implements TrialFiles {
         p.put("lora", LoraConfigJson.toTree(spec.lora()));
         p.put("training", spec.training().toTree());
         return p;
-    }
-
-    /** The trial as a training config of its own (what {@code bin/lora4j train} reads). */
-    public static ObjectNode trainConfig(TrialSpec spec) {
-        ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put("name", spec.name().replaceAll("[^A-Za-z0-9._-]", "_"));
-        o.put("model", spec.model().isBuiltin() ? spec.model().text() : spec.model().path().toString());
-        o.put("task", spec.task().name());
-        o.set("data", spec.data().toTree());
-        o.set("training", spec.training().toTree());
-        o.set("lora", LoraConfigJson.toTree(spec.lora()));
-        return o;
     }
 }

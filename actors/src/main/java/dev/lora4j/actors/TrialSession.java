@@ -5,13 +5,17 @@ import dev.lora4j.api.trial.TrialEvent;
 import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.checkpoint.Checkpoint;
 import dev.lora4j.config.ConfigError;
+import dev.lora4j.files.AtomicFiles;
+import dev.lora4j.lora.AdapterSnapshot;
 import dev.lora4j.sweep.TrialSpec;
-import dev.lora4j.train.TrialData;
-import dev.lora4j.train.TrialRun;
+import dev.lora4j.train.StepReport;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -19,51 +23,109 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
 
 /**
- * The one owner of a running trial. It leases a lane, gets the trial's model on that lane's device, opens its data,
- * has the lane train it, writes every file of the trial, retries failed attempts (from the last checkpoint; out of
- * memory with half the micro-batch and twice the accumulation), releases everything it holds exactly once, and always
- * ends in one terminal state: it writes {@code result.json}, publishes one {@link TrialEvent.Ended} and reports the
- * result to its parent, then stops.
+ * The one owner of a running trial. It leases a lane (on this node or a worker's), has the lane's host start an
+ * attempt there ({@link TrialAttempt}: model, data and training on that node), writes every file of the trial as the
+ * attempt reports, retries failed attempts (from the last checkpoint; out of memory with half the micro-batch and
+ * twice the accumulation; a lost node on another lane without using up a retry), releases everything it holds exactly
+ * once, and always ends in one terminal state: it writes {@code result.json}, publishes one {@link TrialEvent.Ended}
+ * and reports the result to its parent, then stops.
  *
- * <p>Nothing it waits for can leave it waiting forever: it watches the lane, the model injector and the data loader
- * while it depends on them (a death is a failed attempt), and those restart-supervised actors answer pending requests
- * when they restart. Long work (training) reports with messages; there is no ask. It must run on a dispatcher for
- * blocking work: it writes files synchronously, in order, so a trial's files have a single writer.
+ * <p>Nothing it waits for can leave it waiting forever: it watches the pool while leasing, and the lane and the
+ * attempt while it depends on them (a death, a node downed by the cluster included, is a failed attempt); the
+ * restart-supervised pool answers pending leases when it restarts. Long work (training) reports with messages; there
+ * is no ask. It must run on a dispatcher for blocking work: it writes files synchronously, in order, so a trial's
+ * files have a single writer, wherever the trial trains. The sweep's early termination is decided here, on each
+ * evaluation the attempt reports, and sent back as a verdict the lane waits for.
  */
 public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
 
     public sealed interface Command {}
 
     /** Ends the trial as cancelled: at once if it is not training yet, else at the next step after a checkpoint. */
-    public record Cancel(String reason) implements Command {}
+    public record Cancel(String reason) implements Command, LocalOnly {}
 
-    private record FromPool(DevicePool.LeaseReply reply) implements Command {}
+    /** What the trial's attempt reports from its lane's node; {@code attempt} tells an old attempt's reports apart. */
+    public sealed interface AttemptReport extends Command {
+        int attempt();
+    }
 
-    private record FromInjector(ModelInjector.InjectResult result) implements Command {}
+    /** The attempt runs: the session watches it and sends it the checkpoint to resume from. */
+    public record Attached(int attempt, ActorRef<TrialAttempt.Command> ref, String node)
+            implements AttemptReport, CrossNode {}
 
-    private record FromData(DataLoader.Opened opened) implements Command {}
+    /** What loading the base and creating the adapter warned about. */
+    public record Warned(int attempt, List<String> warnings) implements AttemptReport, CrossNode {}
 
-    private record FromLane(Trainer.Report report) implements Command {}
+    public record Started(int attempt, long totalSteps, long resumedAtStep) implements AttemptReport, CrossNode {}
 
-    private record Stopped(Phase phase, String what, ActorRef<?> ref) implements Command {}
+    public record Stepped(int attempt, StepReport report) implements AttemptReport, CrossNode {}
+
+    /** An evaluation; with a stop rule the lane waits for a {@link TrialAttempt.Verdict} on it. */
+    public record Evaluated(int attempt, long step, Map<String, Double> metrics, boolean best)
+            implements AttemptReport, CrossNode {}
+
+    /** A checkpoint to write (from this node); answer with {@link TrialAttempt.Saved}. */
+    public record CheckpointHere(int attempt, Checkpoint checkpoint, long protectStep)
+            implements AttemptReport, LocalOnly {}
+
+    /** A checkpoint to pull from another node and write; answer with {@link TrialAttempt.Saved}. */
+    public record CheckpointOffered(int attempt, long step, long protectStep, Transfers.FolderOffer files)
+            implements AttemptReport, CrossNode {}
+
+    /** The trial left its lane (finished, stopped early or cancelled), on this node; {@code adapter} may be null. */
+    public record FinishedHere(int attempt, TrialResult.Status status, Map<String, Double> metrics, long steps,
+            double seconds, AdapterSnapshot adapter, String reason) implements AttemptReport, LocalOnly {}
+
+    /** As {@link FinishedHere}, from another node: the adapter (if any) is pulled, then {@link TrialAttempt.AdapterStored}. */
+    public record Finished(int attempt, TrialResult.Status status, Map<String, Double> metrics, long steps,
+            double seconds, Transfers.FolderOffer adapter, String reason) implements AttemptReport, CrossNode {}
+
+    /**
+     * The attempt failed at {@code step}; it has let go of everything.
+     *
+     * @param laneDied the failure is the death of the lane (which the pool must not grant again)
+     */
+    public record Crashed(int attempt, Failure failure, long step, boolean laneDied)
+            implements AttemptReport, CrossNode {}
+
+    /** An attempt on another node asks for one of the trial's data files (by its path on this node). */
+    public record FetchData(String path, ActorRef<DataReply> replyTo) implements Command, CrossNode {}
+
+    public sealed interface DataReply {}
+
+    public record DataOffered(Transfers.FileOffer file) implements DataReply, CrossNode {}
+
+    public record DataRefused(String reason) implements DataReply, CrossNode {}
+
+    private record FromPool(DevicePool.LeaseReply reply) implements Command, LocalOnly {}
+
+    private record Stopped(String what, ActorRef<?> ref) implements Command, LocalOnly {}
+
+    /** A transfer from another node completed ({@code error} null) or broke off. */
+    private record Received(int attempt, long step, long protectStep, Path folder, Finished finished,
+            Throwable error) implements Command, LocalOnly {}
 
     /** The actors a session works with (shared by every trial of a lora4j instance). */
-    public record Services(ActorRef<DevicePool.Command> pool, ActorRef<ModelInjector.Command> injector,
-            ActorRef<DataLoader.Command> data) {}
+    public record Services(ActorRef<DevicePool.Command> pool) {}
 
     /**
      * How the sweep runs its trials.
      *
-     * @param devices where trials may train
+     * @param devices this node's devices trials may train on (empty: only other nodes')
+     * @param remoteTrialsPerLane trials per lane of other nodes (0: only this node's lanes)
      * @param maxRetries retries of a failed attempt (out-of-memory back-offs come on top while micro-batches halve)
      * @param keepCheckpoints checkpoints kept per trial besides the best (0: the trial's save_total_limit)
      * @param resume continue from the trial's last checkpoint (a resumed sweep)
      * @param stopRule the sweep's early termination, or null
      */
-    public record Plan(Services services, List<DevicePool.DeviceLayout> devices, String metric, boolean maximize,
-            int maxRetries, int keepCheckpoints, boolean resume, StopRule stopRule, ActorRef<TrialEvent> events) {}
+    public record Plan(Services services, List<DevicePool.DeviceLayout> devices, int remoteTrialsPerLane,
+            String metric, boolean maximize, int maxRetries, int keepCheckpoints, boolean resume, StopRule stopRule,
+            ActorRef<TrialEvent> events) {}
 
     /**
      * @param errors the validation errors that reject the trial (empty: it runs)
@@ -74,21 +136,24 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         return Behaviors.setup(ctx -> new TrialSession(ctx, spec, plan, files, reportTo).start(errors, cancelled));
     }
 
-    private enum Phase { LEASING, INJECTING, OPENING, TRAINING, ENDED }
+    private enum Phase { LEASING, PREPARING, TRAINING, ENDED }
 
     private static final int MAX_OOM_BACKOFFS = 3;
+    /**
+     * Attempts cut short by a lost node (or one that could not train the trial) that do not use up a retry; a trial
+     * that kills every node it lands on still ends.
+     */
+    private static final int FREE_NODE_LOSSES = 3;
 
     private final TrialSpec spec;
     private final Plan plan;
     private final TrialFiles files;
     private final ActorRef<TrialResult> reportTo;
     private final ActorRef<DevicePool.LeaseReply> poolReplies;
-    private final ActorRef<ModelInjector.InjectResult> injectorReplies;
-    private final ActorRef<DataLoader.Opened> dataReplies;
-    private final ActorRef<Trainer.Report> laneReplies;
 
     private Phase phase = Phase.LEASING;
     private int attempt = 1;
+    private int freeAttempts;
     private int batchSize;
     private int accumulation;
     private int oomBackoffs;
@@ -99,13 +164,15 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
     // what the current attempt holds
     private boolean leased;
     private boolean leaseWaiting;
-    private DeviceSlot slot;
-    private ActorRef<Trainer.Command> lane;
-    private TrialModel model;
-    private TrialData data;
     private boolean watchingPool;
-    private boolean watchingInjector;
-    private boolean watchingData;
+    private DeviceSlot slot;
+    private String node;
+    private boolean remote;
+    private ActorRef<Trainer.Command> lane;
+    private ActorRef<TrialAttempt.Command> attemptRef;
+    /** The attempt said its last word (finished or crashed): it stops by itself. */
+    private boolean attemptDone;
+    private Checkpoint resumeFrom;
 
     private Path lastCheckpoint;
     private long lastStep;
@@ -120,9 +187,6 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         this.batchSize = spec.training().batchSize();
         this.accumulation = spec.training().gradientAccumulationSteps();
         this.poolReplies = ctx.messageAdapter(DevicePool.LeaseReply.class, FromPool::new);
-        this.injectorReplies = ctx.messageAdapter(ModelInjector.InjectResult.class, FromInjector::new);
-        this.dataReplies = ctx.messageAdapter(DataLoader.Opened.class, FromData::new);
-        this.laneReplies = ctx.messageAdapter(Trainer.Report.class, FromLane::new);
     }
 
     private Behavior<Command> start(List<ConfigError> errors, boolean cancelled) {
@@ -146,9 +210,9 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
     public Receive<Command> createReceive() {
         return newReceiveBuilder()
                 .onMessage(FromPool.class, m -> onPool(m.reply()))
-                .onMessage(FromInjector.class, m -> onInjector(m.result()))
-                .onMessage(FromData.class, m -> onData(m.opened()))
-                .onMessage(FromLane.class, m -> onLane(m.report()))
+                .onMessage(AttemptReport.class, this::onReport)
+                .onMessage(FetchData.class, this::onFetchData)
+                .onMessage(Received.class, this::onReceived)
                 .onMessage(Stopped.class, this::onStopped)
                 .onMessage(Cancel.class, this::onCancel)
                 .onSignal(PostStop.class, s -> {
@@ -163,11 +227,10 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         leaseWaiting = true;
         if (!watchingPool) {
             watchingPool = true;
-            getContext().watchWith(plan.services().pool(), new Stopped(Phase.LEASING, "the device pool",
-                    plan.services().pool()));
+            getContext().watchWith(plan.services().pool(), new Stopped("the device pool", plan.services().pool()));
         }
-        plan.services().pool().tell(new DevicePool.Lease(getContext().getSelf(), spec.id(), plan.devices(),
-                poolReplies));
+        plan.services().pool().tell(new DevicePool.Lease(getContext().getSelf(), spec.id(),
+                spec.model().text() + "|" + spec.task(), plan.devices(), plan.remoteTrialsPerLane(), poolReplies));
     }
 
     private Behavior<Command> onPool(DevicePool.LeaseReply reply) {
@@ -176,7 +239,7 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         }
         if (reply instanceof DevicePool.LeaseLost lost) {
             leaseWaiting = false;
-            return attemptFailed(new Failure.DeviceLost(lost.reason()), 0);
+            return attemptFailed(new Failure.DeviceLost(lost.reason()), 0, false);
         }
         DevicePool.Leased l = (DevicePool.Leased) reply;
         unwatchPool();
@@ -184,89 +247,38 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         leased = true;
         slot = l.slot();
         lane = l.lane();
-        getContext().watchWith(lane, new Stopped(Phase.TRAINING, "lane " + slot.laneName(), lane));
+        node = l.node();
+        remote = !l.host().path().address().hasLocalScope();
+        getContext().watchWith(lane, new Stopped("lane " + laneName(), lane));
         if (cancelReason != null) {
             return end(TrialResult.Status.CANCELLED, new Failure.Cancelled(cancelReason), null);
         }
-        phase = Phase.INJECTING;
-        watchingInjector = true;
-        getContext().watchWith(plan.services().injector(), new Stopped(Phase.INJECTING, "the model injector",
-                plan.services().injector()));
-        plan.services().injector().tell(new ModelInjector.Inject(spec, slot.device(), injectorReplies));
-        return this;
-    }
-
-    private Behavior<Command> onInjector(ModelInjector.InjectResult result) {
-        if (result instanceof ModelInjector.Injected i && (phase != Phase.INJECTING || model != null)) {
-            // an answer for an attempt that already ended
-            i.model().release();
-            return this;
-        }
-        if (phase != Phase.INJECTING) {
-            return this;
-        }
-        unwatchInjector();
-        if (result instanceof ModelInjector.InjectFailed f) {
-            return attemptFailed(f.failure(), 0);
-        }
-        model = ((ModelInjector.Injected) result).model();
-        warnAbout(model);
-        if (cancelReason != null) {
-            return end(TrialResult.Status.CANCELLED, new Failure.Cancelled(cancelReason), null);
-        }
-        phase = Phase.OPENING;
-        watchingData = true;
-        getContext().watchWith(plan.services().data(), new Stopped(Phase.OPENING, "the data loader",
-                plan.services().data()));
-        plan.services().data().tell(new DataLoader.Open(spec, model.base(), batchSize, dataReplies));
-        return this;
-    }
-
-    /** What loading the base and creating the adapter warned about, for the sweep's subscribers. */
-    private void warnAbout(TrialModel m) {
-        List<String> all = new ArrayList<>();
-        if (m.base() != null) {
-            all.addAll(m.base().warnings());
-        }
-        if (m.adapter() != null) {
-            all.addAll(m.adapter().warnings());
-        }
-        all.forEach(w -> plan.events().tell(new TrialEvent.Warned(spec.id(), spec.name(), w)));
-    }
-
-    private Behavior<Command> onData(DataLoader.Opened opened) {
-        if (opened instanceof DataLoader.Ready r && (phase != Phase.OPENING || data != null)) {
-            closeQuietly(r.data());
-            return this;
-        }
-        if (phase != Phase.OPENING) {
-            return this;
-        }
-        unwatchData();
-        if (opened instanceof DataLoader.OpenFailed f) {
-            return attemptFailed(f.failure(), 0);
-        }
-        data = ((DataLoader.Ready) opened).data();
-        if (cancelReason != null) {
-            return end(TrialResult.Status.CANCELLED, new Failure.Cancelled(cancelReason), null);
-        }
-        Checkpoint from;
+        List<NodeFiles.DataFile> data = new ArrayList<>();
+        long at;
         try {
-            from = plan.resume() || attempt > 1 ? newestReadableCheckpoint() : null;
-            long at = from == null ? 0 : from.state().step();
+            resumeFrom = plan.resume() || attempt > 1 ? newestReadableCheckpoint() : null;
+            at = resumeFrom == null ? 0 : resumeFrom.state().step();
             files.truncateProgressAfter(at);
             replayEvaluations(at);
             lastStep = at;
+            if (remote) {
+                data.add(NodeFiles.DataFile.of(spec.data().train()));
+                spec.data().eval().ifPresent(e -> data.add(NodeFiles.DataFile.of(e)));
+            }
         } catch (RuntimeException e) {
-            return attemptFailed(Failure.of(e), 0);
+            return attemptFailed(Failure.of(e), 0, false);
         }
-        phase = Phase.TRAINING;
-        TrialRun.Settings settings = TrialRun.Settings.of(spec.training(), plan.metric(), plan.maximize())
-                .withAccumulation(accumulation);
-        TrialData given = data;
-        data = null; // the lane owns the batches from here on
-        lane.tell(new Trainer.Train(model, given, settings, from, plan.stopRule(), laneReplies, getContext().getSelf()));
+        phase = Phase.PREPARING;
+        StopRule rule = plan.stopRule();
+        l.host().tell(new LaneHost.StartAttempt(TrialTree.of(spec), attempt, slot, lane, batchSize,
+                accumulation, plan.metric(), plan.maximize(),
+                rule == null ? List.of() : List.copyOf(rule.evaluationSteps()), rule != null,
+                resumeFrom == null ? -1 : at, data, getContext().getSelf()));
         return this;
+    }
+
+    private String laneName() {
+        return slot.laneName() + (remote ? " on node " + node : "");
     }
 
     /** The newest checkpoint that reads back; a torn or corrupt one is skipped with a warning. */
@@ -297,50 +309,212 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         }
     }
 
-    private Behavior<Command> onLane(Trainer.Report report) {
-        if (phase != Phase.TRAINING) {
+    private Behavior<Command> onReport(AttemptReport report) {
+        if (report.attempt() != attempt || (phase != Phase.PREPARING && phase != Phase.TRAINING)) {
+            if (report instanceof Attached a) {
+                // an attempt this session no longer wants (it retried or ended meanwhile)
+                a.ref().tell(new TrialAttempt.Stop());
+            }
             return this;
         }
-        if (report instanceof Trainer.Started s) {
-            plan.events().tell(new TrialEvent.Started(spec.id(), spec.name(), slot.laneName(), s.totalSteps(),
+        if (report instanceof Attached a) {
+            return onAttached(a);
+        } else if (report instanceof Warned w) {
+            w.warnings().forEach(x -> plan.events().tell(new TrialEvent.Warned(spec.id(), spec.name(), x)));
+        } else if (report instanceof Started s) {
+            phase = Phase.TRAINING;
+            plan.events().tell(new TrialEvent.Started(spec.id(), spec.name(), slot.laneName(), node, s.totalSteps(),
                     s.resumedAtStep(), attempt));
-        } else if (report instanceof Trainer.Stepped s) {
+        } else if (report instanceof Stepped s) {
             lastStep = s.report().step();
             if (pendingFault == null) {
                 write(() -> files.appendStep(s.report()));
                 plan.events().tell(new TrialEvent.Progress(spec.id(), spec.name(), s.report()));
             }
-        } else if (report instanceof Trainer.Evaluated e) {
-            if (pendingFault == null) {
-                write(() -> files.appendEval(e.step(), e.metrics()));
-                plan.events().tell(new TrialEvent.Evaluated(spec.id(), spec.name(), e.step(), e.metrics(), e.best()));
+        } else if (report instanceof Evaluated e) {
+            onEvaluated(e);
+        } else if (report instanceof CheckpointHere c) {
+            onCheckpointHere(c);
+        } else if (report instanceof CheckpointOffered c) {
+            onCheckpointOffered(c);
+        } else if (report instanceof FinishedHere f) {
+            attemptDone = true;
+            return onFinished(f.status(), f.metrics(), f.steps(), f.seconds(), f.reason(), () -> f.adapter() == null
+                    ? null : files.writeAdapter(f.adapter()));
+        } else if (report instanceof Finished f) {
+            return onFinishedElsewhere(f);
+        } else if (report instanceof Crashed c) {
+            attemptDone = true;
+            if (c.laneDied()) {
+                plan.services().pool().tell(new DevicePool.LaneGone(lane));
             }
-        } else if (report instanceof Trainer.SaveCheckpoint c) {
-            onSaveCheckpoint(c);
-        } else if (report instanceof Trainer.Completed c) {
-            return onCompleted(c);
-        } else if (report instanceof Trainer.Crashed c) {
-            return attemptFailed(pendingFault != null ? pendingFault : c.failure(), c.step());
+            // a worker that lost its lane, its data or cannot read the trial: the node's fault, not the trial's
+            boolean nodeFault = remote && pendingFault == null && c.failure() instanceof Failure.DeviceLost;
+            return attemptFailed(pendingFault != null ? pendingFault : c.failure(), c.step(), nodeFault);
         }
         return this;
     }
 
-    private void onSaveCheckpoint(Trainer.SaveCheckpoint c) {
-        long step = c.checkpoint().state().step();
-        int keep = plan.keepCheckpoints() > 0 ? plan.keepCheckpoints()
-                : spec.training().saveTotalLimit().orElse(0);
-        try {
-            Path p = files.saveCheckpoint(c.checkpoint(), keep, c.protectStep());
-            lastCheckpoint = p;
-            lane.tell(new Trainer.Saved(getContext().getSelf(), step, null));
-            plan.events().tell(new TrialEvent.Checkpointed(spec.id(), step, p));
-        } catch (RuntimeException e) {
-            Failure f = Failure.of(e);
-            if (pendingFault == null) {
-                pendingFault = f;
-            }
-            lane.tell(new Trainer.Saved(getContext().getSelf(), step, f));
+    private Behavior<Command> onAttached(Attached a) {
+        if (attemptRef != null) {
+            return this;
         }
+        attemptRef = a.ref();
+        attemptDone = false;
+        getContext().watchWith(attemptRef, new Stopped("the trial's attempt" + (remote ? " on node " + node : ""),
+                attemptRef));
+        if (resumeFrom != null) {
+            try {
+                attemptRef.tell(remote
+                        ? new TrialAttempt.ResumeOffered(resumeFrom.state().step(),
+                                Transfers.offerFolder(lastCheckpoint, getContext().getSystem()))
+                        : new TrialAttempt.ResumeHere(resumeFrom));
+            } catch (RuntimeException e) {
+                return attemptFailed(Failure.of(e), lastStep, false);
+            }
+            resumeFrom = null;
+        }
+        return this;
+    }
+
+    private void onEvaluated(Evaluated e) {
+        if (pendingFault == null) {
+            write(() -> files.appendEval(e.step(), e.metrics()));
+            plan.events().tell(new TrialEvent.Evaluated(spec.id(), spec.name(), e.step(), e.metrics(), e.best()));
+        }
+        StopRule rule = plan.stopRule();
+        if (rule != null && attemptRef != null) {
+            attemptRef.tell(new TrialAttempt.Verdict(e.step(), rule.shouldStop(spec.id(), e.step(), e.metrics())));
+        }
+    }
+
+    private int keep() {
+        return plan.keepCheckpoints() > 0 ? plan.keepCheckpoints() : spec.training().saveTotalLimit().orElse(0);
+    }
+
+    private void onCheckpointHere(CheckpointHere c) {
+        long step = c.checkpoint().state().step();
+        try {
+            checkpointed(files.saveCheckpoint(c.checkpoint(), keep(), c.protectStep()), step);
+        } catch (RuntimeException e) {
+            checkpointFailed(Failure.of(e), step);
+        }
+    }
+
+    private void onCheckpointOffered(CheckpointOffered c) {
+        Path into;
+        try {
+            into = files.incoming();
+        } catch (RuntimeException e) {
+            checkpointFailed(Failure.of(e), c.step());
+            return;
+        }
+        int n = attempt;
+        getContext().pipeToSelf(Transfers.receiveFolder(c.files(), into, getContext().getSystem()),
+                (p, e) -> new Received(n, c.step(), c.protectStep(), into, null, e));
+    }
+
+    private void checkpointed(Path p, long step) {
+        lastCheckpoint = p;
+        attemptRef.tell(new TrialAttempt.Saved(step, null));
+        plan.events().tell(new TrialEvent.Checkpointed(spec.id(), step, p));
+    }
+
+    private void checkpointFailed(Failure f, long step) {
+        if (pendingFault == null) {
+            pendingFault = f;
+        }
+        attemptRef.tell(new TrialAttempt.Saved(step, f));
+    }
+
+    private Behavior<Command> onFinishedElsewhere(Finished f) {
+        if (f.adapter() == null) {
+            attemptDone = true;
+            return onFinished(f.status(), f.metrics(), f.steps(), f.seconds(), f.reason(), () -> null);
+        }
+        Path into;
+        try {
+            into = files.incoming();
+        } catch (RuntimeException e) {
+            return attemptFailed(Failure.of(e), f.steps(), false);
+        }
+        int n = attempt;
+        getContext().pipeToSelf(Transfers.receiveFolder(f.adapter(), into, getContext().getSystem()),
+                (p, e) -> new Received(n, f.steps(), -1, into, f, e));
+        return this;
+    }
+
+    private Behavior<Command> onReceived(Received m) {
+        if (m.attempt() != attempt || phase != Phase.TRAINING) {
+            deleteQuietly(m.folder());
+            return this;
+        }
+        if (m.error() != null) {
+            deleteQuietly(m.folder());
+            Failure f = transferFailure(m.error(), m.finished() == null ? "the checkpoint of step " + m.step()
+                    : "the adapter");
+            if (m.finished() == null) {
+                checkpointFailed(f, m.step());
+                return this;
+            }
+            return attemptFailed(f, m.step(), false);
+        }
+        if (m.finished() == null) {
+            try {
+                checkpointed(files.adoptCheckpoint(m.folder(), m.step(), keep(), m.protectStep()), m.step());
+            } catch (RuntimeException e) {
+                deleteQuietly(m.folder());
+                checkpointFailed(Failure.of(e), m.step());
+            }
+            return this;
+        }
+        Finished f = m.finished();
+        attemptRef.tell(new TrialAttempt.AdapterStored());
+        attemptDone = true;
+        return onFinished(f.status(), f.metrics(), f.steps(), f.seconds(), f.reason(), () -> {
+            try {
+                return files.adoptAdapter(m.folder());
+            } catch (RuntimeException e) {
+                deleteQuietly(m.folder());
+                throw e;
+            }
+        });
+    }
+
+    /** A transfer that broke off: the disk here (a storage fault) or the other node (retry elsewhere). */
+    private Failure transferFailure(Throwable error, String what) {
+        Failure f = Failure.of(error);
+        if (f instanceof Failure.Storage) {
+            return f;
+        }
+        return new Failure.DeviceLost(what + " did not arrive from node " + node + ": " + f.message());
+    }
+
+    /** Where the adapter of a finished attempt is written from (a snapshot, or a received folder). */
+    @FunctionalInterface
+    private interface AdapterWrite {
+        Path write();
+    }
+
+    private Behavior<Command> onFinished(TrialResult.Status status, Map<String, Double> metrics, long steps,
+            double seconds, String reason, AdapterWrite adapterWrite) {
+        // the lane let go of the model and the batches
+        if (pendingFault != null) {
+            return attemptFailed(pendingFault, steps, false);
+        }
+        Path adapter;
+        try {
+            adapter = adapterWrite.write();
+        } catch (RuntimeException e) {
+            return attemptFailed(Failure.of(e), steps, false);
+        }
+        TrialResult.Builder r = TrialResult.of(spec).status(status).metrics(metrics).steps(steps)
+                .seconds(seconds).adapter(adapter).lastCheckpoint(lastCheckpoint).reason(reason)
+                .attempts(attempt);
+        if (status == TrialResult.Status.CANCELLED) {
+            r.failure(new Failure.Cancelled(cancelReason != null ? cancelReason : reason));
+        }
+        return end(r);
     }
 
     /**
@@ -352,53 +526,64 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
             w.run();
         } catch (RuntimeException e) {
             pendingFault = Failure.of(e);
-            lane.tell(new Trainer.Abandon(getContext().getSelf(), pendingFault));
+            if (attemptRef != null) {
+                attemptRef.tell(new TrialAttempt.Abandon(pendingFault));
+            }
         }
     }
 
-    private Behavior<Command> onCompleted(Trainer.Completed c) {
-        // the lane let go of the model and the batches
-        if (pendingFault != null) {
-            return attemptFailed(pendingFault, c.steps());
+    private Behavior<Command> onFetchData(FetchData m) {
+        List<Path> allowed = new ArrayList<>();
+        allowed.add(spec.data().train());
+        spec.data().eval().ifPresent(allowed::add);
+        Path p = allowed.stream().filter(x -> x.toString().equals(m.path())).findFirst().orElse(null);
+        if (p == null) {
+            m.replyTo().tell(new DataRefused(m.path() + " is not a data file of trial " + spec.id()));
+            return this;
         }
-        Path adapter = null;
-        if (c.adapter() != null) {
-            try {
-                adapter = files.writeAdapter(c.adapter());
-            } catch (RuntimeException e) {
-                return attemptFailed(Failure.of(e), c.steps());
-            }
+        try {
+            m.replyTo().tell(new DataOffered(Transfers.offer(p, p.getFileName().toString(),
+                    getContext().getSystem())));
+        } catch (RuntimeException e) {
+            m.replyTo().tell(new DataRefused(Failure.of(e).message()));
         }
-        TrialResult.Builder r = TrialResult.of(spec).status(c.status()).metrics(c.metrics()).steps(c.steps())
-                .seconds(c.seconds()).adapter(adapter).lastCheckpoint(lastCheckpoint).reason(c.reason())
-                .attempts(attempt);
-        if (c.status() == TrialResult.Status.CANCELLED) {
-            r.failure(new Failure.Cancelled(cancelReason != null ? cancelReason : c.reason()));
-        }
-        return end(r);
+        return this;
     }
 
     private Behavior<Command> onStopped(Stopped m) {
-        boolean matters = switch (m.phase()) {
-            case LEASING -> phase == Phase.LEASING && watchingPool;
-            case INJECTING -> phase == Phase.INJECTING && watchingInjector;
-            case OPENING -> phase == Phase.OPENING && watchingData;
-            default -> m.ref().equals(lane) && phase != Phase.ENDED && phase != Phase.LEASING;
-        };
-        if (!matters) {
-            return this;
-        }
-        if (m.phase() == Phase.LEASING) {
+        if (m.ref().equals(plan.services().pool())) {
+            if (phase != Phase.LEASING || !watchingPool) {
+                return this;
+            }
             watchingPool = false;
             leaseWaiting = false;
+            return attemptFailed(new Failure.DeviceLost(m.what() + " stopped unexpectedly"), lastStep, false);
         }
-        if (m.phase() == Phase.TRAINING) {
-            // the lane's own end of things (its hold on the model) went with it; the pool replaces it before the
-            // retry asks for a lane, so the retry cannot be handed the dead one
+        boolean ours = m.ref().equals(lane) || (m.ref().equals(attemptRef) && !attemptDone);
+        if (!ours || (phase != Phase.PREPARING && phase != Phase.TRAINING)) {
+            return this;
+        }
+        boolean nodeLost = nodeLost(m.ref());
+        if (m.ref().equals(lane)) {
+            // the pool never grants the dead lane again; its host starts a fresh one (unless the node is gone)
             plan.services().pool().tell(new DevicePool.LaneGone(lane));
-            lane = null;
         }
-        return attemptFailed(new Failure.DeviceLost(m.what() + " stopped unexpectedly"), lastStep);
+        String what = nodeLost ? "node " + node + " left the cluster" : m.what() + " stopped unexpectedly";
+        return attemptFailed(new Failure.DeviceLost(what), lastStep, nodeLost);
+    }
+
+    /** Whether {@code ref} died with its node (downed or gone from the cluster), not on its own. */
+    private boolean nodeLost(ActorRef<?> ref) {
+        Address a = ref.path().address();
+        if (a.hasLocalScope()) {
+            return false;
+        }
+        for (Member m : Cluster.get(getContext().getSystem()).state().getMembers()) {
+            if (m.address().equals(a)) {
+                return m.status() != MemberStatus.up() && m.status() != MemberStatus.weaklyUp();
+            }
+        }
+        return true;
     }
 
     private Behavior<Command> onCancel(Cancel m) {
@@ -407,28 +592,37 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         }
         cancelReason = m.reason();
         switch (phase) {
-            case LEASING -> {
+            case LEASING, PREPARING -> {
                 return end(TrialResult.Status.CANCELLED, new Failure.Cancelled(cancelReason), null);
             }
-            case TRAINING -> lane.tell(new Trainer.Cancel(getContext().getSelf()));
+            case TRAINING -> attemptRef.tell(new TrialAttempt.Cancel());
             default -> {
-                // injecting or opening: the answer is on its way; the trial ends when it arrives
+                // ended already
             }
         }
         return this;
     }
 
-    /** An attempt failed: retry it (from the last checkpoint) or end the trial. */
-    private Behavior<Command> attemptFailed(Failure failure, long step) {
+    /**
+     * An attempt failed: retry it (from the last checkpoint) or end the trial.
+     *
+     * @param nodeLost the attempt's node left the cluster or could not train the trial: a retry does not use up
+     *     the trial's retries (up to {@link #FREE_NODE_LOSSES} times)
+     */
+    private Behavior<Command> attemptFailed(Failure failure, long step, boolean nodeLost) {
         releaseAttempt();
         pendingFault = null;
         if (cancelReason != null) {
             return end(TrialResult.Status.CANCELLED, new Failure.Cancelled(cancelReason), null);
         }
+        boolean free = nodeLost && freeAttempts < FREE_NODE_LOSSES;
         boolean backoff = failure instanceof Failure.OutOfMemory && batchSize > 1 && oomBackoffs < MAX_OOM_BACKOFFS;
-        boolean retry = failure.retryable() && (backoff || attempt <= plan.maxRetries());
+        boolean retry = failure.retryable() && (free || backoff || attempt - freeAttempts <= plan.maxRetries());
         if (retry) {
             attempt++;
+            if (free) {
+                freeAttempts++;
+            }
             if (backoff) {
                 oomBackoffs++;
                 batchSize = Math.max(1, batchSize / 2);
@@ -460,9 +654,10 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
     }
 
     private Behavior<Command> end(TrialResult.Builder builder) {
+        String trainedOn = node;
         phase = Phase.ENDED;
         releaseAttempt();
-        TrialResult result = builder.build();
+        TrialResult result = builder.node(trainedOn).build();
         try {
             files.writeResult(result);
         } catch (RuntimeException e) {
@@ -481,13 +676,16 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
     /** Lets go of everything the current attempt holds; safe to call more than once. */
     private void releaseAttempt() {
         unwatchPool();
-        unwatchInjector();
-        unwatchData();
-        if (lane != null) {
-            if (phase == Phase.TRAINING) {
-                // still training (we are stopping for another reason): the lane drops it when it sees us gone
-                lane.tell(new Trainer.Cancel(getContext().getSelf()));
+        if (attemptRef != null) {
+            getContext().unwatch(attemptRef);
+            if (!attemptDone) {
+                // it frees the model, the data and its turn on the lane
+                attemptRef.tell(new TrialAttempt.Stop());
             }
+            attemptRef = null;
+        }
+        attemptDone = false;
+        if (lane != null) {
             getContext().unwatch(lane);
             lane = null;
         }
@@ -497,14 +695,7 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
             leased = false;
             leaseWaiting = false;
         }
-        if (model != null) {
-            model.release();
-            model = null;
-        }
-        if (data != null) {
-            closeQuietly(data);
-            data = null;
-        }
+        resumeFrom = null;
     }
 
     private void unwatchPool() {
@@ -514,27 +705,11 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         }
     }
 
-    private void unwatchInjector() {
-        if (watchingInjector) {
-            getContext().unwatch(plan.services().injector());
-            watchingInjector = false;
-        }
-    }
-
-    private void unwatchData() {
-        if (watchingData) {
-            getContext().unwatch(plan.services().data());
-            watchingData = false;
-        }
-    }
-
-    private void closeQuietly(TrialData d) {
+    private void deleteQuietly(Path p) {
         try {
-            if (d.train() != null) {
-                d.train().close();
-            }
-        } catch (RuntimeException e) {
-            getContext().getLog().warn("trial {}: closing its data failed: {}", spec.id(), e.toString());
+            AtomicFiles.deleteRecursively(p);
+        } catch (IOException | UncheckedIOException e) {
+            getContext().getLog().warn("trial {}: cannot delete {}: {}", spec.id(), p, e.toString());
         }
     }
 }

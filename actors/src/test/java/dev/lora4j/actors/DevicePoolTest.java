@@ -11,6 +11,7 @@ import dev.lora4j.train.TrialData;
 import dev.lora4j.train.TrialRun;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -27,6 +28,12 @@ class DevicePoolTest {
 
     static final List<DevicePool.DeviceLayout> CPU_2x2 = List.of(new DevicePool.DeviceLayout("cpu", 2, 2, 1));
 
+    /** A pool over a fresh local host whose lanes run {@code runs}. */
+    static ActorRef<DevicePool.Command> pool(FakeRuns runs) {
+        return kit.spawn(DevicePool.create(kit.spawn(LaneHost.create(Rig.node(kit, "local"), runs, List.of(),
+                false))));
+    }
+
     static DevicePool.Leased lease(ActorRef<DevicePool.Command> pool, TestProbe<?> holder, String id,
             List<DevicePool.DeviceLayout> devices, TestProbe<DevicePool.LeaseReply> replies) {
         pool.tell(new DevicePool.Lease(holder.getRef(), id, devices, replies.getRef()));
@@ -41,7 +48,7 @@ class DevicePoolTest {
 
     @Test
     void leasesSpreadOverLanesThenWaitUntilALaneHasRoom() {
-        ActorRef<DevicePool.Command> pool = kit.spawn(DevicePool.create(new FakeRuns()));
+        ActorRef<DevicePool.Command> pool = pool(new FakeRuns());
         TestProbe<DevicePool.LeaseReply> replies = kit.createTestProbe();
         List<TestProbe<Object>> holders = List.of(kit.createTestProbe(), kit.createTestProbe(),
                 kit.createTestProbe(), kit.createTestProbe(), kit.createTestProbe());
@@ -63,8 +70,7 @@ class DevicePoolTest {
 
     @Test
     void sweepsThatShareThePoolShareItsLanes() {
-        ActorRef<DevicePool.Command> pool = kit.spawn(DevicePool.create(
-                new FakeRuns().fault("t", 1, FakeRuns.Fault.KILL_LANE)));
+        ActorRef<DevicePool.Command> pool = pool(new FakeRuns().fault("t", 1, FakeRuns.Fault.KILL_LANE));
         TestProbe<DevicePool.LeaseReply> replies = kit.createTestProbe();
         List<DevicePool.DeviceLayout> oneByOne = List.of(new DevicePool.DeviceLayout("cpu", 1, 1, 1));
         lease(pool, kit.createTestProbe(), "first-sweep", oneByOne, replies);
@@ -77,8 +83,7 @@ class DevicePoolTest {
 
     @Test
     void aDeadLaneIsReplacedAndAStoppedHolderFreesItsLane() {
-        ActorRef<DevicePool.Command> pool = kit.spawn(DevicePool.create(
-                new FakeRuns().fault("t", 1, FakeRuns.Fault.KILL_LANE)));
+        ActorRef<DevicePool.Command> pool = pool(new FakeRuns().fault("t", 1, FakeRuns.Fault.KILL_LANE));
         TestProbe<DevicePool.LeaseReply> replies = kit.createTestProbe();
         List<DevicePool.DeviceLayout> one = List.of(new DevicePool.DeviceLayout("cpu", 1, 1, 1));
         TestProbe<Object> holder = kit.createTestProbe();
@@ -87,8 +92,8 @@ class DevicePoolTest {
         TestProbe<Trainer.Report> owner = kit.createTestProbe();
         first.lane().tell(new Trainer.Train(TrialModel.of(Specs.trial("t", 4, 0, 0), "cpu", null, null),
                 new TrialData(null, List.of(), new Objective.CausalLm()), TrialRun.Settings.of(
-                        Specs.trial("t", 4, 0, 0).training(), "eval_loss", false), null, null, owner.getRef(),
-                owner.getRef()));
+                        Specs.trial("t", 4, 0, 0).training(), "eval_loss", false), null, Set.of(), false,
+                owner.getRef(), owner.getRef()));
         TestProbe<Object> watcher = kit.createTestProbe();
         watcher.expectTerminated(first.lane());
         watcher.awaitAssert(() -> {
@@ -101,5 +106,62 @@ class DevicePoolTest {
         DevicePool.Leased next = lease(pool, kit.createTestProbe(), "u", one, replies);
         assertNotEquals(first.lane(), next.lane(), "the fresh lane");
         assertTrue(status(pool).lanes().get(0).trials().contains("u"));
+    }
+
+    @Test
+    void otherNodesLanesPreferTheDeviceThatHoldsTheTrialsBaseAndServeOnlyLeasesThatAllowThem() {
+        // an actor system of its own: the hosts it registers would be every pool's lanes
+        ActorTestKit kit = ActorTestKit.create(ConfigFactory.load());
+        try {
+            preferWarmLanes(kit);
+        } finally {
+            kit.shutdownTestKit();
+        }
+    }
+
+    private static void preferWarmLanes(ActorTestKit kit) {
+        // two hosts registered with the receptionist, as workers' are; this pool has no lanes of its own
+        kit.spawn(LaneHost.create(Rig.node(kit, "worker-1"), new FakeRuns(), CPU_1, true));
+        kit.spawn(LaneHost.create(Rig.node(kit, "worker-2"), new FakeRuns(), CPU_1, true));
+        ActorRef<DevicePool.Command> pool = kit.spawn(DevicePool.create(null));
+        TestProbe<DevicePool.LeaseReply> replies = kit.createTestProbe();
+        TestProbe<Object> probe = kit.createTestProbe();
+        probe.awaitAssert(() -> {
+            assertEquals(2, status(kit, pool).lanes().size());
+            return null;
+        });
+        // a lease that allows no remote lanes waits however many there are
+        TestProbe<Object> local = kit.createTestProbe();
+        pool.tell(new DevicePool.Lease(local.getRef(), "local-only", "m", List.of(), 0, replies.getRef()));
+        replies.expectNoMessage(Duration.ofMillis(200));
+        pool.tell(new DevicePool.Release(local.getRef()));
+        TestProbe<Object> a = kit.createTestProbe();
+        TestProbe<Object> b = kit.createTestProbe();
+        DevicePool.Leased first = remote(pool, a, "a", "base-z", replies);
+        DevicePool.Leased second = remote(pool, b, "b", "base-x", replies);
+        assertNotEquals(first.node(), second.node());
+        pool.tell(new DevicePool.Release(a.getRef()));
+        pool.tell(new DevicePool.Release(b.getRef()));
+        // both lanes are free: the trial on base-x goes where base-x was, not to the first lane
+        for (int i = 0; i < 3; i++) {
+            TestProbe<Object> c = kit.createTestProbe();
+            assertEquals(second.node(), remote(pool, c, "c" + i, "base-x", replies).node());
+            pool.tell(new DevicePool.Release(c.getRef()));
+        }
+        assertEquals(first.node(), remote(pool, kit.createTestProbe(), "d", "base-z", replies).node());
+    }
+
+    static final List<DevicePool.DeviceLayout> CPU_1 = List.of(new DevicePool.DeviceLayout("cpu", 1, 1, 1));
+
+    static DevicePool.Status status(ActorTestKit kit, ActorRef<DevicePool.Command> pool) {
+        TestProbe<DevicePool.Status> p = kit.createTestProbe();
+        pool.tell(new DevicePool.GetStatus(p.getRef()));
+        return p.receiveMessage();
+    }
+
+    static DevicePool.Leased remote(ActorRef<DevicePool.Command> pool, TestProbe<?> holder, String id, String base,
+            TestProbe<DevicePool.LeaseReply> replies) {
+        pool.tell(new DevicePool.Lease(holder.getRef(), id, base, List.of(), 1, replies.getRef()));
+        return assertInstanceOf(DevicePool.Leased.class, replies.receiveMessage());
     }
 }

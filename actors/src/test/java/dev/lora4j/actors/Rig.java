@@ -8,6 +8,9 @@ import dev.lora4j.model.HfModels;
 import dev.lora4j.sweep.TrialSpec;
 import dev.lora4j.train.Objective;
 import dev.lora4j.train.TrialData;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -28,6 +31,7 @@ public final class Rig {
     public final ActorTestKit kit;
     public final FakeRuns runs;
     public final ActorRef<DevicePool.Command> pool;
+    public final ActorRef<LaneHost.Command> host;
     public final ActorRef<ModelInjector.Command> injector;
     public final ActorRef<DataLoader.Command> data;
     public final AtomicInteger baseLoads = new AtomicInteger();
@@ -40,14 +44,32 @@ public final class Rig {
     public Rig(ActorTestKit kit, FakeRuns runs, ModelInjector.Loader loader) {
         this.kit = kit;
         this.runs = runs;
-        this.pool = kit.spawn(Behaviors.supervise(DevicePool.create(runs)).onFailure(SupervisorStrategy.restart()));
         this.injector = kit.spawn(Behaviors.supervise(ModelInjector.create((key, spec) -> {
             baseLoads.incrementAndGet();
             return loader.load(key, spec);
         }, (base, spec) -> null, Duration.ZERO)).onFailure(SupervisorStrategy.restart()));
         this.data = kit.spawn(Behaviors.supervise(DataLoader.create(Rig::emptyData))
                 .onFailure(SupervisorStrategy.restart()));
+        this.host = kit.spawn(LaneHost.create(new LaneHost.Node("local", injector, data, scratch()), runs, List.of(),
+                false));
+        this.pool = kit.spawn(Behaviors.supervise(DevicePool.create(host)).onFailure(SupervisorStrategy.restart()));
         this.events = kit.createTestProbe();
+    }
+
+    /** A node whose injector and loader are probes (for tests of lanes and leases only). */
+    public static LaneHost.Node node(ActorTestKit kit, String name) {
+        return new LaneHost.Node(name, kit.<ModelInjector.Command>createTestProbe().getRef(),
+                kit.<DataLoader.Command>createTestProbe().getRef(), scratch());
+    }
+
+    static NodeFiles scratch() {
+        try {
+            Path dir = Files.createTempDirectory("lora4j-node");
+            dir.toFile().deleteOnExit();
+            return new NodeFiles(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     static TrialData emptyData(TrialSpec spec, BaseModel base, int batchSize) {
@@ -55,13 +77,13 @@ public final class Rig {
     }
 
     public TrialSession.Services services() {
-        return new TrialSession.Services(pool, injector, data);
+        return new TrialSession.Services(pool);
     }
 
     /** One CPU device with {@code lanes} lanes of {@code trialsPerLane} trials. */
     public TrialSession.Plan plan(int lanes, int trialsPerLane, int maxRetries, boolean resume) {
         return new TrialSession.Plan(services(), List.of(new DevicePool.DeviceLayout("cpu", lanes, trialsPerLane, 1)),
-                "eval_loss", false, maxRetries, 0, resume, null, events.getRef());
+                0, "eval_loss", false, maxRetries, 0, resume, null, events.getRef());
     }
 
     public ActorRef<TrialSession.Command> session(TrialSpec spec, TrialSession.Plan plan, TrialFiles files,

@@ -21,6 +21,7 @@ import dev.lora4j.train.TrialRun;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -65,8 +66,8 @@ class TrainerTest {
         TrialSpec spec = Specs.trial(id, LoraConfig.builder().targetModules("q_proj", "v_proj").build(), t);
         TrialModel model = TrialModel.of(spec, "cpu", base, Adapter.create(base, spec.lora(), 1));
         TrialData data = TrainingData.open(spec.data(), spec.task(), tokenizer, 4, 1);
-        return new Trainer.Train(model, data, TrialRun.Settings.of(t, "eval_loss", false), null, null,
-                owner.getRef(), owner.getRef());
+        return new Trainer.Train(model, data, TrialRun.Settings.of(t, "eval_loss", false), null, Set.of(),
+                false, owner.getRef(), owner.getRef());
     }
 
     static <T extends Trainer.Report> T next(TestProbe<Trainer.Report> p, Class<T> type) {
@@ -129,7 +130,7 @@ class TrainerTest {
         lane.tell(train("good", 5, 0, good));
         Trainer.Train b = train("bad", 5, 0, bad);
         lane.tell(new Trainer.Train(b.model(), new TrialData(new Failing(b.data().train(), 3), b.data().eval(),
-                b.data().objective()), b.settings(), null, null, b.replyTo(), b.owner()));
+                b.data().objective()), b.settings(), null, Set.of(), false, b.replyTo(), b.owner()));
         Trainer.Crashed crashed = next(bad, Trainer.Crashed.class);
         assertEquals(new Failure.Internal("disk gone"), crashed.failure());
         assertEquals(2, crashed.step());

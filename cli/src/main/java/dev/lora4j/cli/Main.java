@@ -1,8 +1,8 @@
 package dev.lora4j.cli;
 
 import org.slf4j.LoggerFactory;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** The {@code lora4j} launcher: one picocli command per job. */
 @Command(
@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         versionProvider = VersionProvider.class,
         description = "PEFT-exact LoRA fine-tuning and sweeps on the JVM.",
         subcommands = {ValidateCommand.class, InspectCommand.class, EvalCommand.class, MergeCommand.class, TrainCommand.class, SweepCommand.class,
-            ReportCommand.class,
+            WorkerCommand.class, ReportCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -3,6 +3,7 @@ package dev.lora4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lora4j.api.ClusterOptions;
 import dev.lora4j.api.Lora4j;
 import dev.lora4j.api.Sweep;
 import dev.lora4j.api.SweepHandle;
@@ -15,6 +16,7 @@ import dev.lora4j.report.HtmlReport;
 import dev.lora4j.sweep.SweepSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.BindException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +25,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -57,22 +61,31 @@ public final class SweepCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the leaderboard as JSON at the end")
     boolean json;
 
-    @Option(names = "--cpu-lanes", paramLabel = "N", description = "trials training side by side on the CPU, 1 to the"
-            + " machine's cores (default: one per core)")
-    Integer cpuLanes;
+    @Mixin CpuOptions cpu;
 
-    @Option(names = "--threads-per-lane", paramLabel = "N", defaultValue = "1",
-            description = "intra-op threads of each CPU lane, 1 to the machine's cores (default: ${DEFAULT-VALUE})")
-    int threadsPerLane;
+    @Option(names = "--cluster", description = "coordinate a cluster: workers (bin/lora4j worker --join HOST:PORT)"
+            + " offer their devices and train trials; progress, checkpoints and adapters land in this run folder")
+    boolean cluster;
+
+    @Option(names = "--bind", paramLabel = "HOST:PORT", description = "with --cluster: the address workers join"
+            + " (default: 127.0.0.1:" + ClusterOptions.DEFAULT_PORT + "); any other address must be asked for")
+    String bind;
+
+    @Option(names = "--no-local", description = "with --cluster: train nothing on this machine, only on workers")
+    boolean noLocal;
+
+    @Option(names = "--min-workers", paramLabel = "N", description = "with --cluster: wait for N workers to join"
+            + " before the first trial starts (default: 0, trials start on whatever lanes there are)")
+    Integer minWorkers;
+
+    @Mixin TlsOptions tlsOptions;
 
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        if (cpuLanes != null) {
-            OptionChecks.oneToCores("--cpu-lanes", cpuLanes);
-        }
-        OptionChecks.oneToCores("--threads-per-lane", threadsPerLane);
+        cpu.check();
+        ClusterOptions clusterOptions = clusterOptions();
         Loaded<SweepSpec> loaded = SweepSpec.read(specFile);
         SweepSpec sweep = loaded.value();
         PrintWriter err = spec.commandLine().getErr();
@@ -86,10 +99,18 @@ public final class SweepCommand implements Callable<Integer> {
         PrintWriter console = json ? err : spec.commandLine().getOut();
         ProgressView view = new ProgressView(console, ProgressView.isTerminal());
         SweepReport report;
-        try (Lora4j lora4j = Lora4j.create()) {
+        try (Lora4j lora4j = clusterOptions == null ? Lora4j.create() : binding(
+                ClusterOptions.parse(bind == null ? "127.0.0.1:" + ClusterOptions.DEFAULT_PORT : bind, "--bind"),
+                () -> Lora4j.coordinator(clusterOptions))) {
             // reserves the run folder: one another sweep runs in is refused before anything in it is written
             Sweep prepared = lora4j.sweep(sweep, SweepOptions.in(dir).resuming(resume)
-                    .withCpu(cpuLanes == null ? 0 : cpuLanes, threadsPerLane));
+                    .withCpu(cpu.lanes(), cpu.threadsPerLane).withLocalLanes(!noLocal));
+            if (clusterOptions != null) {
+                String at = lora4j.clusterAddress().orElseThrow();
+                view.log("cluster: coordinator at " + at + (noLocal ? " (training nothing itself)" : "")
+                        + "; workers join with: bin/lora4j worker --join " + at);
+                awaitWorkers(lora4j, view, minWorkers == null ? 0 : minWorkers);
+            }
             if (!resume) {
                 recordSpec(dir);
             }
@@ -138,6 +159,64 @@ public final class SweepCommand implements Callable<Integer> {
         }
         spec.commandLine().getOut().flush();
         return report.count(TrialResult.Status.FAILED) > 0 ? 1 : 0;
+    }
+
+    /** The coordinator's cluster settings, null without --cluster (whose options are refused then). */
+    private ClusterOptions clusterOptions() {
+        ClusterOptions.Tls tls = tlsOptions.tls(System.getenv());
+        if (!cluster) {
+            for (String[] o : new String[][] {{"--bind", bind}, {"--no-local", noLocal ? "" : null},
+                {"--min-workers", minWorkers == null ? null : ""}, {"--tls-keystore", tls == null ? null : ""}}) {
+                if (o[1] != null) {
+                    throw new IllegalArgumentException(o[0] + " is an option of a clustered sweep: add --cluster");
+                }
+            }
+            return null;
+        }
+        if (minWorkers != null) {
+            OptionChecks.atLeast("--min-workers", minWorkers, 0);
+        }
+        ClusterOptions.HostPort at = ClusterOptions.parse(bind == null ? "127.0.0.1:" + ClusterOptions.DEFAULT_PORT
+                : bind, "--bind");
+        if (at.port() == 0) {
+            throw new IllegalArgumentException("--bind: a coordinator needs a fixed port (workers join it), got 0");
+        }
+        return ClusterOptions.coordinator(at.host(), at.port()).withTls(tls);
+    }
+
+    /** Waits until {@code n} workers have joined, saying so once. */
+    private static void awaitWorkers(Lora4j lora4j, ProgressView view, int n) throws InterruptedException {
+        if (lora4j.workerNodes() >= n) {
+            return;
+        }
+        view.log("waiting for " + n + " worker(s) to join before the first trial starts");
+        while (lora4j.workerNodes() < n) {
+            Thread.sleep(200);
+        }
+        view.log(n + " worker(s) joined");
+    }
+
+    /** Starts a node bound to {@code at}; an address that cannot be bound is bad input naming it. */
+    static <T> T binding(ClusterOptions.HostPort at, Supplier<T> start) {
+        try {
+            return start.get();
+        } catch (RuntimeException e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof BindException || String.valueOf(t.getMessage()).contains("Failed to bind")) {
+                    throw new IllegalArgumentException("--bind " + at + ": cannot listen there (" + rootMessage(e)
+                            + "); choose a free port, or an address of this machine", e);
+                }
+            }
+            throw e;
+        }
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t.getMessage() == null ? t.toString() : t.getMessage();
     }
 
     /** A resumed run must be the same sweep: the file as run is kept in the run folder. */
@@ -216,6 +295,7 @@ public final class SweepCommand implements Callable<Integer> {
             row.put("seconds", t.seconds());
             row.put("adapter", t.adapterDir().map(Path::toString).orElse(null));
             row.put("reason", t.reason());
+            row.put("node", t.node());
         }
         return o;
     }

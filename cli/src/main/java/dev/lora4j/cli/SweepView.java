@@ -30,11 +30,13 @@ final class SweepView {
 
     private static final class Running {
         final String name;
+        final String where;
         StepReport last;
         Double metric;
 
-        Running(String name) {
+        Running(String name, String where) {
             this.name = name;
+            this.where = where;
         }
     }
 
@@ -50,8 +52,8 @@ final class SweepView {
             if (!running.containsKey(s.trialId())) {
                 started++;
             }
-            running.put(s.trialId(), new Running(s.name()));
-            plain("started " + s.name() + " on " + s.lane()
+            running.put(s.trialId(), new Running(s.name(), where(s)));
+            plain("started " + s.name() + " on " + where(s)
                     + (s.resumedAtStep() > 0 ? " (resumed at step " + s.resumedAtStep() + ")" : "")
                     + (s.attempt() > 1 ? " (attempt " + s.attempt() + ")" : ""));
         } else if (e instanceof TrialEvent.Progress p) {
@@ -109,20 +111,25 @@ final class SweepView {
         for (Running r : running.values()) {
             StepReport s = r.last;
             if (s == null) {
-                lines.add(String.format(Locale.ROOT, "  %-28s starting", cut(r.name)));
+                lines.add(String.format(Locale.ROOT, "  %-28s starting on %s", cut(r.name), r.where));
                 continue;
             }
             double eta = s.elapsedSeconds() / Math.max(1, s.step()) * (s.totalSteps() - s.step());
-            lines.add(String.format(Locale.ROOT, "  %-28s %5d/%-5d %s loss %.4f%s ETA %s", cut(r.name), s.step(),
-                    s.totalSteps(), ProgressView.bar(s.step(), s.totalSteps(), 12), s.loss(),
+            lines.add(String.format(Locale.ROOT, "  %-28s %5d/%-5d %s loss %.4f%s ETA %s  %s", cut(r.name),
+                    s.step(), s.totalSteps(), ProgressView.bar(s.step(), s.totalSteps(), 12), s.loss(),
                     r.metric == null ? "" : String.format(Locale.ROOT, " %s %.4f", metric, r.metric),
-                    ProgressView.duration(eta)));
+                    ProgressView.duration(eta), r.where));
         }
         long queued = Math.max(0, total - started);
         lines.add(String.format(Locale.ROOT, "%s %d done, %d failed, %d running, %d queued  %s",
                 ProgressView.bar(done + failed, total, 24), done, failed, running.size(), queued,
                 ProgressView.duration((System.nanoTime() - t0) / 1e9)));
         view.draw(lines, force);
+    }
+
+    /** The lane, and its node when it is not this one: {@code cpu-0}, {@code cpu-1@10.0.0.7:25521}. */
+    static String where(TrialEvent.Started s) {
+        return s.node() == null || s.node().equals("local") ? s.lane() : s.lane() + "@" + s.node();
     }
 
     private static String cut(String s) {

@@ -79,6 +79,27 @@ public final class CheckpointStore {
         }
     }
 
+    /**
+     * Moves a complete checkpoint folder written elsewhere (received from another node) into place as
+     * {@code step-N}, replacing one of the same step. It must be on this store's file system.
+     */
+    public Path adopt(Path folder, long step) {
+        Path target = pathOf(step);
+        if (!Files.isRegularFile(folder.resolve(STATE))) {
+            throw new IllegalArgumentException("cannot adopt " + folder + " as a checkpoint: it has no " + STATE);
+        }
+        try {
+            Files.createDirectories(dir);
+            if (Files.exists(target)) {
+                AtomicFiles.deleteRecursively(target);
+            }
+            AtomicFiles.move(folder, target);
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint " + target + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Complete checkpoints, oldest first. */
     public List<Path> list() {
         if (!Files.isDirectory(dir)) {

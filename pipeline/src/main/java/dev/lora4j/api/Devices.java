@@ -16,6 +16,19 @@ import java.util.List;
 final class Devices {
     private Devices() {}
 
+    /** Refuses CPU lanes or threads beyond this machine's cores (more would only compete for them). */
+    static void checkCpu(int cpuLanes, int cpuThreadsPerLane) {
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (cpuLanes < 0 || cpuLanes > cores) {
+            throw new IllegalArgumentException("cpuLanes must be 0 (one per core) to " + cores
+                    + " (this machine's cores), got " + cpuLanes);
+        }
+        if (cpuThreadsPerLane < 1 || cpuThreadsPerLane > cores) {
+            throw new IllegalArgumentException("cpuThreadsPerLane must be 1 to " + cores + " (this machine's cores),"
+                    + " got " + cpuThreadsPerLane);
+        }
+    }
+
     static List<DevicePool.DeviceLayout> layout(Resources r, int cpuLanes, int cpuThreadsPerLane, int cores) {
         List<Device> devices = r.devices();
         if (r.autoDevices()) {

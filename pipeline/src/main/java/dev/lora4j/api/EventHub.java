@@ -30,7 +30,10 @@ import org.apache.pekko.stream.typed.javadsl.ActorSource;
  */
 final class EventHub {
     /** Told to the hub to complete every subscription once it has what was sent before. */
-    private static final Object COMPLETE = new Object();
+    /** The end of the events (an enum: a constant that any serializer, and Pekko's checks, can handle). */
+    private enum End { COMPLETE }
+
+    private static final Object COMPLETE = End.COMPLETE;
 
     private record Subscribe(ActorRef<Object> subscriber) {}
 

@@ -1,5 +1,7 @@
 package dev.lora4j.api;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import dev.lora4j.actors.TrialFiles;
 import dev.lora4j.actors.TrialFolder;
 import dev.lora4j.config.Loaded;
@@ -7,6 +9,7 @@ import dev.lora4j.sweep.SweepSpec;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -21,6 +24,9 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * lora4j's entry point for JVM apps. It runs sweeps on an actor system of its own ({@link #create()}) or on the
@@ -38,6 +44,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * }</pre>
  */
 public final class Lora4j implements AutoCloseable {
+    /** The actor system name of every lora4j node (a cluster's nodes must share it). */
+    static final String SYSTEM = "lora4j";
     private static final AtomicInteger INSTANCES = new AtomicInteger();
     private static final AtomicInteger SWEEPS = new AtomicInteger();
     /** The coordinator reads and writes the run folder (leaderboard, failed sessions' results): blocking work. */
@@ -82,7 +90,58 @@ public final class Lora4j implements AutoCloseable {
     }
 
     static Lora4j create(EngineParts parts) {
-        return new Lora4j(ActorSystem.create(Behaviors.empty(), "lora4j"), true, parts);
+        return new Lora4j(ActorSystem.create(Behaviors.empty(), SYSTEM), true, parts);
+    }
+
+    /**
+     * A coordinator of a cluster, with an actor system of its own: it forms the cluster at
+     * {@code options.host():options.port()}, where workers ({@link Lora4jWorker}) join and offer their lanes to its
+     * sweeps. Its own devices train too unless a sweep's options say {@link SweepOptions#withLocalLanes(boolean)
+     * otherwise}. {@link #close()} leaves the cluster, and the workers, seeing their coordinator leave, end.
+     *
+     * @param options where to bind, and TLS
+     * @return a new instance
+     */
+    public static Lora4j coordinator(ClusterOptions options) {
+        return coordinator(options, EngineParts.engine());
+    }
+
+    static Lora4j coordinator(ClusterOptions options, EngineParts parts) {
+        return coordinator(options, parts, ConfigFactory.empty());
+    }
+
+    /** With {@code overrides} over the node's settings (tests turn on Pekko's serialize-messages check). */
+    static Lora4j coordinator(ClusterOptions options, EngineParts parts, Config overrides) {
+        return new Lora4j(ActorSystem.create(Behaviors.empty(), SYSTEM,
+                overrides.withFallback(options.config("coordinator"))), true, parts);
+    }
+
+    /**
+     * This node's address in its cluster.
+     *
+     * @return {@code host:port}, empty when lora4j runs on an actor system that is not a cluster's
+     */
+    public Optional<String> clusterAddress() {
+        return workers.clustered() ? Optional.of(workers.node()) : Optional.empty();
+    }
+
+    /**
+     * Worker nodes in the cluster now (members with the {@code worker} role that are up).
+     *
+     * @return how many; 0 when not clustered
+     */
+    public int workerNodes() {
+        if (!workers.clustered()) {
+            return 0;
+        }
+        int n = 0;
+        for (Member m : Cluster.get(system).state()
+                .getMembers()) {
+            if (m.hasRole(Lora4jWorker.ROLE) && m.status() == MemberStatus.up()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /**

@@ -12,8 +12,10 @@ import java.nio.file.Path;
  *     cores); the first sweep of a {@link Lora4j} that uses the CPU decides its lanes, later sweeps share them
  * @param cpuThreadsPerLane intra-op threads of each CPU lane, 1 to the machine's cores
  * @param keepCheckpoints checkpoints kept per trial besides the best (0: the training config's save_total_limit)
+ * @param localLanes train on this node's devices; false: only on the workers of a cluster ({@code --no-local})
  */
-public record SweepOptions(Path folder, boolean resume, int cpuLanes, int cpuThreadsPerLane, int keepCheckpoints) {
+public record SweepOptions(Path folder, boolean resume, int cpuLanes, int cpuThreadsPerLane, int keepCheckpoints,
+        boolean localLanes) {
 
     /**
      * Checks the numbers: lanes and threads are bounded by this machine's cores (more would only compete for them,
@@ -24,18 +26,11 @@ public record SweepOptions(Path folder, boolean resume, int cpuLanes, int cpuThr
      * @param cpuLanes CPU lanes, 0 for one per {@code cpuThreadsPerLane} cores, at most the machine's cores
      * @param cpuThreadsPerLane intra-op threads of each CPU lane, 1 to the machine's cores
      * @param keepCheckpoints checkpoints kept per trial besides the best, 0 or more
+     * @param localLanes train on this node's devices too
      * @throws IllegalArgumentException naming the number and what is allowed
      */
     public SweepOptions {
-        int cores = Runtime.getRuntime().availableProcessors();
-        if (cpuLanes < 0 || cpuLanes > cores) {
-            throw new IllegalArgumentException("cpuLanes must be 0 (one per core) to " + cores
-                    + " (this machine's cores), got " + cpuLanes);
-        }
-        if (cpuThreadsPerLane < 1 || cpuThreadsPerLane > cores) {
-            throw new IllegalArgumentException("cpuThreadsPerLane must be 1 to " + cores + " (this machine's cores),"
-                    + " got " + cpuThreadsPerLane);
-        }
+        Devices.checkCpu(cpuLanes, cpuThreadsPerLane);
         if (keepCheckpoints < 0) {
             throw new IllegalArgumentException("keepCheckpoints must be >= 0, got " + keepCheckpoints);
         }
@@ -48,7 +43,7 @@ public record SweepOptions(Path folder, boolean resume, int cpuLanes, int cpuThr
      * @return the options
      */
     public static SweepOptions in(Path folder) {
-        return new SweepOptions(folder, false, 0, 1, 0);
+        return new SweepOptions(folder, false, 0, 1, 0, true);
     }
 
     /**
@@ -56,7 +51,7 @@ public record SweepOptions(Path folder, boolean resume, int cpuLanes, int cpuThr
      * @return these options, resuming or not
      */
     public SweepOptions resuming(boolean r) {
-        return new SweepOptions(folder, r, cpuLanes, cpuThreadsPerLane, keepCheckpoints);
+        return new SweepOptions(folder, r, cpuLanes, cpuThreadsPerLane, keepCheckpoints, localLanes);
     }
 
     /**
@@ -65,7 +60,7 @@ public record SweepOptions(Path folder, boolean resume, int cpuLanes, int cpuThr
      * @return these options with that CPU layout
      */
     public SweepOptions withCpu(int lanes, int threadsPerLane) {
-        return new SweepOptions(folder, resume, lanes, threadsPerLane, keepCheckpoints);
+        return new SweepOptions(folder, resume, lanes, threadsPerLane, keepCheckpoints, localLanes);
     }
 
     /**
@@ -73,6 +68,14 @@ public record SweepOptions(Path folder, boolean resume, int cpuLanes, int cpuThr
      * @return these options keeping that many
      */
     public SweepOptions keepingCheckpoints(int n) {
-        return new SweepOptions(folder, resume, cpuLanes, cpuThreadsPerLane, n);
+        return new SweepOptions(folder, resume, cpuLanes, cpuThreadsPerLane, n, localLanes);
+    }
+
+    /**
+     * @param local whether trials may train on this node's devices (false: a cluster's workers only)
+     * @return these options with or without this node's lanes
+     */
+    public SweepOptions withLocalLanes(boolean local) {
+        return new SweepOptions(folder, resume, cpuLanes, cpuThreadsPerLane, keepCheckpoints, local);
     }
 }

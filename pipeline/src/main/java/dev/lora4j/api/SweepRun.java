@@ -22,10 +22,20 @@ record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, Even
 
     static SweepRun of(SweepSpec spec, SweepOptions options, Workers.Refs workers, EventHub hub,
             TrialFiles.Factory files, RunLock lock) {
-        List<DevicePool.DeviceLayout> layout = Devices.layout(spec.base().resources(), options.cpuLanes(),
-                options.cpuThreadsPerLane(), Runtime.getRuntime().availableProcessors());
+        List<DevicePool.DeviceLayout> layout = options.localLanes() ? Devices.layout(spec.base().resources(),
+                options.cpuLanes(), options.cpuThreadsPerLane(), Runtime.getRuntime().availableProcessors())
+                : List.of();
         int slots = layout.stream().mapToInt(d -> d.lanes() * d.trialsPerLane()).sum();
-        TrialSession.Plan plan = new TrialSession.Plan(workers.services(), layout, spec.metric().name(),
+        int remote = 0;
+        if (workers.clustered()) {
+            // workers come and go: trials wait for their lanes in the pool, in the order they came
+            remote = spec.base().resources().trialsPerDevice();
+            slots += workers.system().settings().config().getInt("lora4j.cluster.trials-in-flight");
+        } else if (!options.localLanes()) {
+            throw new IllegalArgumentException("a sweep without this node's lanes needs a cluster (a coordinator's"
+                    + " workers train it): start lora4j with Lora4j.coordinator(...)");
+        }
+        TrialSession.Plan plan = new TrialSession.Plan(workers.services(), layout, remote, spec.metric().name(),
                 spec.metric().goal() == Goal.MAXIMIZE, spec.base().resources().maxFailures().orElse(0),
                 options.keepCheckpoints(), options.resume(), stopRule(spec), hub.input());
         return new SweepRun(spec, options, workers, hub, files, lock, new AtomicBoolean(), new CompletableFuture<>(),

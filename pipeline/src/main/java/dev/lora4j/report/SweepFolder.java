@@ -91,7 +91,7 @@ public final class SweepFolder {
         List<String> header = new ArrayList<>(List.of("rank", "trial_id", "name", "status"));
         header.addAll(params);
         header.addAll(metrics);
-        header.addAll(List.of("steps", "time_s", "adapter", "reason"));
+        header.addAll(List.of("steps", "time_s", "adapter", "reason", "node"));
         List<String[]> rows = new ArrayList<>();
         rows.add(header.toArray(String[]::new));
         int rank = 0;
@@ -112,6 +112,7 @@ public final class SweepFolder {
             row.add(String.format(Locale.ROOT, "%.1f", r.seconds()));
             row.add(r.adapterDir().map(a -> dir.toAbsolutePath().relativize(a.toAbsolutePath()).toString()).orElse(""));
             row.add(r.reason() == null ? "" : r.reason());
+            row.add(r.node() == null ? "" : r.node());
             rows.add(row.toArray(String[]::new));
         }
         StringWriter text = new StringWriter();
@@ -199,13 +200,14 @@ public final class SweepFolder {
         values.putAll(metrics(result));
         String adapter = cells.getOrDefault("adapter", "");
         String reason = cells.getOrDefault("reason", "");
+        String node = cells.getOrDefault("node", "");
         return TrialResult.builder(id).name(cells.getOrDefault("name", id)).index(params.path("index").asLong(order))
                 .parameters(parameters).status(status(cells.get("status"))).metrics(values)
                 .steps(number(cells.get("steps")).map(Double::longValue).orElse(0L))
                 .seconds(number(cells.get("time_s")).orElse(0.0))
                 .adapter(adapter.isEmpty() ? null : dir.resolve(adapter))
                 .lastCheckpoint(folder.checkpoints().latest().orElse(null)).reason(reason.isEmpty() ? null : reason)
-                .build();
+                .node(node.isEmpty() ? null : node).build();
     }
 
     /** A trial folder without a leaderboard row: the sweep stopped before it ended. */

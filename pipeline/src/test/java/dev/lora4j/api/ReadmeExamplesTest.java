@@ -76,4 +76,18 @@ class ReadmeExamplesTest {
             assertTrue(out.contains(EXPECTED.getOrDefault(e.name(), "")), e.name() + " printed its result:\n" + out);
         }
     }
+
+    @Test
+    void theClusterGuidesJavaCompilesAsWritten(@TempDir Path tmp) throws Exception {
+        Matcher m = BLOCK.matcher(Files.readString(ROOT.resolve("docs/cluster.md")));
+        assertTrue(m.find(), "docs/cluster.md shows the Java API");
+        // a fragment: it compiles as the body of a method, with the API's imports
+        Path f = Files.createDirectories(tmp.resolve("src")).resolve("ClusterGuide.java");
+        Files.writeString(f, "import dev.lora4j.api.*;\nimport java.nio.file.Path;\n"
+                + "public class ClusterGuide {\n    static void run() throws Exception {\n" + m.group(1) + "    }\n}\n");
+        List<String> args = List.of("-d", Files.createDirectories(tmp.resolve("classes")).toString(), "-cp",
+                System.getProperty("java.class.path"), "-Xlint:all", "-Werror", f.toString());
+        assertEquals(0, ToolProvider.getSystemJavaCompiler().run(null, null, null, args.toArray(String[]::new)),
+                "docs/cluster.md's Java compiles");
+    }
 }

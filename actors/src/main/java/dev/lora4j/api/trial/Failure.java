@@ -1,5 +1,7 @@
 package dev.lora4j.api.trial;
 
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import dev.lora4j.config.ConfigException;
 import dev.lora4j.data.DataException;
 import dev.lora4j.lora.LoraException;
@@ -16,6 +18,16 @@ import java.util.concurrent.ExecutionException;
  * that does not fit the model never retry, a storage fault stops the sweep (the machine, not the trial, is at fault;
  * {@code --resume} continues once there is space again). Exceptions are classified once, where they are caught.
  */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
+@JsonSubTypes({
+    @JsonSubTypes.Type(value = Failure.OutOfMemory.class, name = "out_of_memory"),
+    @JsonSubTypes.Type(value = Failure.Diverged.class, name = "diverged"),
+    @JsonSubTypes.Type(value = Failure.BadData.class, name = "bad_data"),
+    @JsonSubTypes.Type(value = Failure.BadConfig.class, name = "bad_config"),
+    @JsonSubTypes.Type(value = Failure.DeviceLost.class, name = "device_lost"),
+    @JsonSubTypes.Type(value = Failure.Storage.class, name = "storage"),
+    @JsonSubTypes.Type(value = Failure.Cancelled.class, name = "cancelled"),
+    @JsonSubTypes.Type(value = Failure.Internal.class, name = "internal")})
 public sealed interface Failure {
     /**
      * What went wrong, for people.

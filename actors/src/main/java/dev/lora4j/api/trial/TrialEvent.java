@@ -41,12 +41,13 @@ public sealed interface TrialEvent {
      * @param trialId its id
      * @param name its readable name
      * @param lane the lane's name ({@code cpu-0}, {@code gpu-0-0})
+     * @param node the lane's node: {@code local}, or a cluster node's {@code host:port}
      * @param totalSteps optimizer steps the trial runs to
      * @param resumedAtStep the checkpoint's step it continues from, 0 for a fresh start
-     * @param attempt 1 for the first try; retries and out-of-memory back-offs count up
+     * @param attempt 1 for the first try; retries, out-of-memory back-offs and lost nodes count up
      */
-    record Started(String trialId, String name, String lane, long totalSteps, long resumedAtStep, int attempt)
-            implements TrialEvent {}
+    record Started(String trialId, String name, String lane, String node, long totalSteps, long resumedAtStep,
+            int attempt) implements TrialEvent {}
 
     /**
      * One optimizer step (may be dropped for a slow subscriber).

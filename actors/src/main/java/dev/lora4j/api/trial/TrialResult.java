@@ -23,10 +23,12 @@ import java.util.Optional;
  * @param reason why it did not finish, for people (the ASHA decision, the failure's message); null when finished
  * @param failure what went wrong, for code: set for failed trials and for cancelled ones
  * @param attempts how many times it was started (retries and out-of-memory back-offs count)
+ * @param node where its last attempt trained ({@code local}, or a cluster node's {@code host:port}); null if it
+ *     never trained
  */
 public record TrialResult(String trialId, String name, long index, Map<String, JsonNode> parameters, Status status,
         Map<String, Double> metrics, long steps, double seconds, Path adapter, Path lastCheckpoint, String reason,
-        Failure failure, List<ConfigError> errors, int attempts) {
+        Failure failure, List<ConfigError> errors, int attempts, String node) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -83,6 +85,7 @@ public record TrialResult(String trialId, String name, long index, Map<String, J
      * @param failure what went wrong, or null
      * @param errors why it was rejected
      * @param attempts how many times it was started
+     * @param node where its last attempt trained, or null
      */
     public TrialResult {
         Objects.requireNonNull(trialId, "trialId");
@@ -150,7 +153,7 @@ public record TrialResult(String trialId, String name, long index, Map<String, J
     public Builder toBuilder() {
         return new Builder(trialId).name(name).index(index).parameters(parameters).status(status).metrics(metrics)
                 .steps(steps).seconds(seconds).adapter(adapter).lastCheckpoint(lastCheckpoint).reason(reason)
-                .failure(failure).errors(errors).attempts(attempts);
+                .failure(failure).errors(errors).attempts(attempts).node(node);
     }
 
     /**
@@ -174,6 +177,9 @@ public record TrialResult(String trialId, String name, long index, Map<String, J
         }
         o.put("steps", steps);
         o.put("attempts", attempts);
+        if (node != null) {
+            o.put("node", node);
+        }
         o.put("seconds", seconds);
         o.set("parameters", json.valueToTree(parameters));
         ObjectNode m = o.putObject("metrics");
@@ -227,7 +233,8 @@ public record TrialResult(String trialId, String name, long index, Map<String, J
         return builder(o.get("trial_id").asText()).name(o.path("name").asText(null)).index(o.path("index").asLong(0))
                 .parameters(parameters).status(status).metrics(metrics).steps(steps).seconds(seconds).adapter(adapter)
                 .lastCheckpoint(o.hasNonNull("checkpoint") ? dir.resolve(o.get("checkpoint").asText()) : null)
-                .reason(reason).failure(failure).errors(errors).attempts(o.path("attempts").asInt(1)).build();
+                .reason(reason).failure(failure).errors(errors).attempts(o.path("attempts").asInt(1))
+                .node(o.hasNonNull("node") ? o.get("node").asText() : null).build();
     }
 
     private static String relative(Path dir, Path p) {
@@ -252,6 +259,7 @@ public record TrialResult(String trialId, String name, long index, Map<String, J
         private Failure failure;
         private List<ConfigError> errors = List.of();
         private int attempts = 1;
+        private String node;
 
         private Builder(String trialId) {
             this.trialId = trialId;
@@ -380,11 +388,20 @@ public record TrialResult(String trialId, String name, long index, Map<String, J
         }
 
         /**
+         * @param v where its last attempt trained
+         * @return this builder
+         */
+        public Builder node(String v) {
+            node = v;
+            return this;
+        }
+
+        /**
          * @return the result
          */
         public TrialResult build() {
             return new TrialResult(trialId, name, index, parameters, status, metrics, steps, seconds, adapter,
-                    lastCheckpoint, reason, failure, errors, attempts);
+                    lastCheckpoint, reason, failure, errors, attempts, node);
         }
     }
 }
