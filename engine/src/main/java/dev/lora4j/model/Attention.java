@@ -82,7 +82,7 @@ public final class Attention {
             // a graph but no tape to take it apart: the same values, each block's graph kept
             return blocks(f, q, k, v, mask, spec, call, block);
         }
-        Cut cut = new Cut(f, q, k, v, mask, spec, call, block);
+        Cut cut = new Cut(f.withOps(tape.layerScope()), q, k, v, mask, spec, call, block);
         tape.cut(cut);
         return cut.output;
     }
@@ -164,12 +164,14 @@ public final class Attention {
         private final int call;
         private final int block;
 
+        /** {@code f} writes into the layer's scope, which lives until the tape has back-propagated the layer. */
         private Cut(Forward f, NDArray q, NDArray k, NDArray v, AttentionMask mask, Spec spec, int call, int block) {
             Ops ops = f.ops();
             this.forward = f;
-            this.q = q;
-            this.k = k;
-            this.v = v;
+            // q, k and v were made by a part of the layer whose scope closes first; backward needs their graph
+            this.q = ops.adopt(q);
+            this.k = ops.adopt(k);
+            this.v = ops.adopt(v);
             this.qLeaf = ops.leaf(q);
             this.kLeaf = ops.leaf(k);
             this.vLeaf = ops.leaf(v);

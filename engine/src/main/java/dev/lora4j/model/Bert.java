@@ -313,25 +313,30 @@ public final class Bert implements Architecture {
         return ops.add(ops.mul(ops.cumSum(real, 1), real), pad);
     }
 
+    /** One encoder layer; its two halves in scopes of their own, so temporaries are freed as each ends. */
     private NDArray encoderLayer(Forward f, NDArray x, String l, AttentionMask mask, int b, int t,
             boolean firstOnly) {
-        Ops ops = f.ops();
         int hd = hidden / heads;
-        NDArray xq = firstOnly ? ops.slice(x, 1, 0, 1) : x;
         int tq = firstOnly ? 1 : t;
-        NDArray q = heads(ops, f.linear(l + ".attention.self.query", xq), b, tq, hd);
-        NDArray k = heads(ops, f.linear(l + ".attention.self.key", x), b, t, hd);
-        NDArray v = heads(ops, f.linear(l + ".attention.self.value", x), b, t, hd);
-        NDArray attended = f.attention(q, k, v, mask, new Attention.Spec(1.0 / Math.sqrt(hd), false,
-                attentionDropout));
-        NDArray ctx = ops.reshape(ops.transpose(attended, 1, 2), b, tq, hidden);
-        NDArray attn = f.dropout(f.linear(l + ".attention.output.dense", ctx), hiddenDropout);
-        attn = ops.layerNorm(ops.add(attn, xq), f.param(l + ".attention.output.LayerNorm.weight"),
-                f.param(l + ".attention.output.LayerNorm.bias"), eps);
-        NDArray inter = activation(ops, f.linear(l + ".intermediate.dense", attn));
-        NDArray out = f.dropout(f.linear(l + ".output.dense", inter), hiddenDropout);
-        return ops.layerNorm(ops.add(out, attn), f.param(l + ".output.LayerNorm.weight"),
-                f.param(l + ".output.LayerNorm.bias"), eps);
+        NDArray attn = f.scoped(af -> {
+            Ops ops = af.ops();
+            NDArray xq = firstOnly ? ops.slice(x, 1, 0, 1) : x;
+            NDArray q = heads(ops, af.linear(l + ".attention.self.query", xq), b, tq, hd);
+            NDArray k = heads(ops, af.linear(l + ".attention.self.key", x), b, t, hd);
+            NDArray v = heads(ops, af.linear(l + ".attention.self.value", x), b, t, hd);
+            NDArray ctx = af.scoped(cf -> cf.ops().reshape(cf.ops().transpose(cf.attention(q, k, v, mask,
+                    new Attention.Spec(1.0 / Math.sqrt(hd), false, attentionDropout)), 1, 2), b, tq, hidden));
+            NDArray dense = af.dropout(af.linear(l + ".attention.output.dense", ctx), hiddenDropout);
+            return ops.layerNorm(ops.add(dense, xq), af.param(l + ".attention.output.LayerNorm.weight"),
+                    af.param(l + ".attention.output.LayerNorm.bias"), eps);
+        });
+        return f.scoped(mf -> {
+            Ops ops = mf.ops();
+            NDArray inter = mf.scoped(inf -> activation(inf.ops(), inf.linear(l + ".intermediate.dense", attn)));
+            NDArray out = mf.dropout(mf.linear(l + ".output.dense", inter), hiddenDropout);
+            return ops.layerNorm(ops.add(out, attn), mf.param(l + ".output.LayerNorm.weight"),
+                    mf.param(l + ".output.LayerNorm.bias"), eps);
+        });
     }
 
     private NDArray activation(Ops ops, NDArray x) {

@@ -169,25 +169,38 @@ public final class Forward {
         return base.constant(key, make);
     }
 
-    /** Linear (or Conv1D) layer at {@code path}, with the trial's adapter if it has one there. */
+    /**
+     * Linear (or Conv1D) layer at {@code path}, with the trial's adapter if it has one there. Its temporaries (the
+     * base output, dropout masks, the rank-r activations) are freed when it returns; autograd keeps what it needs.
+     */
     public NDArray linear(String path, NDArray x) {
         ModuleNode m = base.tree().require(path);
-        // by the module's own name: a trial may give a tied lm_head a weight of its own (modules_to_save)
-        NDArray w = param(m.weightName());
-        NDArray b = m.hasBias() ? param(m.biasName()) : null;
-        NDArray y;
-        if (m.kind() == ModuleNode.Kind.CONV1D) {
-            // transformers' Conv1D stores (in, out): x · W + b
-            y = ops.matmul(x, w);
-            y = b == null ? y : ops.add(y, b);
-        } else {
-            y = ops.linear(x, w, b);
+        try (Ops lo = ops.child()) {
+            Forward f = withOps(lo);
+            // by the module's own name: a trial may give a tied lm_head a weight of its own (modules_to_save)
+            NDArray w = f.param(m.weightName());
+            NDArray b = m.hasBias() ? f.param(m.biasName()) : null;
+            NDArray y;
+            if (m.kind() == ModuleNode.Kind.CONV1D) {
+                // transformers' Conv1D stores (in, out): x · W + b
+                y = lo.matmul(x, w);
+                y = b == null ? y : lo.add(y, b);
+            } else {
+                y = lo.linear(x, w, b);
+            }
+            NDArray out = adaptation.linear(f, m, x, y, w, b);
+            if (out != y) {
+                uses.adapted++;
+            }
+            return lo.keep(out, ops);
         }
-        NDArray out = adaptation.linear(this, m, x, y, w, b);
-        if (out != y) {
-            uses.adapted++;
+    }
+
+    /** Runs {@code part} in a scope of its own and keeps only its result: its temporaries are freed at once. */
+    public NDArray scoped(java.util.function.Function<Forward, NDArray> part) {
+        try (Ops lo = ops.child()) {
+            return lo.keep(part.apply(withOps(lo)), ops);
         }
-        return out;
     }
 
     /** Embedding lookup at {@code path}, with the trial's adapter if it has one there. */

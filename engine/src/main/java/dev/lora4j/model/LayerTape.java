@@ -87,6 +87,11 @@ public final class LayerTape {
         current.cuts.add(cut);
     }
 
+    /** The scope of the layer running now: what a cut keeps for backward lives there. */
+    Ops layerScope() {
+        return current.scope;
+    }
+
     /** Runs {@code layer} on {@code x} as the next segment (see {@link Forward#layer}). */
     NDArray layer(Forward f, NDArray x, Forward.Layer layer) {
         if (segments.isEmpty()) {

@@ -60,9 +60,31 @@ public final class Ops implements AutoCloseable {
         return manager;
     }
 
-    /** Moves {@code a} into {@code outer}, so it survives this scope's close. */
+    /**
+     * Moves {@code a} into {@code outer}, so it survives this scope's close. A tensor this scope does not own (an
+     * operand handed back unchanged, a parameter) is left where it is.
+     */
     public NDArray keep(NDArray a, Ops outer) {
-        a.attach(outer.manager);
+        if (a.getManager() == manager) {
+            a.attach(outer.manager);
+        }
+        return a;
+    }
+
+    /**
+     * Moves {@code a} into this scope when it belongs to a scope nested in this one (made by a part of the pass that
+     * closes earlier), so it lives as long as this scope; anything else is left where it is.
+     */
+    public NDArray adopt(NDArray a) {
+        for (NDManager m = a.getManager(); m != null; m = m.getParentManager()) {
+            if (m == manager) {
+                a.attach(manager);
+                break;
+            }
+            if (m.getParentManager() == m) {
+                break;
+            }
+        }
         return a;
     }
 
