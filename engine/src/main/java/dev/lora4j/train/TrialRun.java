@@ -223,6 +223,8 @@ public final class TrialRun implements AutoCloseable {
                             .withMemory(tape, block);
                     NDArray out = base.architecture().forward(f, mb.modelInput(ops));
                     NDArray l = ops.scale(objective.lossSum(ops, out, mb), 1.0 / Math.max(1, counted));
+                    // the logits are as large as batch x length x vocab: autograd keeps what it needs of them
+                    out.close();
                     float v = l.getFloat();
                     if (!Float.isFinite(v)) {
                         throw new NonFiniteLossException(step + 1, v);
