@@ -398,26 +398,40 @@ public final class Llama implements Architecture {
         return ops.reshape(ops.gather(logits, idx, 1), b, labels);
     }
 
+    /**
+     * One decoder layer. Each part runs in a scope of its own ({@link Forward#scoped}) so that its temporaries are
+     * freed as soon as it ends, as PyTorch frees a tensor nothing refers to: without a graph (evaluation, a
+     * checkpointed layer's forward pass) the layer then holds a few of its tensors at a time, not all of them.
+     */
     private NDArray decoderLayer(Forward f, NDArray x, int i, NDArray cos, NDArray sin, AttentionMask mask, int b,
             int t) {
-        Ops ops = f.ops();
         String l = layer(i);
-        NDArray h = rmsNorm(f, x, l + ".input_layernorm.weight");
-        NDArray q = heads(ops, f.linear(l + ".self_attn.q_proj", h), b, t, heads);
-        NDArray k = heads(ops, f.linear(l + ".self_attn.k_proj", h), b, t, kvHeads);
-        NDArray v = heads(ops, f.linear(l + ".self_attn.v_proj", h), b, t, kvHeads);
-        q = rope(ops, q, cos, sin);
-        k = rope(ops, k, cos, sin);
-        if (kvHeads != heads) {
-            k = ops.repeatInterleave(k, heads / kvHeads, 1);
-            v = ops.repeatInterleave(v, heads / kvHeads, 1);
-        }
-        NDArray attended = f.attention(q, k, v, mask, new Attention.Spec(attentionScale, true, 0));
-        NDArray ctx = ops.reshape(ops.transpose(attended, 1, 2), b, t, (long) heads * headDim);
-        x = ops.add(x, f.linear(l + ".self_attn.o_proj", ctx));
-        h = rmsNorm(f, x, l + ".post_attention_layernorm.weight");
-        NDArray act = ops.mul(ops.silu(f.linear(l + ".mlp.gate_proj", h)), f.linear(l + ".mlp.up_proj", h));
-        return ops.add(x, f.linear(l + ".mlp.down_proj", act));
+        NDArray afterAttention = f.scoped(af -> {
+            Ops ops = af.ops();
+            NDArray h = rmsNorm(af, x, l + ".input_layernorm.weight");
+            NDArray q = af.scoped(qf -> rope(qf.ops(), heads(qf.ops(), qf.linear(l + ".self_attn.q_proj", h), b, t,
+                    heads), cos, sin));
+            NDArray k = af.scoped(kf -> {
+                NDArray rotated = rope(kf.ops(), heads(kf.ops(), kf.linear(l + ".self_attn.k_proj", h), b, t,
+                        kvHeads), cos, sin);
+                return kvHeads == heads ? rotated : kf.ops().repeatInterleave(rotated, heads / kvHeads, 1);
+            });
+            NDArray v = af.scoped(vf -> {
+                NDArray values = heads(vf.ops(), vf.linear(l + ".self_attn.v_proj", h), b, t, kvHeads);
+                return kvHeads == heads ? values : vf.ops().repeatInterleave(values, heads / kvHeads, 1);
+            });
+            NDArray attended = af.scoped(cf -> cf.ops().reshape(cf.ops().transpose(
+                    cf.attention(q, k, v, mask, new Attention.Spec(attentionScale, true, 0)), 1, 2), b, t,
+                    (long) heads * headDim));
+            return ops.add(x, af.linear(l + ".self_attn.o_proj", attended));
+        });
+        return f.scoped(mf -> {
+            Ops ops = mf.ops();
+            NDArray h = rmsNorm(mf, afterAttention, l + ".post_attention_layernorm.weight");
+            NDArray act = mf.scoped(af -> af.ops().mul(af.ops().silu(af.linear(l + ".mlp.gate_proj", h)),
+                    af.linear(l + ".mlp.up_proj", h)));
+            return ops.add(afterAttention, mf.linear(l + ".mlp.down_proj", act));
+        });
     }
 
     private NDArray heads(Ops ops, NDArray y, int b, int t, int n) {
@@ -426,12 +440,14 @@ public final class Llama implements Architecture {
 
     /** transformers' LlamaRMSNorm: normalise in fp32, cast back, then scale. */
     private NDArray rmsNorm(Forward f, NDArray x, String weight) {
-        Ops ops = f.ops();
-        DataType type = x.getDataType();
-        NDArray xf = ops.toType(x, DataType.FLOAT32);
-        NDArray var = ops.mean(ops.square(xf), -1, true);
-        NDArray normed = ops.mul(xf, ops.rsqrt(ops.addScalar(var, eps)));
-        return ops.mul(f.param(weight), ops.toType(normed, type));
+        return f.scoped(nf -> {
+            Ops ops = nf.ops();
+            DataType type = x.getDataType();
+            NDArray xf = ops.toType(x, DataType.FLOAT32);
+            NDArray var = ops.mean(ops.square(xf), -1, true);
+            NDArray normed = ops.mul(xf, ops.rsqrt(ops.addScalar(var, eps)));
+            return ops.mul(nf.param(weight), ops.toType(normed, type));
+        });
     }
 
     private NDArray rope(Ops ops, NDArray x, NDArray cos, NDArray sin) {
