@@ -17,6 +17,7 @@ import dev.lora4j.data.Example;
 import dev.lora4j.lora.Adapter;
 import dev.lora4j.lora.Parameter;
 import dev.lora4j.lora.PeftAdapters;
+import dev.lora4j.model.Attention;
 import dev.lora4j.model.BaseModel;
 import dev.lora4j.model.Dropout;
 import dev.lora4j.model.Forward;
@@ -32,6 +33,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -107,6 +109,16 @@ class GradientCheckpointingTest {
             assertSame(plain, gradients(base, adapter, objective, batch, Pass.CHECKPOINTED, BLOCK), tolerance,
                     Pass.CHECKPOINTED);
         }
+    }
+
+    @Test
+    void blocksAreUsedWithCheckpointingAndForBatchesLongerThan1024Tokens() {
+        // the rule docs/config-files.md states
+        Attention.Policy p = Attention.Policy.DEFAULT;
+        assertEquals(0, p.blockFor(1024, false));
+        assertEquals(256, p.blockFor(1025, false));
+        assertEquals(256, p.blockFor(40, true));
+        assertEquals(0, Attention.Policy.WHOLE.blockFor(100_000, true));
     }
 
     @ParameterizedTest(name = "a different dropout stream changes the gradients: {0}")
