@@ -95,12 +95,16 @@ class CheckpointedTrainingTest {
             Map<String, HostTensor> plain = train(base, dora, 10, false, Attention.Policy.WHOLE);
             Map<String, HostTensor> checkpointed = train(base, dora, 10, true, BLOCKS);
             double worst = 0;
+            double norm = 0;
             for (String k : plain.keySet()) {
                 worst = Math.max(worst, GradientCheckpointingTest.relativeDifference(plain.get(k).data(),
                         checkpointed.get(k).data()));
+                norm = Math.max(norm, GradientCheckpointingTest.normRelativeDifference(plain.get(k).data(),
+                        checkpointed.get(k).data()));
             }
-            // measured 1.9e-6 for both
+            // measured: the largest element 1.9e-6 of the tensor's largest, each tensor 4.5e-7 and 5.2e-7 in norm
             assertTrue(worst <= 5e-6, (dora ? "dora" : "lora") + ": relative difference " + worst);
+            assertTrue(norm <= 1e-6, (dora ? "dora" : "lora") + ": relative difference in norm " + norm);
         }
         Map<String, HostTensor> plain = train(half, false, 10, false, Attention.Policy.WHOLE);
         Map<String, HostTensor> checkpointed = train(half, false, 10, true, BLOCKS);

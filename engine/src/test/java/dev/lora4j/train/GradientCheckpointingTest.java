@@ -229,6 +229,19 @@ class GradientCheckpointingTest {
         return m;
     }
 
+    /** {@code |a - b| / |a|} in the Euclidean norm. */
+    static double normRelativeDifference(float[] a, float[] b) {
+        assertEquals(a.length, b.length);
+        double diff = 0;
+        double scale = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = (double) a[i] - b[i];
+            diff += d * d;
+            scale += (double) a[i] * a[i];
+        }
+        return scale == 0 ? Math.sqrt(diff) : Math.sqrt(diff / scale);
+    }
+
     /** The largest difference relative to the largest magnitude of the tensor. */
     static double relativeDifference(float[] a, float[] b) {
         assertEquals(a.length, b.length);
