@@ -37,9 +37,12 @@ public final class Resources extends TreeValue {
         return devices;
     }
 
-    /** Trials per device, or {@link #AUTO}. */
+    /**
+     * Trials per device; with {@code auto}, 1: the least any device takes, so code that does not ask
+     * {@link #autoTrialsPerDevice()} never plans zero trials (the sweep's layout replaces it with what fits).
+     */
     public int trialsPerDevice() {
-        return trialsPerDevice;
+        return trialsPerDevice == AUTO ? 1 : trialsPerDevice;
     }
 
     /** {@code trials_per_device: auto}: the sweep packs as many trials as its memory estimate says fit. */

@@ -137,6 +137,7 @@ class RunSpecTest {
         String base = "model: builtin:all-minilm-l6-v2\ndata: {train: " + fixtures() + "/tiny-llama-s2/data.jsonl}\n";
         RunSpec auto = RunSpec.read(write("a.yaml", base + "resources: {trials_per_device: auto}\n")).value();
         assertTrue(auto.resources().autoTrialsPerDevice());
+        assertEquals(1, auto.resources().trialsPerDevice(), "code that does not ask for auto plans one trial");
         assertEquals("auto", auto.toTree().get("resources").get("trials_per_device").asText());
         assertFalse(RunSpec.read(write("b.yaml", base)).value().resources().autoTrialsPerDevice());
         assertEquals(List.of("resources.trials_per_device: trials_per_device must be an integer >= 1 or \"auto\" (as"
