@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # The training-step benchmark: lora4j against its PyTorch peer, run alternately, same threads, same allocator.
 # Usage: bench/run.sh [--pairs P] [--threads K] [--steps N] [--warmup W] [--dropout D] [--mkl-amd]
+#                     [--vocab V --hidden H --layers L --heads A --inter I --seq T --batch B] [--checkpoint]
+#                     [--no-xcheck] [--no-build]
+# The shape options and --checkpoint (gradient checkpointing) go to both sides; --no-xcheck skips the cross-check,
+# --no-build uses bench/target as it is.
 # See bench/README.md for what is measured and how to read the output. Installs nothing.
 set -euo pipefail
 
 root="$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-pairs=5 threads=2 steps=30 warmup=5 dropout=0.05 mkl_amd=""
+pairs=5 threads=2 steps=30 warmup=5 dropout=0.05 mkl_amd="" xcheck_on=1 no_build="" shape=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --mkl-amd) mkl_amd=1; shift; continue ;;
+    --no-xcheck) xcheck_on=""; shift; continue ;;
+    --no-build) no_build=1; shift; continue ;;
+    --checkpoint) shape+=(--checkpoint); shift; continue ;;
+    --vocab|--hidden|--layers|--heads|--inter|--seq|--batch) shape+=("$1" "$2") ;;
     --pairs) pairs="$2" ;;
     --threads) threads="$2" ;;
     --steps) steps="$2" ;;
     --warmup) warmup="$2" ;;
     --dropout) dropout="$2" ;;
-    *) echo "usage: bench/run.sh [--pairs P] [--threads K] [--steps N] [--warmup W] [--dropout D] [--mkl-amd]" >&2
+    *) echo "usage: bench/run.sh [--pairs P] [--threads K] [--steps N] [--warmup W] [--dropout D] [--mkl-amd]" \
+         "[--vocab V --hidden H --layers L --heads A --inter I --seq T --batch B] [--checkpoint] [--no-xcheck]" \
+         "[--no-build]" >&2
        exit 2 ;;
   esac
   shift 2
@@ -46,8 +56,10 @@ else
 fi
 
 # ---------------------------------------------------------------- build
-echo "building (mvn -q -DskipTests package -pl bench -am)..." >&2
-(cd "$root" && mvn -B -q -Dstyle.color=never -DskipTests package -pl bench -am) >&2
+if [ -z "$no_build" ]; then
+  echo "building (mvn -q -DskipTests package -pl bench -am)..." >&2
+  (cd "$root" && mvn -B -q -Dstyle.color=never -DskipTests package -pl bench -am) >&2
+fi
 jar="$root/bench/target/lora4j-bench.jar"
 lora4j_preload="$preload"
 if [ -n "$mkl_amd" ]; then
@@ -83,10 +95,11 @@ median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1); load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "lora4j: $(java -version 2>&1 | head -1); peer: torch $("$python" -c 'import torch; print(torch.__version__)') on OpenBLAS"
-echo "threads=$threads steps=$steps warmup=$warmup dropout=$dropout allocator=${preload:-glibc}" \
+echo "threads=$threads steps=$steps warmup=$warmup dropout=$dropout allocator=${preload:-glibc} ${shape[*]}" \
   "${mkl_amd:+(--mkl-amd: lora4j runs the AVX2 kernels of MKL on AMD)}" | sed 's/ *$//'
 
 # ---------------------------------------------------------------- the same computation on both sides
+if [ -n "$xcheck_on" ]; then
 xcheck="$(mktemp -d)"
 trap 'rm -rf "$xcheck"' EXIT
 echo
@@ -97,14 +110,17 @@ paste -d'\n' <(echo "$j") <(echo "$p") | sed 's/^/  /'
 paste <(echo "$j" | sed 's/.*=//') <(echo "$p" | sed 's/.*=//') | awk '
   {d = $1 - $2; d = d < 0 ? -d : d; r = d / ($2 < 0 ? -$2 : $2); if (r > m) m = r}
   END {printf "  largest relative difference: %.2g%s\n", m, m < 1e-4 ? " (same computation)" : " (DIFFERENT)"}'
+fi
 
 # ---------------------------------------------------------------- alternating pairs
 echo
 ratios=() jtok=() ptok=() jpeak=() ppeak=()
 for i in $(seq 1 "$pairs"); do
   load="$(cut -d' ' -f1 /proc/loadavg)"
-  jr="$(lora4j --threads "$threads" --steps "$steps" --warmup "$warmup" --dropout "$dropout" | grep '^RESULT')"
-  pout="$(pytorch --threads "$threads" --steps "$steps" --warmup "$warmup" --dropout "$dropout")"
+  jr="$(lora4j --threads "$threads" --steps "$steps" --warmup "$warmup" --dropout "$dropout" ${shape[@]+"${shape[@]}"} \
+    | grep '^RESULT')"
+  pout="$(pytorch --threads "$threads" --steps "$steps" --warmup "$warmup" --dropout "$dropout" \
+    ${shape[@]+"${shape[@]}"})"
   pr="$(grep '^RESULT' <<<"$pout")"
   echo "$jr"
   echo "$pr"

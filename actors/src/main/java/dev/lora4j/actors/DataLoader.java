@@ -86,7 +86,7 @@ public final class DataLoader extends AbstractBehavior<DataLoader.Command> {
             // rows are checked against the model here, before a lane runs them: an id outside the vocabulary would
             // be a device-side assert on a GPU, breaking every trial that shares the device
             TrialData d = TrainingData.open(spec.data(), spec.task(), tok, base.architecture(), batchSize,
-                    spec.training().seed());
+                    spec.training().seed(), TrainingData.Layout.of(spec.training()));
             return d.withTrain(new PrefetchedBatches(d.train(), system, PREFETCH));
         }
 

@@ -25,9 +25,21 @@ import java.util.SplittableRandom;
  * The benchmark's model and batch shape, the same as the PyTorch peer's {@code Cfg} (/work/shared/bench): a tiny
  * Llama with an untied lm_head, LoRA r=8 on all seven projections, batches of 8 x 128 tokens.
  */
-record BenchShape(int vocab, int hidden, int layers, int heads, int intermediate, int batch, int length) {
+record BenchShape(int vocab, int hidden, int layers, int heads, int kvHeads, int intermediate, int batch,
+        int length) {
 
-    static final BenchShape TINY_LLAMA = new BenchShape(1024, 256, 4, 4, 688, 8, 128);
+    static final BenchShape TINY_LLAMA = new BenchShape(1024, 256, 4, 4, 4, 688, 8, 128);
+
+    /** The same shape with another vocabulary (a model read from a folder). */
+    BenchShape withVocab(int v) {
+        return new BenchShape(v, hidden, layers, heads, kvHeads, intermediate, batch, length);
+    }
+
+    /** As the peer prints it: {@code vocab1024,h256,L4,heads4,inter688,batch8x128} ({@code kv} when grouped). */
+    String describe() {
+        return "vocab" + vocab + ",h" + hidden + ",L" + layers + ",heads" + heads
+                + (kvHeads != heads ? ",kv" + kvHeads : "") + ",inter" + intermediate + ",batch" + batch + "x" + length;
+    }
 
     static final List<String> TARGETS = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
             "down_proj");
@@ -40,7 +52,7 @@ record BenchShape(int vocab, int hidden, int layers, int heads, int intermediate
         c.put("hidden_size", hidden);
         c.put("num_hidden_layers", layers);
         c.put("num_attention_heads", heads);
-        c.put("num_key_value_heads", heads);
+        c.put("num_key_value_heads", kvHeads);
         c.put("intermediate_size", intermediate);
         c.put("rms_norm_eps", 1e-6);
         c.put("rope_theta", 10000.0);

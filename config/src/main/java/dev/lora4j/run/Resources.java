@@ -13,11 +13,13 @@ import java.util.OptionalInt;
 import java.util.Set;
 
 /**
- * Where and how many trials run: the devices ({@code auto}: every GPU found, else the CPU), trials sharing one device,
- * and how many failed trials stop a sweep.
+ * Where and how many trials run: the devices ({@code auto}: every GPU found, else the CPU), trials sharing one device
+ * ({@code auto}: as many as the memory estimate says fit), and how many failed trials stop a sweep.
  */
 public final class Resources extends TreeValue {
     public static final List<String> KEYS = List.of("devices", "trials_per_device", "max_failures");
+    /** {@code trials_per_device: auto}: as many trials as fit in the device's memory (see {@code estimate}). */
+    public static final int AUTO = 0;
 
     private final List<Device> devices;
     private final int trialsPerDevice;
@@ -35,8 +37,17 @@ public final class Resources extends TreeValue {
         return devices;
     }
 
+    /**
+     * Trials per device; with {@code auto}, 1: the least any device takes, so code that does not ask
+     * {@link #autoTrialsPerDevice()} never plans zero trials (the sweep's layout replaces it with what fits).
+     */
     public int trialsPerDevice() {
-        return trialsPerDevice;
+        return trialsPerDevice == AUTO ? 1 : trialsPerDevice;
+    }
+
+    /** {@code trials_per_device: auto}: the sweep packs as many trials as its memory estimate says fit. */
+    public boolean autoTrialsPerDevice() {
+        return trialsPerDevice == AUTO;
     }
 
     public static Resources defaults() {
@@ -78,9 +89,20 @@ public final class Resources extends TreeValue {
                 }
             }
         }
-        int perDevice = s.integer("trials_per_device").orElse(1);
-        if (perDevice < 1) {
-            p.error(s.path("trials_per_device"), "trials_per_device must be >= 1, got " + perDevice);
+        Optional<JsonNode> per = s.value("trials_per_device");
+        int perDevice;
+        if (per.isPresent() && per.get().isTextual()) {
+            perDevice = AUTO;
+            if (!per.get().textValue().equals("auto")) {
+                p.error(s.path("trials_per_device"), "trials_per_device must be an integer >= 1 or \"auto\" (as many"
+                        + " as fit in the device's memory), got " + Section.show(per.get()));
+            }
+        } else {
+            perDevice = s.integer("trials_per_device").orElse(1);
+            if (perDevice < 1) {
+                p.error(s.path("trials_per_device"), "trials_per_device must be >= 1 or \"auto\" (as many as fit in"
+                        + " the device's memory), got " + perDevice);
+            }
         }
         Integer maxFailures = s.integerOrNull("max_failures").orElse(null);
         if (maxFailures != null && maxFailures < 0) {
@@ -97,7 +119,11 @@ public final class Resources extends TreeValue {
         } else {
             devices.forEach(dev -> o.withArray("devices").add(dev.toString()));
         }
-        o.put("trials_per_device", trialsPerDevice);
+        if (trialsPerDevice == AUTO) {
+            o.put("trials_per_device", "auto");
+        } else {
+            o.put("trials_per_device", trialsPerDevice);
+        }
         o.put("max_failures", maxFailures);
         return o;
     }

@@ -149,6 +149,10 @@ public record RunSpec(String name, ModelSpec model, TaskType task, DataSpec data
             p.error("training.early_stopping_patience", "early stopping watches the evaluation loss: set data.eval, "
                     + "or early_stopping_patience: null");
         }
+        if (t.packing() && task != TaskType.CAUSAL_LM) {
+            p.error("training.packing", "packing concatenates causal-LM rows into full-length sequences; task is "
+                    + task + ": set packing: false (allowed only with task CAUSAL_LM)");
+        }
         if (data != null && !data.labels().isEmpty() && task != TaskType.SEQ_CLS) {
             p.warn("data.labels is only used by SEQ_CLS tasks; task is " + task);
         }

@@ -23,7 +23,8 @@ public final class TrainingConfig extends TreeValue {
     public static final List<String> KEYS = List.of("learning_rate", "weight_decay", "adam_beta1", "adam_beta2",
             "adam_epsilon", "lr_scheduler_type", "warmup_steps", "warmup_ratio", "num_train_epochs", "max_steps",
             "batch_size", "gradient_accumulation_steps", "max_grad_norm", "eval_steps", "save_steps",
-            "save_total_limit", "early_stopping_patience", "seed", "precision");
+            "save_total_limit", "early_stopping_patience", "seed", "precision", "gradient_checkpointing",
+            "group_by_length", "packing");
 
     /** Keys whose values must be integers. */
     public static final List<String> INTEGER_KEYS = List.of("warmup_steps", "max_steps", "batch_size",
@@ -49,6 +50,9 @@ public final class TrainingConfig extends TreeValue {
     private final Integer earlyStoppingPatience;
     private final long seed;
     private final Precision precision;
+    private final boolean gradientCheckpointing;
+    private final boolean groupByLength;
+    private final boolean packing;
 
     private TrainingConfig(Builder b) {
         learningRate = b.learningRate;
@@ -70,6 +74,9 @@ public final class TrainingConfig extends TreeValue {
         earlyStoppingPatience = b.earlyStoppingPatience;
         seed = b.seed;
         precision = Objects.requireNonNull(b.precision, "precision");
+        gradientCheckpointing = b.gradientCheckpointing;
+        groupByLength = b.groupByLength;
+        packing = b.packing;
     }
 
     public static Builder builder() {
@@ -167,6 +174,30 @@ public final class TrainingConfig extends TreeValue {
         return precision;
     }
 
+    /**
+     * transformers' {@code gradient_checkpointing}: each layer keeps only its input and is recomputed in backward
+     * (less memory, about a third more compute).
+     */
+    public boolean gradientCheckpointing() {
+        return gradientCheckpointing;
+    }
+
+    /**
+     * transformers' {@code group_by_length}: each epoch's shuffled rows are grouped into mega-batches of 50 batches
+     * (fewer for small sets), sorted by length within each, so a batch holds rows of similar length.
+     */
+    public boolean groupByLength() {
+        return groupByLength;
+    }
+
+    /**
+     * TRL's {@code packing} (best-fit decreasing): causal-LM rows are packed whole into sequences of up to
+     * {@code data.max_length} tokens; positions and attention restart at each row, so no row sees another.
+     */
+    public boolean packing() {
+        return packing;
+    }
+
     /** Reads a {@code training} mapping; unknown keys are errors with a suggestion. */
     public static TrainingConfig fromSection(Section s) {
         s.rejectUnknown(KEYS);
@@ -190,6 +221,9 @@ public final class TrainingConfig extends TreeValue {
         s.integerOrNull("early_stopping_patience").ifPresent(b::earlyStoppingPatience);
         s.longInteger("seed").ifPresent(b::seed);
         Choices.read(s, "precision", Precision.values()).ifPresent(b::precision);
+        s.bool("gradient_checkpointing").ifPresent(b::gradientCheckpointing);
+        s.bool("group_by_length").ifPresent(b::groupByLength);
+        s.bool("packing").ifPresent(b::packing);
         return b.build();
     }
 
@@ -216,6 +250,9 @@ public final class TrainingConfig extends TreeValue {
         o.put("early_stopping_patience", earlyStoppingPatience);
         o.put("seed", seed);
         o.put("precision", precision.json());
+        o.put("gradient_checkpointing", gradientCheckpointing);
+        o.put("group_by_length", groupByLength);
+        o.put("packing", packing);
         return o;
     }
 
@@ -303,6 +340,9 @@ public final class TrainingConfig extends TreeValue {
         private Integer earlyStoppingPatience;
         private long seed = 42;
         private Precision precision = Precision.FP32;
+        private boolean gradientCheckpointing;
+        private boolean groupByLength;
+        private boolean packing;
 
         private Builder() {}
 
@@ -326,6 +366,9 @@ public final class TrainingConfig extends TreeValue {
             earlyStoppingPatience = c.earlyStoppingPatience;
             seed = c.seed;
             precision = c.precision;
+            gradientCheckpointing = c.gradientCheckpointing;
+            groupByLength = c.groupByLength;
+            packing = c.packing;
         }
 
         public Builder learningRate(double v) {
@@ -424,6 +467,21 @@ public final class TrainingConfig extends TreeValue {
 
         public Builder precision(Precision v) {
             precision = v;
+            return this;
+        }
+
+        public Builder gradientCheckpointing(boolean v) {
+            gradientCheckpointing = v;
+            return this;
+        }
+
+        public Builder groupByLength(boolean v) {
+            groupByLength = v;
+            return this;
+        }
+
+        public Builder packing(boolean v) {
+            packing = v;
             return this;
         }
 

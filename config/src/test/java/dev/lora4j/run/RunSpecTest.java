@@ -133,11 +133,36 @@ class RunSpecTest {
     }
 
     @Test
+    void trialsPerDeviceMayBeAuto() throws IOException {
+        String base = "model: builtin:all-minilm-l6-v2\ndata: {train: " + fixtures() + "/tiny-llama-s2/data.jsonl}\n";
+        RunSpec auto = RunSpec.read(write("a.yaml", base + "resources: {trials_per_device: auto}\n")).value();
+        assertTrue(auto.resources().autoTrialsPerDevice());
+        assertEquals(1, auto.resources().trialsPerDevice(), "code that does not ask for auto plans one trial");
+        assertEquals("auto", auto.toTree().get("resources").get("trials_per_device").asText());
+        assertFalse(RunSpec.read(write("b.yaml", base)).value().resources().autoTrialsPerDevice());
+        assertEquals(List.of("resources.trials_per_device: trials_per_device must be an integer >= 1 or \"auto\" (as"
+                + " many as fit in the device's memory), got \"max\""),
+                errors(base + "resources: {trials_per_device: max}\n"));
+    }
+
+    @Test
+    void packingIsForCausalLanguageModels() throws IOException {
+        String data = "data: {train: " + fixtures() + "/tiny-llama-s2/data.jsonl}\n";
+        assertEquals(List.of("training.packing: packing concatenates causal-LM rows into full-length sequences; task"
+                + " is SEQ_CLS: set packing: false (allowed only with task CAUSAL_LM)"),
+                errors("model: builtin:all-minilm-l6-v2\ntask: SEQ_CLS\ntraining: {packing: true}\n" + data));
+        assertTrue(RunSpec.read(write("p.yaml", "model: builtin:all-minilm-l6-v2\ntask: CAUSAL_LM\n"
+                + "training: {packing: true, group_by_length: true, gradient_checkpointing: true}\n" + data)).value()
+                .training().packing());
+    }
+
+    @Test
     void earlyStoppingNeedsEvalDataAndResourcesAreChecked() throws IOException {
         assertEquals(List.of(
                 "resources.devices[0]: a device is \"cpu\" or \"gpu:N\" (N = 0, 1, ...), got \"cuda:0\"",
                 "resources.devices[2]: gpu:1 is listed twice; use trials_per_device to run several trials on it",
-                "resources.trials_per_device: trials_per_device must be >= 1, got 0",
+                "resources.trials_per_device: trials_per_device must be >= 1 or \"auto\" (as many as fit in the device's"
+                        + " memory), got 0",
                 "training.early_stopping_patience: early stopping watches the evaluation loss: set data.eval, or "
                         + "early_stopping_patience: null"),
                 errors("model: builtin:all-minilm-l6-v2\ndata: {train: " + fixtures() + "/tiny-llama-s2/data.jsonl}\n"

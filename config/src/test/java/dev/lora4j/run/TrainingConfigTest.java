@@ -57,7 +57,8 @@ class TrainingConfigTest {
         assertEquals(List.of("learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon",
                 "lr_scheduler_type", "warmup_steps", "warmup_ratio", "num_train_epochs", "max_steps", "batch_size",
                 "gradient_accumulation_steps", "max_grad_norm", "eval_steps", "save_steps", "save_total_limit",
-                "early_stopping_patience", "seed", "precision"), keys);
+                "early_stopping_patience", "seed", "precision", "gradient_checkpointing", "group_by_length", "packing"),
+                keys);
         assertEquals(TrainingConfig.KEYS, keys);
     }
 
@@ -79,6 +80,19 @@ class TrainingConfigTest {
         assertTrue(t.validate("training").isValid());
         assertEquals(t, read(t.toTree().toString(), new Problems()));
         assertEquals(t, t.toBuilder().build());
+    }
+
+    @Test
+    void memoryAndLayoutSwitchesAreBooleans() {
+        Problems p = new Problems();
+        TrainingConfig t = read("gradient_checkpointing: true\ngroup_by_length: true\npacking: true\n", p);
+        assertEquals(List.of(), p.errors());
+        assertTrue(t.gradientCheckpointing() && t.groupByLength() && t.packing());
+        assertEquals(t, read(t.toTree().toString(), new Problems()));
+        TrainingConfig off = TrainingConfig.defaults();
+        assertTrue(!off.gradientCheckpointing() && !off.groupByLength() && !off.packing());
+        assertEquals(List.of("training.gradient_checkpointing: gradient_checkpointing must be true or false, got"
+                + " \"yes please\""), errors("gradient_checkpointing: yes please\n"));
     }
 
     @Test

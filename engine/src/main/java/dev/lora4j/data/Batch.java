@@ -23,9 +23,20 @@ import java.util.List;
  * @param classLabels   SEQ_CLS: one class id per row; null for causal LM
  * @param labelTokens   how many labels the loss counts: causal LM, the non-ignored next-token targets (position 0
  *                      predicts nothing, as in {@link Losses#causalLmTokens}); SEQ_CLS, the rows
+ * @param positionIds   packed rows: each token's position in its own row (0 at each row's start, 0 on padding);
+ *                      null when nothing is packed
+ * @param segmentIds    packed rows: which row of the sequence each token belongs to (0, 1, ...; -1 on padding);
+ *                      null when nothing is packed
  */
 public record Batch(int[] rowIndices, int rows, int length, long[] inputIds, long[] attentionMask, long[] labels,
-                    long[] tokenTypes, long[] classLabels, long labelTokens) {
+                    long[] tokenTypes, long[] classLabels, long labelTokens, long[] positionIds, long[] segmentIds) {
+
+    /** A batch without packed rows. */
+    public Batch(int[] rowIndices, int rows, int length, long[] inputIds, long[] attentionMask, long[] labels,
+            long[] tokenTypes, long[] classLabels, long labelTokens) {
+        this(rowIndices, rows, length, inputIds, attentionMask, labels, tokenTypes, classLabels, labelTokens, null,
+                null);
+    }
 
     /** Pads {@code examples} (the rows {@code rowIndices} of a data set) into one batch. */
     public static Batch of(int[] rowIndices, List<Example> examples, long padId) {
@@ -38,6 +49,9 @@ public record Batch(int[] rowIndices, int rows, int length, long[] inputIds, lon
         long[] labels = classification ? null : new long[b * t];
         long[] tokenTypes = types ? new long[b * t] : null;
         long[] classes = classification ? new long[b] : null;
+        boolean packed = examples.stream().anyMatch(e -> e.segments() != null);
+        long[] positions = packed ? new long[b * t] : null;
+        long[] segments = packed ? new long[b * t] : null;
         for (int r = 0; r < b; r++) {
             Example e = examples.get(r);
             int n = e.length();
@@ -55,9 +69,25 @@ public record Batch(int[] rowIndices, int rows, int length, long[] inputIds, lon
             if (classes != null) {
                 classes[r] = e.classLabel();
             }
+            if (packed) {
+                int[] lengths = e.segments() != null ? e.segments() : new int[] {n};
+                int p = at;
+                for (int s = 0; s < lengths.length; s++) {
+                    for (int j = 0; j < lengths[s]; j++, p++) {
+                        positions[p] = j;
+                        segments[p] = s;
+                    }
+                }
+                Arrays.fill(segments, at + n, at + t, -1);
+            }
         }
         long counted = classification ? b : Losses.causalLmTokens(labels, b, t);
-        return new Batch(rowIndices, b, t, ids, mask, labels, tokenTypes, classes, counted);
+        return new Batch(rowIndices, b, t, ids, mask, labels, tokenTypes, classes, counted, positions, segments);
+    }
+
+    /** Tokens the model computes over: rows x padded length (what padding costs, next to {@link #tokens}). */
+    public long paddedTokens() {
+        return (long) rows * length;
     }
 
     /** Real (non-padding) tokens in the batch, for throughput figures. */
@@ -77,7 +107,9 @@ public record Batch(int[] rowIndices, int rows, int length, long[] inputIds, lon
     public ModelInput modelInput(Ops ops) {
         // a mask without padding changes nothing: leaving it out spares the model building and adding it
         return new ModelInput(ops.longs(inputIds, shape()), padded() ? ops.longs(attentionMask, shape()) : null,
-                tokenTypes == null ? null : ops.longs(tokenTypes, shape()));
+                tokenTypes == null ? null : ops.longs(tokenTypes, shape()),
+                positionIds == null ? null : ops.longs(positionIds, shape()),
+                segmentIds == null ? null : ops.longs(segmentIds, shape()));
     }
 
     /** Whether the attention mask hides any position. */

@@ -201,6 +201,27 @@ public final class TokenizedDataset {
         return stats;
     }
 
+    /**
+     * The rows packed into sequences of at most {@code capacity} tokens ({@link Packing}, TRL's {@code packing}):
+     * a data set of packed rows, which batch like any other. Causal LM only.
+     */
+    public TokenizedDataset packed(int capacity) {
+        if (task == TaskType.SEQ_CLS) {
+            throw new IllegalStateException("packing is for causal-LM rows; a classifier reads one row per sequence");
+        }
+        return new TokenizedDataset(source, task, shape, Packing.bestFitDecreasing(examples, capacity), labelNames,
+                padId, maxLength, before);
+    }
+
+    /** Tokens of each row, in row order. */
+    public int[] lengths() {
+        int[] out = new int[examples.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = examples.get(i).length();
+        }
+        return out;
+    }
+
     /** The given rows, padded into one batch. */
     public Batch batch(int[] rows) {
         List<Example> picked = new ArrayList<>(rows.length);

@@ -15,12 +15,15 @@ import dev.lora4j.model.BaseModel;
 import dev.lora4j.model.Forward;
 import dev.lora4j.model.LabelNames;
 import dev.lora4j.model.ModuleNode;
+import dev.lora4j.model.ModuleTree;
 import dev.lora4j.runtime.GradMode;
 import dev.lora4j.runtime.Ops;
 import dev.lora4j.runtime.Torch;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -83,6 +86,50 @@ public final class Adapter implements Adaptation, AutoCloseable {
     /** A trainable adapter, initialised from {@code seed} (the same seed gives the same adapter). */
     public static Adapter create(BaseModel base, LoraConfig config, long seed) {
         return build(base, config, seed, true);
+    }
+
+    /**
+     * How many float32 values a trainable adapter of {@code config} holds on a model with {@code tree} and
+     * {@code parameters} (name to shape), without making any tensor: LoRA A and B (and B's bias, DoRA's magnitude) of
+     * every targeted module, the copies of {@code modules_to_save} (the task's heads included) and the trainable
+     * biases. What {@link #trainableParameters()} would hold, for memory estimates.
+     */
+    public static long trainableValues(ModuleTree tree, Map<String, long[]> parameters, LoraConfig config) {
+        LoraConfig withHeads = withTaskModulesToSave(config);
+        TargetMatcher.Selection sel = TargetMatcher.select(withHeads, tree);
+        LoraConfig c = sel.config();
+        long total = 0;
+        Set<String> targeted = new HashSet<>();
+        for (ModuleNode m : sel.targeted()) {
+            targeted.add(m.path());
+            int r = c.rankFor(m.path());
+            boolean embedding = m.kind() == ModuleNode.Kind.EMBEDDING;
+            long in = embedding ? m.weightShape()[0] : m.inFeatures();
+            long out = embedding ? m.weightShape()[1] : m.outFeatures();
+            total += r * in + out * r + (c.loraBias() ? out : 0) + (c.useDora() ? out : 0);
+        }
+        Set<String> wrapped = new HashSet<>();
+        for (String name : new LinkedHashSet<>(c.modulesToSave().orElse(List.of()))) {
+            for (ModuleNode n : tree.nodes()) {
+                if (n.path().endsWith(name)) {
+                    wrapped.add(n.path());
+                }
+            }
+        }
+        Bias bias = c.biasMode().orElse(Bias.NONE);
+        for (Map.Entry<String, long[]> p : parameters.entrySet()) {
+            String name = p.getKey();
+            int dot = name.lastIndexOf('.');
+            String module = dot < 0 ? "" : name.substring(0, dot);
+            long n = Arrays.stream(p.getValue()).reduce(1, Math::multiplyExact);
+            if (wrapped.contains(module)) {
+                total += n;
+            } else if (name.endsWith("bias") && (bias == Bias.ALL || bias == Bias.LORA_ONLY
+                    && targeted.contains(module))) {
+                total += n;
+            }
+        }
+        return total;
     }
 
     private static Adapter build(BaseModel base, LoraConfig config, long seed, boolean trainable) {

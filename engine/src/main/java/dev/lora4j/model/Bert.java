@@ -250,6 +250,9 @@ public final class Bert implements Architecture {
         Ops ops = f.ops();
         int b = in.batchSize();
         int t = in.length();
+        if (in.packed()) {
+            throw new ModelException("packed sequences are for causal LMs; " + family + " reads one row per sequence");
+        }
         if (t > maxPositions) {
             throw new ModelException("sequence of " + t + " tokens is longer than max_position_embeddings "
                     + maxPositions);
@@ -261,15 +264,29 @@ public final class Bert implements Architecture {
         x = ops.add(x, f.embedding(e + "token_type_embeddings", types));
         x = ops.layerNorm(x, f.param(e + "LayerNorm.weight"), f.param(e + "LayerNorm.bias"), eps);
         x = f.dropout(x, hiddenDropout);
-        NDArray mask = in.attentionMask() == null ? null : Llama.padMask(ops, in.attentionMask(), b, t);
+        NDArray pad = in.attentionMask() == null ? null : padMask(ops, in.attentionMask(), b, t, x.getDataType());
+        AttentionMask mask = pad == null ? null : f.blockwise(t) ? AttentionMask.blockwise(false, 0, pad, null, t)
+                : AttentionMask.whole(pad, false, 0, t);
         for (int i = 0; i < layers; i++) {
-            try (Ops lo = ops.child()) {
-                NDArray out = encoderLayer(f.withOps(lo), x, layer(i), mask, b, t,
-                        firstTokenOnly && i == layers - 1);
-                x = lo.keep(out, ops);
-            }
+            String l = layer(i);
+            boolean firstOnly = firstTokenOnly && i == layers - 1;
+            x = f.layer(x, (lf, xi) -> encoderLayer(lf, xi, l, mask, b, t, firstOnly));
         }
         return x;
+    }
+
+    /**
+     * transformers' extended attention mask: {@code (1 - mask) * finfo(dtype).min} in the model's dtype, so that an
+     * fp16 model's scores stay fp16 (a float32 mask would promote them, and the probabilities would meet fp16 values).
+     */
+    private static NDArray padMask(Ops ops, NDArray attentionMask, int b, int t, DataType type) {
+        if (type != DataType.FLOAT16) {
+            return Llama.padMask(ops, attentionMask, b, t);
+        }
+        // -FLT_MAX would round to -inf in fp16; transformers uses the finite fp16 minimum
+        NDArray keep = ops.toType(attentionMask, DataType.FLOAT16);
+        NDArray masked = ops.scale(ops.sub(ops.ones(keep.getShape(), DataType.FLOAT16), keep), -65504.0);
+        return ops.reshape(masked, b, 1, 1, t);
     }
 
     /**
@@ -296,27 +313,30 @@ public final class Bert implements Architecture {
         return ops.add(ops.mul(ops.cumSum(real, 1), real), pad);
     }
 
-    private NDArray encoderLayer(Forward f, NDArray x, String l, NDArray mask, int b, int t, boolean firstOnly) {
-        Ops ops = f.ops();
+    /** One encoder layer; its two halves in scopes of their own, so temporaries are freed as each ends. */
+    private NDArray encoderLayer(Forward f, NDArray x, String l, AttentionMask mask, int b, int t,
+            boolean firstOnly) {
         int hd = hidden / heads;
-        NDArray xq = firstOnly ? ops.slice(x, 1, 0, 1) : x;
         int tq = firstOnly ? 1 : t;
-        NDArray q = heads(ops, f.linear(l + ".attention.self.query", xq), b, tq, hd);
-        NDArray k = heads(ops, f.linear(l + ".attention.self.key", x), b, t, hd);
-        NDArray v = heads(ops, f.linear(l + ".attention.self.value", x), b, t, hd);
-        NDArray scores = ops.scale(ops.matmul(q, ops.transpose(k, 2, 3)), 1.0 / Math.sqrt(hd));
-        if (mask != null) {
-            scores = ops.add(scores, mask);
-        }
-        NDArray probs = f.dropout(ops.softmax(scores, -1), attentionDropout);
-        NDArray ctx = ops.reshape(ops.transpose(ops.matmul(probs, v), 1, 2), b, tq, hidden);
-        NDArray attn = f.dropout(f.linear(l + ".attention.output.dense", ctx), hiddenDropout);
-        attn = ops.layerNorm(ops.add(attn, xq), f.param(l + ".attention.output.LayerNorm.weight"),
-                f.param(l + ".attention.output.LayerNorm.bias"), eps);
-        NDArray inter = activation(ops, f.linear(l + ".intermediate.dense", attn));
-        NDArray out = f.dropout(f.linear(l + ".output.dense", inter), hiddenDropout);
-        return ops.layerNorm(ops.add(out, attn), f.param(l + ".output.LayerNorm.weight"),
-                f.param(l + ".output.LayerNorm.bias"), eps);
+        NDArray attn = f.scoped(af -> {
+            Ops ops = af.ops();
+            NDArray xq = firstOnly ? ops.slice(x, 1, 0, 1) : x;
+            NDArray q = heads(ops, af.linear(l + ".attention.self.query", xq), b, tq, hd);
+            NDArray k = heads(ops, af.linear(l + ".attention.self.key", x), b, t, hd);
+            NDArray v = heads(ops, af.linear(l + ".attention.self.value", x), b, t, hd);
+            NDArray ctx = af.scoped(cf -> cf.ops().reshape(cf.ops().transpose(cf.attention(q, k, v, mask,
+                    new Attention.Spec(1.0 / Math.sqrt(hd), false, attentionDropout)), 1, 2), b, tq, hidden));
+            NDArray dense = af.dropout(af.linear(l + ".attention.output.dense", ctx), hiddenDropout);
+            return ops.layerNorm(ops.add(dense, xq), af.param(l + ".attention.output.LayerNorm.weight"),
+                    af.param(l + ".attention.output.LayerNorm.bias"), eps);
+        });
+        return f.scoped(mf -> {
+            Ops ops = mf.ops();
+            NDArray inter = mf.scoped(inf -> activation(inf.ops(), inf.linear(l + ".intermediate.dense", attn)));
+            NDArray out = mf.dropout(mf.linear(l + ".output.dense", inter), hiddenDropout);
+            return ops.layerNorm(ops.add(out, attn), mf.param(l + ".output.LayerNorm.weight"),
+                    mf.param(l + ".output.LayerNorm.bias"), eps);
+        });
     }
 
     private NDArray activation(Ops ops, NDArray x) {

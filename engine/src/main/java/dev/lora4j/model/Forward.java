@@ -6,34 +6,122 @@ import java.util.function.Function;
 
 /**
  * One forward pass: the shared frozen base, what the trial adds to it, training or evaluation mode, and the scope
- * that owns every intermediate. Architectures get their weights and run their layers only through this.
+ * that owns every intermediate. Architectures get their weights and run their layers only through this: each
+ * decoder or encoder layer through {@link #layer}, and attention through {@link #attention}, so that gradient
+ * checkpointing and attention in query blocks work the same way for every architecture.
  */
 public final class Forward {
+    /**
+     * One decoder or encoder layer as a function of its input: all it reads besides {@code x} are parameters (through
+     * {@code f}) and tensors that need no gradient (masks, rotary tables), because with gradient checkpointing it
+     * runs again in backward, from {@code x} alone.
+     */
+    @FunctionalInterface
+    public interface Layer {
+        NDArray apply(Forward f, NDArray x);
+    }
+
+    /** How many times the trial's tensors entered the pass (shared by the pass's copies). */
+    private static final class Uses {
+        long adapted;
+    }
+
     private final Ops ops;
     private final BaseModel base;
     private final Adaptation adaptation;
     private final Dropout dropout;
+    private final LayerTape tape;
+    private final int attentionBlock;
+    private final Uses uses;
 
-    private Forward(Ops ops, BaseModel base, Adaptation adaptation, Dropout dropout) {
+    private Forward(Ops ops, BaseModel base, Adaptation adaptation, Dropout dropout, LayerTape tape,
+            int attentionBlock, Uses uses) {
         this.ops = ops;
         this.base = base;
         this.adaptation = adaptation == null ? Adaptation.NONE : adaptation;
         this.dropout = dropout;
+        this.tape = tape;
+        this.attentionBlock = attentionBlock;
+        this.uses = uses;
     }
 
     /** Evaluation mode: no dropout anywhere. */
     public static Forward eval(Ops ops, BaseModel base, Adaptation adaptation) {
-        return new Forward(ops, base, adaptation, null);
+        return new Forward(ops, base, adaptation, null, null, 0, new Uses());
     }
 
     /** Training mode: dropout (base and LoRA) drawn from {@code dropout}. */
     public static Forward train(Ops ops, BaseModel base, Adaptation adaptation, Dropout dropout) {
-        return new Forward(ops, base, adaptation, dropout);
+        return new Forward(ops, base, adaptation, dropout, null, 0, new Uses());
     }
 
     /** The same pass writing into another scope (a layer's), sharing the dropout stream. */
     public Forward withOps(Ops other) {
-        return new Forward(other, base, adaptation, dropout);
+        return new Forward(other, base, adaptation, dropout, tape, attentionBlock, uses);
+    }
+
+    /**
+     * The same pass with its layers on {@code tape} (null: none; backward is then one {@code loss.backward()}) and
+     * attention in blocks of {@code attentionBlock} queries (0: the whole score matrix; see
+     * {@link Attention.Policy}).
+     */
+    public Forward withMemory(LayerTape tape, int attentionBlock) {
+        if (attentionBlock < 0) {
+            throw new IllegalArgumentException("attention block " + attentionBlock + " must be >= 0");
+        }
+        return new Forward(ops, base, adaptation, dropout, tape, attentionBlock, uses);
+    }
+
+    /** The same pass drawing its masks from {@code other} (a layer recomputed in backward). */
+    Forward withDropout(Dropout other) {
+        return new Forward(ops, base, adaptation, other, tape, attentionBlock, uses);
+    }
+
+    Dropout dropoutState() {
+        return dropout;
+    }
+
+    LayerTape tape() {
+        return tape;
+    }
+
+    /** Queries per attention block, or 0 for the whole score matrix. */
+    public int attentionBlock() {
+        return attentionBlock;
+    }
+
+    /** Whether attention over {@code queries} queries runs in blocks (so a whole mask need not be made). */
+    public boolean blockwise(int queries) {
+        return attentionBlock > 0 && queries > attentionBlock;
+    }
+
+    /** How many times a trainable tensor of the trial entered this pass so far. */
+    long adaptedSoFar() {
+        return uses.adapted;
+    }
+
+    /**
+     * Runs one layer on {@code x}: in a scope of its own whose intermediates are freed when it returns (autograd
+     * keeps what backward needs), or, with a {@link LayerTape}, as a segment the tape back-propagates (and with
+     * gradient checkpointing recomputes) on its own. Returns the input of the next layer.
+     */
+    public NDArray layer(NDArray x, Layer layer) {
+        if (tape != null && dropout != null) {
+            return tape.layer(this, x, layer);
+        }
+        try (Ops lo = ops.child()) {
+            return lo.keep(layer.apply(withOps(lo), x), ops);
+        }
+    }
+
+    /**
+     * Scaled dot-product attention {@code (B, heads, Tq, head_dim)} of queries {@code q} over keys {@code k} and
+     * values {@code v} (all {@code (B, heads, T, head_dim)}, k and v already repeated for grouped queries), with
+     * {@code mask} (null: every key visible): over the whole score matrix, or in query blocks (see
+     * {@link Attention}).
+     */
+    public NDArray attention(NDArray q, NDArray k, NDArray v, AttentionMask mask, Attention.Spec spec) {
+        return Attention.compute(this, q, k, v, mask, spec);
     }
 
     public Ops ops() {
@@ -54,6 +142,9 @@ public final class Forward {
      */
     public NDArray param(String name) {
         NDArray own = adaptation.override(name);
+        if (own != null) {
+            uses.adapted++;
+        }
         return own != null ? inBaseType(own, base.weight(name)) : base.weight(name);
     }
 
@@ -61,6 +152,9 @@ public final class Forward {
     public NDArray paramOrNull(String name) {
         NDArray own = adaptation.override(name);
         NDArray shared = base.weightOrNull(name);
+        if (own != null) {
+            uses.adapted++;
+        }
         return own != null ? inBaseType(own, shared) : shared;
     }
 
@@ -75,28 +169,49 @@ public final class Forward {
         return base.constant(key, make);
     }
 
-    /** Linear (or Conv1D) layer at {@code path}, with the trial's adapter if it has one there. */
+    /**
+     * Linear (or Conv1D) layer at {@code path}, with the trial's adapter if it has one there. Its temporaries (the
+     * base output, dropout masks, the rank-r activations) are freed when it returns; autograd keeps what it needs.
+     */
     public NDArray linear(String path, NDArray x) {
         ModuleNode m = base.tree().require(path);
-        // by the module's own name: a trial may give a tied lm_head a weight of its own (modules_to_save)
-        NDArray w = param(m.weightName());
-        NDArray b = m.hasBias() ? param(m.biasName()) : null;
-        NDArray y;
-        if (m.kind() == ModuleNode.Kind.CONV1D) {
-            // transformers' Conv1D stores (in, out): x · W + b
-            y = ops.matmul(x, w);
-            y = b == null ? y : ops.add(y, b);
-        } else {
-            y = ops.linear(x, w, b);
+        try (Ops lo = ops.child()) {
+            Forward f = withOps(lo);
+            // by the module's own name: a trial may give a tied lm_head a weight of its own (modules_to_save)
+            NDArray w = f.param(m.weightName());
+            NDArray b = m.hasBias() ? f.param(m.biasName()) : null;
+            NDArray y;
+            if (m.kind() == ModuleNode.Kind.CONV1D) {
+                // transformers' Conv1D stores (in, out): x · W + b
+                y = lo.matmul(x, w);
+                y = b == null ? y : lo.add(y, b);
+            } else {
+                y = lo.linear(x, w, b);
+            }
+            NDArray out = adaptation.linear(f, m, x, y, w, b);
+            if (out != y) {
+                uses.adapted++;
+            }
+            return lo.keep(out, ops);
         }
-        return adaptation.linear(this, m, x, y, w, b);
+    }
+
+    /** Runs {@code part} in a scope of its own and keeps only its result: its temporaries are freed at once. */
+    public NDArray scoped(java.util.function.Function<Forward, NDArray> part) {
+        try (Ops lo = ops.child()) {
+            return lo.keep(part.apply(withOps(lo)), ops);
+        }
     }
 
     /** Embedding lookup at {@code path}, with the trial's adapter if it has one there. */
     public NDArray embedding(String path, NDArray ids) {
         ModuleNode m = base.tree().require(path);
         NDArray y = ops.embedding(ids, param(m.weightName()));
-        return adaptation.embedding(this, m, ids, y);
+        NDArray out = adaptation.embedding(this, m, ids, y);
+        if (out != y) {
+            uses.adapted++;
+        }
+        return out;
     }
 
     /** Dropout with probability {@code p} in training mode; identity in evaluation. */

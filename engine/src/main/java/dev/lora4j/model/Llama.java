@@ -20,7 +20,7 @@ import java.util.Optional;
  * {@code LlamaForSequenceClassification} (a {@code score} head on the last real token).
  */
 public final class Llama implements Architecture {
-    private static final float MASKED = -Float.MAX_VALUE;
+    private static final float MASKED = AttentionMask.HIDDEN;
 
     private final String modelType;
     private final TaskType task;
@@ -331,25 +331,43 @@ public final class Llama implements Architecture {
         Ops ops = f.ops();
         int b = in.batchSize();
         int t = in.length();
+        if (in.packed() && task == TaskType.SEQ_CLS) {
+            throw new ModelException("packed sequences are for causal LMs; a classifier reads one row per sequence");
+        }
         NDArray x = f.embedding("model.embed_tokens", in.inputIds());
         DataType type = x.getDataType();
-        NDArray cos = rotary(f, t, type, true);
-        NDArray sin = rotary(f, t, type, false);
-        NDArray mask = causalMask(f, t, 0);
-        NDArray windowMask = slidingWindow > 0 && t > slidingWindow ? causalMask(f, t, slidingWindow) : null;
-        if (in.attentionMask() != null) {
-            // padded keys are never attended, as transformers does for any padding side
-            NDArray pad = padMask(ops, in.attentionMask(), b, t);
-            mask = ops.add(mask, pad);
-            windowMask = windowMask == null ? null : ops.add(windowMask, pad);
+        NDArray cos = in.positionIds() == null ? rotary(f, t, type, true) : rotaryAt(f, in.positionIds(), t, type, true);
+        NDArray sin = in.positionIds() == null ? rotary(f, t, type, false)
+                : rotaryAt(f, in.positionIds(), t, type, false);
+        NDArray pad = in.attentionMask() == null ? null : padMask(ops, in.attentionMask(), b, t);
+        NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
+        boolean windowed = slidingWindow > 0 && t > slidingWindow;
+        AttentionMask mask;
+        AttentionMask windowMask;
+        if (f.blockwise(t)) {
+            // made block by block: no (t, t) mask at all
+            mask = AttentionMask.blockwise(true, 0, pad, segments, t);
+            windowMask = windowed ? AttentionMask.blockwise(true, slidingWindow, pad, segments, t) : null;
+        } else {
+            NDArray whole = causalMask(f, t, 0);
+            NDArray wholeWindow = windowed ? causalMask(f, t, slidingWindow) : null;
+            if (pad != null) {
+                // padded keys are never attended, as transformers does for any padding side
+                whole = ops.add(whole, pad);
+                wholeWindow = wholeWindow == null ? null : ops.add(wholeWindow, pad);
+            }
+            if (segments != null) {
+                NDArray rows = AttentionMask.segmentMask(ops, segments);
+                whole = ops.add(whole, rows);
+                wholeWindow = wholeWindow == null ? null : ops.add(wholeWindow, rows);
+            }
+            mask = AttentionMask.whole(whole, true, 0, t);
+            windowMask = wholeWindow == null ? null : AttentionMask.whole(wholeWindow, true, slidingWindow, t);
         }
         for (int i = 0; i < layers; i++) {
-            try (Ops lo = ops.child()) {
-                Forward lf = f.withOps(lo);
-                NDArray out = decoderLayer(lf, x, i, cos, sin, i >= firstSlidingLayer && windowMask != null
-                        ? windowMask : mask, b, t);
-                x = lo.keep(out, ops);
-            }
+            int index = i;
+            AttentionMask m = i >= firstSlidingLayer && windowMask != null ? windowMask : mask;
+            x = f.layer(x, (lf, xi) -> decoderLayer(lf, xi, index, cos, sin, m, b, t));
         }
         x = rmsNorm(f, x, "model.norm.weight");
         if (task == TaskType.SEQ_CLS) {
@@ -380,27 +398,40 @@ public final class Llama implements Architecture {
         return ops.reshape(ops.gather(logits, idx, 1), b, labels);
     }
 
-    private NDArray decoderLayer(Forward f, NDArray x, int i, NDArray cos, NDArray sin, NDArray mask, int b, int t) {
-        Ops ops = f.ops();
+    /**
+     * One decoder layer. Each part runs in a scope of its own ({@link Forward#scoped}) so that its temporaries are
+     * freed as soon as it ends, as PyTorch frees a tensor nothing refers to: without a graph (evaluation, a
+     * checkpointed layer's forward pass) the layer then holds a few of its tensors at a time, not all of them.
+     */
+    private NDArray decoderLayer(Forward f, NDArray x, int i, NDArray cos, NDArray sin, AttentionMask mask, int b,
+            int t) {
         String l = layer(i);
-        NDArray h = rmsNorm(f, x, l + ".input_layernorm.weight");
-        NDArray q = heads(ops, f.linear(l + ".self_attn.q_proj", h), b, t, heads);
-        NDArray k = heads(ops, f.linear(l + ".self_attn.k_proj", h), b, t, kvHeads);
-        NDArray v = heads(ops, f.linear(l + ".self_attn.v_proj", h), b, t, kvHeads);
-        q = rope(ops, q, cos, sin);
-        k = rope(ops, k, cos, sin);
-        if (kvHeads != heads) {
-            k = ops.repeatInterleave(k, heads / kvHeads, 1);
-            v = ops.repeatInterleave(v, heads / kvHeads, 1);
-        }
-        NDArray scores = ops.scale(ops.matmul(q, ops.transpose(k, 2, 3)), attentionScale);
-        scores = ops.add(scores, mask);
-        NDArray probs = ops.toType(ops.softmax(ops.toType(scores, DataType.FLOAT32), -1), q.getDataType());
-        NDArray ctx = ops.reshape(ops.transpose(ops.matmul(probs, v), 1, 2), b, t, (long) heads * headDim);
-        x = ops.add(x, f.linear(l + ".self_attn.o_proj", ctx));
-        h = rmsNorm(f, x, l + ".post_attention_layernorm.weight");
-        NDArray act = ops.mul(ops.silu(f.linear(l + ".mlp.gate_proj", h)), f.linear(l + ".mlp.up_proj", h));
-        return ops.add(x, f.linear(l + ".mlp.down_proj", act));
+        NDArray afterAttention = f.scoped(af -> {
+            Ops ops = af.ops();
+            NDArray h = rmsNorm(af, x, l + ".input_layernorm.weight");
+            NDArray q = af.scoped(qf -> rope(qf.ops(), heads(qf.ops(), qf.linear(l + ".self_attn.q_proj", h), b, t,
+                    heads), cos, sin));
+            NDArray k = af.scoped(kf -> {
+                NDArray rotated = rope(kf.ops(), heads(kf.ops(), kf.linear(l + ".self_attn.k_proj", h), b, t,
+                        kvHeads), cos, sin);
+                return kvHeads == heads ? rotated : kf.ops().repeatInterleave(rotated, heads / kvHeads, 1);
+            });
+            NDArray v = af.scoped(vf -> {
+                NDArray values = heads(vf.ops(), vf.linear(l + ".self_attn.v_proj", h), b, t, kvHeads);
+                return kvHeads == heads ? values : vf.ops().repeatInterleave(values, heads / kvHeads, 1);
+            });
+            NDArray attended = af.scoped(cf -> cf.ops().reshape(cf.ops().transpose(
+                    cf.attention(q, k, v, mask, new Attention.Spec(attentionScale, true, 0)), 1, 2), b, t,
+                    (long) heads * headDim));
+            return ops.add(x, af.linear(l + ".self_attn.o_proj", attended));
+        });
+        return f.scoped(mf -> {
+            Ops ops = mf.ops();
+            NDArray h = rmsNorm(mf, afterAttention, l + ".post_attention_layernorm.weight");
+            NDArray act = mf.scoped(af -> af.ops().mul(af.ops().silu(af.linear(l + ".mlp.gate_proj", h)),
+                    af.linear(l + ".mlp.up_proj", h)));
+            return ops.add(afterAttention, mf.linear(l + ".mlp.down_proj", act));
+        });
     }
 
     private NDArray heads(Ops ops, NDArray y, int b, int t, int n) {
@@ -409,12 +440,14 @@ public final class Llama implements Architecture {
 
     /** transformers' LlamaRMSNorm: normalise in fp32, cast back, then scale. */
     private NDArray rmsNorm(Forward f, NDArray x, String weight) {
-        Ops ops = f.ops();
-        DataType type = x.getDataType();
-        NDArray xf = ops.toType(x, DataType.FLOAT32);
-        NDArray var = ops.mean(ops.square(xf), -1, true);
-        NDArray normed = ops.mul(xf, ops.rsqrt(ops.addScalar(var, eps)));
-        return ops.mul(f.param(weight), ops.toType(normed, type));
+        return f.scoped(nf -> {
+            Ops ops = nf.ops();
+            DataType type = x.getDataType();
+            NDArray xf = ops.toType(x, DataType.FLOAT32);
+            NDArray var = ops.mean(ops.square(xf), -1, true);
+            NDArray normed = ops.mul(xf, ops.rsqrt(ops.addScalar(var, eps)));
+            return ops.mul(nf.param(weight), ops.toType(normed, type));
+        });
     }
 
     private NDArray rope(Ops ops, NDArray x, NDArray cos, NDArray sin) {
@@ -445,6 +478,16 @@ public final class Llama implements Architecture {
             return ops.toType(ops.floats(values, new Shape(capacity, headDim)), type);
         });
         return f.ops().slice(table, 0, 0, t);
+    }
+
+    /**
+     * Rows {@code positions (B, T)} of the cos or sin table, {@code (B, 1, T, head_dim)}: each packed row's positions
+     * start again at 0, as transformers' {@code position_ids}.
+     */
+    private NDArray rotaryAt(Forward f, NDArray positions, int t, DataType type, boolean cos) {
+        Ops ops = f.ops();
+        NDArray table = rotary(f, t, type, cos);
+        return ops.unsqueeze(ops.embedding(positions, table), 1);
     }
 
     /**

@@ -17,20 +17,29 @@ public final class Losses {
      */
     public static NDArray causalLmSum(Ops ops, NDArray logits, NDArray labels) {
         long t = logits.getShape().get(1);
-        NDArray pred = ops.slice(logits, 1, 0, t - 1);
-        NDArray target = ops.slice(labels, 1, 1, t);
-        return crossEntropySum(ops, pred, target);
+        try (Ops lo = ops.child()) {
+            // views of the logits in a scope of their own, so closing the logits frees them
+            NDArray pred = lo.slice(logits, 1, 0, t - 1);
+            NDArray target = lo.slice(labels, 1, 1, t);
+            return lo.keep(crossEntropySum(lo, pred, target), ops);
+        }
     }
 
-    /** Summed cross-entropy of logits {@code (..., C)} against int64 labels {@code (...)}, ignoring {@code -100}. */
+    /**
+     * Summed cross-entropy of logits {@code (..., C)} against int64 labels {@code (...)}, ignoring {@code -100}. Its
+     * temporaries (the log-probabilities, as large as the logits) are freed when it returns; autograd keeps what
+     * backward needs until backward has run.
+     */
     public static NDArray crossEntropySum(Ops ops, NDArray logits, NDArray labels) {
-        NDArray logp = ops.logSoftmax(ops.toType(logits, DataType.FLOAT32), -1);
-        NDArray valid = ops.toType(ops.isNotIgnored(labels), DataType.FLOAT32);
-        // ignored labels gather class 0 and are then zeroed by the mask
-        NDArray safe = ops.mul(labels, ops.toType(valid, DataType.INT64));
-        NDArray picked = ops.gather(logp, ops.unsqueeze(safe, -1), -1);
-        NDArray nll = ops.neg(ops.reshape(picked, labels.getShape().getShape()));
-        return ops.sum(ops.mul(nll, valid));
+        try (Ops lo = ops.child()) {
+            NDArray logp = lo.logSoftmax(lo.toType(logits, DataType.FLOAT32), -1);
+            NDArray valid = lo.toType(lo.isNotIgnored(labels), DataType.FLOAT32);
+            // ignored labels gather class 0 and are then zeroed by the mask
+            NDArray safe = lo.mul(labels, lo.toType(valid, DataType.INT64));
+            NDArray picked = lo.gather(logp, lo.unsqueeze(safe, -1), -1);
+            NDArray nll = lo.neg(lo.reshape(picked, labels.getShape().getShape()));
+            return lo.keep(lo.sum(lo.mul(nll, valid)), ops);
+        }
     }
 
     /** Number of labels that count ({@code != -100}) among the next-token targets of {@code labels (B, T)}. */

@@ -15,6 +15,12 @@ public final class GradMode implements AutoCloseable {
         JniUtils.setGradMode(enabled);
     }
 
+    /** Whether autograd records operations on the calling thread now. */
+    public static boolean enabled() {
+        Torch.engine();
+        return JniUtils.isGradMode();
+    }
+
     public static GradMode on() {
         return new GradMode(true);
     }

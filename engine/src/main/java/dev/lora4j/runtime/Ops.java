@@ -60,9 +60,31 @@ public final class Ops implements AutoCloseable {
         return manager;
     }
 
-    /** Moves {@code a} into {@code outer}, so it survives this scope's close. */
+    /**
+     * Moves {@code a} into {@code outer}, so it survives this scope's close. A tensor this scope does not own (an
+     * operand handed back unchanged, a parameter) is left where it is.
+     */
     public NDArray keep(NDArray a, Ops outer) {
-        a.attach(outer.manager);
+        if (a.getManager() == manager) {
+            a.attach(outer.manager);
+        }
+        return a;
+    }
+
+    /**
+     * Moves {@code a} into this scope when it belongs to a scope nested in this one (made by a part of the pass that
+     * closes earlier), so it lives as long as this scope; anything else is left where it is.
+     */
+    public NDArray adopt(NDArray a) {
+        for (NDManager m = a.getManager(); m != null; m = m.getParentManager()) {
+            if (m == manager) {
+                a.attach(manager);
+                break;
+            }
+            if (m.getParentManager() == m) {
+                break;
+            }
+        }
         return a;
     }
 
@@ -160,6 +182,11 @@ public final class Ops implements AutoCloseable {
     /** {@code 0, 1, ..., n-1} as float32. */
     public NDArray arange(int n) {
         return own(pt(manager.arange(0f, (float) n, 1f, DataType.FLOAT32)));
+    }
+
+    /** {@code from, from + 1, ..., to - 1} as float32 (exact below 2^24). */
+    public NDArray arange(int from, int to) {
+        return own(pt(manager.arange((float) from, (float) to, 1f, DataType.FLOAT32)));
     }
 
     /** A copy owned by this scope, cut from the autograd graph. */
@@ -425,6 +452,16 @@ public final class Ops implements AutoCloseable {
         return own(JniUtils.where(pt(condition), pt(a), pt(b)));
     }
 
+    /** {@code a > b} elementwise (broadcasting), as a boolean array. */
+    public NDArray gt(NDArray a, NDArray b) {
+        return own(JniUtils.gt(pt(a), pt(b)));
+    }
+
+    /** {@code a || b} elementwise (broadcasting) on boolean arrays. */
+    public NDArray or(NDArray a, NDArray b) {
+        return own(JniUtils.logicalOr(pt(a), pt(b)));
+    }
+
     public NDArray eq(NDArray a, NDArray b) {
         return own(JniUtils.eq(pt(a), pt(b)));
     }
@@ -462,6 +499,25 @@ public final class Ops implements AutoCloseable {
     /** Runs backward from a scalar loss on the calling thread (no JVM-wide GradientCollector). */
     public void backward(NDArray loss) {
         JniUtils.backward(pt(loss), pt(ones(new Shape(), loss.getDataType())), false, false);
+    }
+
+    /**
+     * Back-propagates {@code gradient} (shaped as {@code out}) from {@code out} through the graph that made it,
+     * accumulating into the leaves' gradients: PyTorch's {@code out.backward(gradient)}. On a leaf it only adds
+     * {@code gradient} to the leaf's own.
+     */
+    public void backward(NDArray out, NDArray gradient) {
+        JniUtils.backward(pt(out), pt(gradient), false, false);
+    }
+
+    /**
+     * A view of {@code a}'s values cut from the graph that made it and starting a graph of its own: a leaf whose
+     * gradient backward accumulates (PyTorch's {@code a.detach().requires_grad_()}).
+     */
+    public NDArray leaf(NDArray a) {
+        PtNDArray view = own(JniUtils.detachGradient(pt(a)));
+        JniUtils.attachGradient(view, true);
+        return view;
     }
 
     /** The gradient of a leaf, owned by this scope (DJL makes a new handle per call), or null if none. */

@@ -5,7 +5,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.util.EnumSet;
 import java.util.Set;
 
@@ -53,8 +56,11 @@ public final class TensorLoader {
             result = manager.create(shape, target);
         } else if (ENGINE_TYPES.contains(info.dtype().dataType())) {
             SafetensorsWriter.requireLittleEndianPlatform();
-            try (NDArray view = manager.create(source.data(name), shape, info.dtype().dataType())) {
+            ByteBuffer mapped = source.data(name);
+            try (NDArray view = manager.create(mapped, shape, info.dtype().dataType())) {
                 result = convert(view, target);
+            } finally {
+                unmap(mapped);
             }
         } else {
             try (NDArray widened = widen(manager, source, info, shape)) {
@@ -93,6 +99,45 @@ public final class TensorLoader {
             short bits = narrow.getShort(i * 2);
             wide.putInt(i * 4, info.dtype() == DType.BF16 ? (bits & 0xFFFF) << 16 : bits);
         }
+        unmap(narrow);
         return manager.create(wide, shape, engineType(info.dtype()));
+    }
+
+    /** {@code sun.misc.Unsafe.invokeCleaner}, or null where the JDK does not offer it. */
+    private static final Method INVOKE_CLEANER;
+    private static final Object UNSAFE;
+
+    static {
+        Method m = null;
+        Object u = null;
+        try {
+            Class<?> c = Class.forName("sun.misc.Unsafe");
+            Field f = c.getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            u = f.get(null);
+            m = c.getMethod("invokeCleaner", ByteBuffer.class);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // no explicit unmapping: mappings then go when the garbage collector finds them
+        }
+        INVOKE_CLEANER = m;
+        UNSAFE = u;
+    }
+
+    /**
+     * Unmaps a tensor's mapping once its bytes are copied. Java unmaps a buffer only when the garbage collector
+     * collects it, which loading a model rarely triggers (the buffers are tiny on the heap); until then every page
+     * read stays mapped and counts in the process's resident memory, so loading a 4 GiB checkpoint peaked at twice
+     * its size (the mapped file and the copies). Only called when nothing refers to the mapping any more (the view
+     * over it is closed).
+     */
+    private static void unmap(ByteBuffer buffer) {
+        if (INVOKE_CLEANER == null || !(buffer instanceof MappedByteBuffer)) {
+            return;
+        }
+        try {
+            INVOKE_CLEANER.invoke(UNSAFE, buffer);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            // a slice or duplicate has no cleaner of its own: the garbage collector unmaps it
+        }
     }
 }

@@ -3,6 +3,7 @@ package dev.lora4j.train;
 import ai.djl.ndarray.NDArray;
 import dev.lora4j.data.Batch;
 import dev.lora4j.model.Adaptation;
+import dev.lora4j.model.Attention;
 import dev.lora4j.model.BaseModel;
 import dev.lora4j.model.Forward;
 import dev.lora4j.runtime.GradMode;
@@ -27,6 +28,12 @@ public final class Evaluator {
     /** {@code eval_loss} plus {@code eval_perplexity}/{@code eval_tokens} or {@code eval_accuracy}/{@code eval_samples}. */
     public static Map<String, Double> evaluate(BaseModel base, Adaptation adaptation, Objective objective,
             Iterator<Batch> batches) {
+        return evaluate(base, adaptation, objective, batches, Attention.Policy.DEFAULT);
+    }
+
+    /** As {@link #evaluate(BaseModel, Adaptation, Objective, Iterator)}, long sequences' attention by {@code policy}. */
+    public static Map<String, Double> evaluate(BaseModel base, Adaptation adaptation, Objective objective,
+            Iterator<Batch> batches, Attention.Policy policy) {
         double sum = 0;
         long counted = 0;
         long correct = 0;
@@ -37,7 +44,9 @@ public final class Evaluator {
                     continue; // nothing to predict (one-token rows, or every label ignored)
                 }
                 try (Ops ops = Ops.scope(base.manager())) {
-                    NDArray out = base.architecture().forward(Forward.eval(ops, base, adaptation), b.modelInput(ops));
+                    Forward f = Forward.eval(ops, base, adaptation).withMemory(null, policy.blockFor(b.length(),
+                            false));
+                    NDArray out = base.architecture().forward(f, b.modelInput(ops));
                     sum += objective.lossSum(ops, out, b).getFloat();
                     correct += objective.correct(ops, out, b);
                 }

@@ -29,9 +29,14 @@ public final class RunFolder {
     /** A training config that reproduces this trial alone: {@code bin/lora4j train trials/<id>/train.json}. */
     public static final String TRAIN_CONFIG = "train.json";
     public static final String ADAPTER = "adapter";
+    /**
+     * progress.csv's columns: {@code tokens} are the step's real tokens, {@code padded_tokens} what the model computed
+     * over (rows x padded length): their difference is the padding that {@code packing} and {@code group_by_length}
+     * save.
+     */
     public static final List<String> COLUMNS = List.of("step", "epoch", "loss", "learning_rate", "grad_norm",
             "tokens_per_s", "examples_per_s", "peak_rss_mb", "elapsed_s", "eval_loss", "eval_accuracy",
-            "eval_perplexity");
+            "eval_perplexity", "tokens", "padded_tokens");
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final Path dir;
@@ -56,14 +61,14 @@ public final class RunFolder {
     public void appendStep(StepReport r) {
         append(List.of(Long.toString(r.step()), num(r.epoch()), num(r.loss()), num(r.learningRate()),
                 num(r.gradNorm()), num(r.tokensPerSecond()), num(r.examplesPerSecond()), Long.toString(r.peakRssMb()),
-                num(r.elapsedSeconds()), "", "", ""));
+                num(r.elapsedSeconds()), "", "", "", Long.toString(r.tokens()), Long.toString(r.paddedTokens())));
     }
 
     /** Appends one evaluation to progress.csv. */
     public void appendEval(long step, Map<String, Double> m) {
         append(List.of(Long.toString(step), num(m.getOrDefault("epoch", Double.NaN)), "", "", "", "", "", "", "",
                 num(m.getOrDefault("eval_loss", Double.NaN)), num(m.getOrDefault("eval_accuracy", Double.NaN)),
-                num(m.getOrDefault("eval_perplexity", Double.NaN))));
+                num(m.getOrDefault("eval_perplexity", Double.NaN)), "", ""));
     }
 
     private static String num(double v) {
@@ -74,18 +79,27 @@ public final class RunFolder {
         try {
             Files.createDirectories(dir);
             Path f = dir.resolve(PROGRESS);
-            boolean fresh = !Files.exists(f);
+            boolean fresh = !Files.exists(f) || Files.size(f) == 0;
+            // a run folder written before the last columns were added keeps its header: rows fit it
+            int columns = fresh ? COLUMNS.size() : headerColumns(f);
             try (BufferedWriter w = Files.newBufferedWriter(f, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND)) {
                 if (fresh) {
                     w.write(String.join(",", COLUMNS));
                     w.newLine();
                 }
-                w.write(String.join(",", cells));
+                w.write(String.join(",", cells.subList(0, Math.min(cells.size(), columns))));
                 w.newLine();
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    private static int headerColumns(Path f) throws IOException {
+        try (java.io.BufferedReader r = Files.newBufferedReader(f, StandardCharsets.UTF_8)) {
+            String header = r.readLine();
+            return header == null || header.isBlank() ? COLUMNS.size() : header.split(",", -1).length;
         }
     }
 

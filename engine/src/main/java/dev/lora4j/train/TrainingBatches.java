@@ -10,13 +10,20 @@ public final class TrainingBatches implements BatchSource {
     private final TokenizedDataset data;
     private final int batchSize;
     private final long seed;
+    private final boolean groupByLength;
     private Batches batches;
 
     public TrainingBatches(TokenizedDataset data, int batchSize, long seed) {
+        this(data, batchSize, seed, false);
+    }
+
+    /** With {@code groupByLength}, transformers' {@code group_by_length} ({@link Batches#groupByLength}). */
+    public TrainingBatches(TokenizedDataset data, int batchSize, long seed, boolean groupByLength) {
         this.data = data;
         this.batchSize = batchSize;
         this.seed = seed;
-        this.batches = Batches.training(data, batchSize, seed);
+        this.groupByLength = groupByLength;
+        this.batches = Batches.training(data, batchSize, seed, Cursor.START, groupByLength);
     }
 
     @Override
@@ -41,13 +48,13 @@ public final class TrainingBatches implements BatchSource {
 
     @Override
     public BatchSource at(Cursor cursor) {
-        TrainingBatches copy = new TrainingBatches(data, batchSize, seed);
+        TrainingBatches copy = new TrainingBatches(data, batchSize, seed, groupByLength);
         copy.seek(cursor);
         return copy;
     }
 
     @Override
     public void seek(Cursor cursor) {
-        batches = Batches.training(data, batchSize, seed, cursor);
+        batches = Batches.training(data, batchSize, seed, cursor, groupByLength);
     }
 }

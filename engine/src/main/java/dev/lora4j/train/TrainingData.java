@@ -3,6 +3,7 @@ package dev.lora4j.train;
 import dev.lora4j.config.TaskType;
 import dev.lora4j.data.Batch;
 import dev.lora4j.data.Batches;
+import dev.lora4j.data.DataException;
 import dev.lora4j.data.DataOptions;
 import dev.lora4j.data.DatasetCache;
 import dev.lora4j.data.Format;
@@ -11,6 +12,7 @@ import dev.lora4j.data.Tokenizer;
 import dev.lora4j.model.Architecture;
 import dev.lora4j.run.DataFormat;
 import dev.lora4j.run.DataSpec;
+import dev.lora4j.run.TrainingConfig;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -35,12 +37,37 @@ public final class TrainingData {
      */
     public static TrialData open(DataSpec data, TaskType task, Tokenizer tokenizer, Architecture model,
             int batchSize, long seed) {
+        return open(data, task, tokenizer, model, batchSize, seed, Layout.NONE);
+    }
+
+    /**
+     * How rows become sequences: TRL's {@code packing} (causal LM: rows packed whole into sequences of up to
+     * {@code data.max_length} tokens, training and evaluation, as TRL's {@code eval_packing} follows
+     * {@code packing}) and transformers' {@code group_by_length} (batches of rows of similar length).
+     */
+    public record Layout(boolean packing, boolean groupByLength) {
+        public static final Layout NONE = new Layout(false, false);
+
+        public static Layout of(TrainingConfig t) {
+            return new Layout(t.packing(), t.groupByLength());
+        }
+    }
+
+    /** As {@link #open(DataSpec, TaskType, Tokenizer, Architecture, int, long)}, rows laid out by {@code layout}. */
+    public static TrialData open(DataSpec data, TaskType task, Tokenizer tokenizer, Architecture model,
+            int batchSize, long seed, Layout layout) {
+        if (layout.packing() && task != TaskType.CAUSAL_LM) {
+            throw new DataException("training.packing: packing is for CAUSAL_LM rows; task is " + task);
+        }
         DataOptions options = options(data, task);
         if (model != null) {
             options = options.withModel(model.vocabSize(), task == TaskType.SEQ_CLS ? model.numLabels() : 0);
         }
         TokenizedDataset train = DatasetCache.shared().get(data.train(), tokenizer, options);
         requireTargets(train, data.maxLength());
+        if (layout.packing()) {
+            train = packed(train, data.maxLength());
+        }
         if (batchSize > train.size()) {
             // transformers' drop_last=False: a batch larger than the data set is one batch of every row
             LOG.warn("training.batch_size {} is more than the {} rows of {}: each step takes all {} rows", batchSize,
@@ -52,10 +79,20 @@ public final class TrainingData {
                     options.withLabels(train.labelNames(), data.labels().isEmpty()
                             ? "the training file's labels, sorted: " + data.train() : "data.labels"));
             requireTargets(ev, data.maxLength());
-            Batches.evaluation(ev, batchSize).forEachRemaining(eval::add);
+            Batches.evaluation(layout.packing() ? packed(ev, data.maxLength()) : ev, batchSize)
+                    .forEachRemaining(eval::add);
         }
-        return new TrialData(new TrainingBatches(train, batchSize, seed), eval, Objective.of(task),
-                train.labelNames());
+        return new TrialData(new TrainingBatches(train, batchSize, seed, layout.groupByLength()), eval,
+                Objective.of(task), train.labelNames());
+    }
+
+    private static TokenizedDataset packed(TokenizedDataset rows, int maxLength) {
+        TokenizedDataset p = rows.packed(maxLength);
+        long tokens = rows.stats().tokens();
+        LOG.info("{}: {} rows packed into {} sequences of up to {} tokens ({} tokens, {}% of the packed length)",
+                rows.source(), rows.size(), p.size(), maxLength, tokens,
+                Math.round(100.0 * tokens / Math.max(1, (long) p.size() * maxLength)));
+        return p;
     }
 
     /**

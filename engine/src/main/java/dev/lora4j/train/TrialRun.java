@@ -9,9 +9,11 @@ import dev.lora4j.data.Cursor;
 import dev.lora4j.lora.Adapter;
 import dev.lora4j.lora.HostTensor;
 import dev.lora4j.lora.Parameter;
+import dev.lora4j.model.Attention;
 import dev.lora4j.model.BaseModel;
 import dev.lora4j.model.Dropout;
 import dev.lora4j.model.Forward;
+import dev.lora4j.model.LayerTape;
 import dev.lora4j.runtime.GradMode;
 import dev.lora4j.run.TrainingConfig;
 import dev.lora4j.runtime.Ops;
@@ -32,25 +34,48 @@ import org.slf4j.LoggerFactory;
 public final class TrialRun implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TrialRun.class);
 
-    /** Everything a run needs besides the model: hyper-parameters resolved to numbers. */
+    /**
+     * Everything a run needs besides the model: hyper-parameters resolved to numbers.
+     *
+     * @param gradientCheckpointing each layer recomputed in backward instead of keeping its activations
+     *                              (transformers' {@code gradient_checkpointing}; see {@link LayerTape})
+     */
     public record Settings(double learningRate, double weightDecay, double beta1, double beta2, double epsilon,
             String scheduler, int warmupSteps, double warmupRatio, double epochs, int maxSteps,
             int gradientAccumulation, double maxGradNorm, int evalSteps, int saveSteps, int earlyStoppingPatience,
-            long seed, String metric, boolean maximize) {
+            long seed, String metric, boolean maximize, boolean gradientCheckpointing) {
+
+        /** Settings without gradient checkpointing. */
+        public Settings(double learningRate, double weightDecay, double beta1, double beta2, double epsilon,
+                String scheduler, int warmupSteps, double warmupRatio, double epochs, int maxSteps,
+                int gradientAccumulation, double maxGradNorm, int evalSteps, int saveSteps, int earlyStoppingPatience,
+                long seed, String metric, boolean maximize) {
+            this(learningRate, weightDecay, beta1, beta2, epsilon, scheduler, warmupSteps, warmupRatio, epochs,
+                    maxSteps, gradientAccumulation, maxGradNorm, evalSteps, saveSteps, earlyStoppingPatience, seed,
+                    metric, maximize, false);
+        }
 
         /** A trial's training config with the metric that decides the best adapter and early stopping. */
         public static Settings of(TrainingConfig t, String metric, boolean maximize) {
             return new Settings(t.learningRate(), t.weightDecay(), t.adamBeta1(), t.adamBeta2(), t.adamEpsilon(),
                     t.lrSchedulerType().json(), t.warmupSteps(), t.warmupRatio(), t.numTrainEpochs(), t.maxSteps(),
                     t.gradientAccumulationSteps(), t.maxGradNorm(), t.evalSteps().orElse(0),
-                    t.saveSteps().orElse(0), t.earlyStoppingPatience().orElse(0), t.seed(), metric, maximize);
+                    t.saveSteps().orElse(0), t.earlyStoppingPatience().orElse(0), t.seed(), metric, maximize,
+                    t.gradientCheckpointing());
         }
 
         /** The same settings with a different accumulation (the out-of-memory back-off). */
         public Settings withAccumulation(int steps) {
             return new Settings(learningRate, weightDecay, beta1, beta2, epsilon, scheduler, warmupSteps, warmupRatio,
                     epochs, maxSteps, steps, maxGradNorm, evalSteps, saveSteps, earlyStoppingPatience, seed, metric,
-                    maximize);
+                    maximize, gradientCheckpointing);
+        }
+
+        /** The same settings with gradient checkpointing on or off. */
+        public Settings withGradientCheckpointing(boolean on) {
+            return new Settings(learningRate, weightDecay, beta1, beta2, epsilon, scheduler, warmupSteps, warmupRatio,
+                    epochs, maxSteps, gradientAccumulation, maxGradNorm, evalSteps, saveSteps, earlyStoppingPatience,
+                    seed, metric, maximize, on);
         }
     }
 
@@ -68,6 +93,7 @@ public final class TrialRun implements AutoCloseable {
     private final List<Parameter> trainable;
     private LossScaler scaler;
     private long skippedSteps;
+    private Attention.Policy attention = Attention.Policy.DEFAULT;
 
     private long step;
     private long microBatches;
@@ -118,6 +144,11 @@ public final class TrialRun implements AutoCloseable {
     /** Optimizer steps skipped because fp16 gradients overflowed (they count as steps, as in transformers). */
     public long skippedSteps() {
         return skippedSteps;
+    }
+
+    /** When attention runs in query blocks (tests and benchmarks compare policies); set before the first step. */
+    public void attentionPolicy(Attention.Policy p) {
+        this.attention = java.util.Objects.requireNonNull(p, "policy");
     }
 
     /** Also evaluates after the steps {@code when} accepts (the sweep's early-termination rungs). */
@@ -179,21 +210,35 @@ public final class TrialRun implements AutoCloseable {
         double lr = schedule.rate(optimizer.step());
         double loss = 0;
         long tokens = 0;
+        long padded = 0;
         long rows = 0;
+        boolean checkpointing = settings.gradientCheckpointing();
         try (GradMode g = GradMode.on()) {
             for (Batch mb : window) {
                 try (Ops ops = Ops.scope(adapter.manager())) {
-                    Forward f = Forward.train(ops, base, adapter, Dropout.forStep(settings.seed(), microBatches++));
+                    int block = attention.blockFor(mb.length(), checkpointing);
+                    LayerTape tape = checkpointing ? LayerTape.recomputing(ops)
+                            : block > 0 ? LayerTape.keeping(ops) : null;
+                    Forward f = Forward.train(ops, base, adapter, Dropout.forStep(settings.seed(), microBatches++))
+                            .withMemory(tape, block);
                     NDArray out = base.architecture().forward(f, mb.modelInput(ops));
                     NDArray l = ops.scale(objective.lossSum(ops, out, mb), 1.0 / Math.max(1, counted));
+                    // the logits are as large as batch x length x vocab: autograd keeps what it needs of them
+                    out.close();
                     float v = l.getFloat();
                     if (!Float.isFinite(v)) {
                         throw new NonFiniteLossException(step + 1, v);
                     }
-                    ops.backward(lossScale == 1 ? l : ops.scale(l, lossScale));
+                    NDArray root = lossScale == 1 ? l : ops.scale(l, lossScale);
+                    if (tape == null) {
+                        ops.backward(root);
+                    } else {
+                        tape.backward(root);
+                    }
                     loss += v;
                 }
                 tokens += mb.tokens();
+                padded += (long) mb.rows() * mb.length();
                 rows += mb.rows();
             }
         }
@@ -205,7 +250,7 @@ public final class TrialRun implements AutoCloseable {
         double seconds = (System.nanoTime() - t0) / 1e9;
         elapsed += seconds;
         StepReport report = new StepReport(step, totalSteps, epoch(), loss, lr, gradNorm,
-                tokens / seconds, rows / seconds, Memory.peakRssMb(), elapsed);
+                tokens / seconds, rows / seconds, Memory.peakRssMb(), elapsed, tokens, padded);
         listener.onStep(report);
         boolean due = settings.evalSteps() > 0 && step % settings.evalSteps() == 0 || extraEvaluations.test(step);
         if (!eval.isEmpty() && due && !finished()) {
@@ -265,7 +310,7 @@ public final class TrialRun implements AutoCloseable {
 
     /** Evaluates now (and remembers the adapter if it is the best so far). */
     public Map<String, Double> evaluateNow() {
-        Map<String, Double> m = Evaluator.evaluate(base, adapter, objective, eval);
+        Map<String, Double> m = Evaluator.evaluate(base, adapter, objective, eval.iterator(), attention);
         m.put("epoch", epoch());
         lastEval = m;
         evaluatedAt = step;

@@ -6,6 +6,7 @@ import dev.lora4j.run.Resources;
 import dev.lora4j.runtime.Torch;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.ToIntFunction;
 
 /**
  * Turns a sweep's {@code resources} into device lanes. A GPU is one lane with {@code trials_per_device} trials taking
@@ -30,6 +31,16 @@ final class Devices {
     }
 
     static List<DevicePool.DeviceLayout> layout(Resources r, int cpuLanes, int cpuThreadsPerLane, int cores) {
+        return layout(r, cpuLanes, cpuThreadsPerLane, cores, d -> 1);
+    }
+
+    /**
+     * As {@link #layout(Resources, int, int, int)}; with {@code trials_per_device: auto}, {@code fits} says how many
+     * trials fit on a device (from the memory estimate): a GPU's lane takes that many (at least one), the CPU's
+     * lanes share them (fewer lanes when fewer fit).
+     */
+    static List<DevicePool.DeviceLayout> layout(Resources r, int cpuLanes, int cpuThreadsPerLane, int cores,
+            ToIntFunction<Device> fits) {
         List<Device> devices = r.devices();
         if (r.autoDevices()) {
             int gpus = Torch.engine().getGpuCount();
@@ -46,9 +57,16 @@ final class Devices {
             if (d.kind() == Device.Kind.CPU) {
                 int threads = Math.max(1, Math.min(cpuThreadsPerLane, cores));
                 int lanes = cpuLanes > 0 ? cpuLanes : Math.max(1, cores / threads);
-                out.add(new DevicePool.DeviceLayout("cpu", lanes, r.trialsPerDevice(), threads));
+                int perLane = r.trialsPerDevice();
+                if (r.autoTrialsPerDevice()) {
+                    int n = Math.max(1, fits.applyAsInt(d));
+                    lanes = Math.min(lanes, n);
+                    perLane = Math.max(1, n / lanes);
+                }
+                out.add(new DevicePool.DeviceLayout("cpu", lanes, perLane, threads));
             } else {
-                out.add(new DevicePool.DeviceLayout(d.toString(), 1, r.trialsPerDevice(), 1));
+                int perLane = r.autoTrialsPerDevice() ? Math.max(1, fits.applyAsInt(d)) : r.trialsPerDevice();
+                out.add(new DevicePool.DeviceLayout(d.toString(), 1, perLane, 1));
             }
         }
         return out;

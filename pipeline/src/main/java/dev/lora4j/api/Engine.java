@@ -725,7 +725,7 @@ public final class Engine {
                         base.config().intOr("pad_token_id", 0));
                 Adapter adapter = adapterFor(base, run)) {
             TrialData data = TrainingData.open(run.data(), run.task(), tokenizer, base.architecture(),
-                    run.training().batchSize(), run.training().seed());
+                    run.training().batchSize(), run.training().seed(), TrainingData.Layout.of(run.training()));
             adapter.useLabelNames(data.labels());
             base.warnings().forEach(r.warn());
             adapter.warnings().forEach(r.warn());

@@ -5,11 +5,14 @@ import dev.lora4j.actors.DevicePool;
 import dev.lora4j.actors.StopRule;
 import dev.lora4j.actors.TrialFiles;
 import dev.lora4j.actors.TrialSession;
+import dev.lora4j.run.Device;
 import dev.lora4j.sweep.Goal;
 import dev.lora4j.sweep.SweepSpec;
+import dev.lora4j.train.MemoryEstimate;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.LoggerFactory;
 
 /**
  * Everything one sweep runs with: its spec and options, the instance's shared actors, its event hub, its trial
@@ -23,8 +26,8 @@ record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, Even
     static SweepRun of(SweepSpec spec, SweepOptions options, Workers.Refs workers, EventHub hub,
             TrialFiles.Factory files, RunLock lock) {
         List<DevicePool.DeviceLayout> layout = options.localLanes() ? Devices.layout(spec.base().resources(),
-                options.cpuLanes(), options.cpuThreadsPerLane(), Runtime.getRuntime().availableProcessors())
-                : List.of();
+                options.cpuLanes(), options.cpuThreadsPerLane(), Runtime.getRuntime().availableProcessors(),
+                d -> fit(spec, d)) : List.of();
         int slots = layout.stream().mapToInt(d -> d.lanes() * d.trialsPerLane()).sum();
         int remote = 0;
         if (workers.clustered()) {
@@ -40,6 +43,17 @@ record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, Even
                 options.keepCheckpoints(), options.resume(), stopRule(spec), hub.input());
         return new SweepRun(spec, options, workers, hub, files, lock, new AtomicBoolean(), new CompletableFuture<>(),
                 plan, slots);
+    }
+
+    /** {@code trials_per_device: auto}: how many of the sweep's largest trial fit on {@code d} (the estimate). */
+    private static int fit(SweepSpec spec, Device d) {
+        ai.djl.Device device = d.kind() == Device.Kind.CPU ? ai.djl.Device.cpu() : ai.djl.Device.gpu(d.index());
+        MemoryEstimate.Estimate e = MemoryEstimate.forSweep(spec, device.isGpu());
+        int n = e.trialsPerDevice(MemoryEstimate.freeBytes(device));
+        LoggerFactory.getLogger(SweepRun.class).info("trials_per_device auto on {}: {} trial(s) fit (one"
+                + " trial's peak {} MiB, of which {} MiB per trial)", d, Math.max(1, n), e.peakBytes() >> 20,
+                e.perTrialBytes() >> 20);
+        return n;
     }
 
     /** ASHA with rungs that count evaluations: rung k is at grace * eta^k evaluations of eval_steps each. */

@@ -51,9 +51,9 @@ final class SampleRun {
         StringBuilder sb = new StringBuilder(String.join(",", RunFolder.COLUMNS)).append('\n');
         for (int s = 1; s <= steps; s++) {
             sb.append(s).append(",0.1,").append(loss - 0.1 * s).append(",0.001,0.5,100,10,300,").append(0.1 * s)
-                    .append(",,,\n");
+                    .append(",,,,1280,1280\n");
             if (evalSteps.contains((long) s)) {
-                sb.append(s).append(",0.1,,,,,,,,").append(evalLoss + 0.1 * (steps - s)).append(",0.5,2.5\n");
+                sb.append(s).append(",0.1,,,,,,,,").append(evalLoss + 0.1 * (steps - s)).append(",0.5,2.5,,\n");
             }
         }
         return sb.toString();
