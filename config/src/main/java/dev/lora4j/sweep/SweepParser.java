@@ -30,8 +30,8 @@ final class SweepParser {
     /** Combinations checked at load time; later ones are checked as their trials are expanded. */
     static final int COMBINATIONS_CHECKED = 200;
     private static final int COMBINATION_ERRORS_SHOWN = 5;
-    private static final List<String> PARAMETER_KEYS = List.of("values", "value", "min", "max", "distribution",
-            "ratio_to");
+    private static final List<String> PARAMETER_KEYS = List.of("values", "value", "probabilities", "min", "max", "mu",
+            "sigma", "q", "distribution", "ratio_to");
     private static final Pattern METRIC_NAME = Pattern.compile("[A-Za-z0-9_./-]+");
     /** Keys of W&B sweep files that mean something else here. */
     private static final Map<String, String> WANDB_HINTS = Map.of(
@@ -272,29 +272,140 @@ final class SweepParser {
                     ? Optional.of(new Domain.Tied(other.get(), ((FieldRef.Resolution.Found) r).field(), factors))
                     : Optional.empty();
         }
-        if ((values ? 1 : 0) + (value ? 1 : 0) + (range ? 1 : 0) != 1) {
-            p.error(s.path(), (values || value || range ? "give only one of" : "give") + " values: [...], value: x, "
-                    + "min/max (random sweeps) or ratio_to");
+        boolean gaussian = s.has("mu") || s.has("sigma");
+        if ((values ? 1 : 0) + (value ? 1 : 0) + (range || gaussian ? 1 : 0) != 1) {
+            p.error(s.path(), (values || value || range || gaussian ? "give only one of" : "give")
+                    + " values: [...], value: x, min/max (random and bayes sweeps), mu/sigma with a normal "
+                    + "distribution, or ratio_to");
+            return Optional.empty();
+        }
+        Optional<Distribution> named = Choices.read(s, "distribution", Distribution.values());
+        if (s.has("distribution") && named.isEmpty()) {
+            return Optional.empty();
+        }
+        Distribution.Kind kind = values ? Distribution.Kind.CATEGORICAL : value ? Distribution.Kind.CONSTANT
+                : range ? Distribution.Kind.BOUNDED : Distribution.Kind.GAUSSIAN;
+        if (named.isPresent() && named.get().kind() != kind) {
+            p.error(s.path("distribution"), named.get().json() + " takes " + KIND_KEYS.get(named.get().kind())
+                    + ", not " + KIND_KEYS.get(kind));
+            return Optional.empty();
+        }
+        if (kind == Distribution.Kind.GAUSSIAN && named.isEmpty()) {
+            p.error(s.path(), "mu and sigma need distribution: normal, q_normal, log_normal or q_log_normal");
             return Optional.empty();
         }
         if (value) {
             return Optional.of(new Domain.Constant(s.node().get("value").deepCopy()));
         }
         if (values) {
-            List<JsonNode> list = list(s);
-            // compared as trial ids see them (canonical JSON): 16 and 16.0, {a: 1, b: 2} and {b: 2, a: 1} are one
-            Map<String, Integer> valueAt = new HashMap<>();
-            for (int i = 0; i < list.size(); i++) {
-                Integer j = valueAt.putIfAbsent(JsonText.canonical(list.get(i)), i);
-                if (j != null) {
-                    p.error(s.path("values") + "[" + i + "]", "duplicate value " + Section.show(list.get(i))
-                            + sameAs(list.get(i), list.get(j), j) + ": each point would run twice");
-                }
+            return categorical(s, named, method);
+        }
+        return drawn(s, field, method, named);
+    }
+
+    /** The keys each kind of distribution reads, as messages name them. */
+    private static final Map<Distribution.Kind, String> KIND_KEYS = Map.of(
+            Distribution.Kind.CONSTANT, "value", Distribution.Kind.CATEGORICAL, "values",
+            Distribution.Kind.BOUNDED, "min/max", Distribution.Kind.GAUSSIAN, "mu/sigma");
+
+    private Optional<Domain> categorical(Section s, Optional<Distribution> named, SweepMethod method) {
+        List<JsonNode> list = list(s);
+        // compared as trial ids see them (canonical JSON): 16 and 16.0, {a: 1, b: 2} and {b: 2, a: 1} are one
+        Map<String, Integer> valueAt = new HashMap<>();
+        for (int i = 0; i < list.size(); i++) {
+            Integer j = valueAt.putIfAbsent(JsonText.canonical(list.get(i)), i);
+            if (j != null) {
+                p.error(s.path("values") + "[" + i + "]", "duplicate value " + Section.show(list.get(i))
+                        + sameAs(list.get(i), list.get(j), j) + ": each point would run twice");
             }
+        }
+        if (named.isPresent() && (named.get() == Distribution.CATEGORICAL_W_PROBABILITIES) != s.has("probabilities")) {
+            p.error(s.path("distribution"), s.has("probabilities")
+                    ? "probabilities go with distribution categorical_w_probabilities (or no distribution)"
+                    : "categorical_w_probabilities needs probabilities: one per value, summing to 1");
+            return Optional.empty();
+        }
+        if (!s.has("probabilities")) {
             return list.isEmpty() ? Optional.empty() : Optional.of(new Domain.Values(list));
         }
         if (method instanceof SweepMethod.Grid) {
-            p.error(s.path(), "min/max draw values at random: use method random, or give values for a grid");
+            p.error(s.path("probabilities"), "a grid runs every value once: probabilities apply to random sweeps");
+            return Optional.empty();
+        }
+        JsonNode raw = s.node().get("probabilities");
+        List<Double> probabilities = new ArrayList<>();
+        int before = p.errorCount();
+        if (!raw.isArray() || raw.size() != list.size()) {
+            p.error(s.path("probabilities"), "probabilities must be a list of " + list.size() + " numbers, one per "
+                    + "value, got " + Section.show(raw));
+            return Optional.empty();
+        }
+        for (int i = 0; i < raw.size(); i++) {
+            JsonNode x = raw.get(i);
+            if (!x.isNumber() || !(x.doubleValue() >= 0)) {
+                p.error(s.path("probabilities") + "[" + i + "]", "a probability is a number >= 0, got "
+                        + Section.show(x));
+            } else {
+                probabilities.add(x.doubleValue());
+            }
+        }
+        double sum = probabilities.stream().mapToDouble(Double::doubleValue).sum();
+        // numpy's isclose(sum, 1), as W&B checks
+        if (p.errorCount() == before && Math.abs(sum - 1) > 1e-8 + 1e-5) {
+            p.error(s.path("probabilities"), "probabilities must sum to 1, got " + Numbers.format(sum));
+        }
+        return p.errorCount() > before || list.isEmpty() ? Optional.empty()
+                : Optional.of(new Domain.Values(list, probabilities));
+    }
+
+    private Optional<Domain> drawn(Section s, FieldRef field, SweepMethod method, Optional<Distribution> named) {
+        boolean bounded = s.has("min") || s.has("max");
+        int before = p.errorCount();
+        List<String> reads = new ArrayList<>(bounded ? List.of("min", "max") : List.of("mu", "sigma"));
+        Distribution dist;
+        if (named.isPresent()) {
+            dist = named.get();
+        } else {
+            // W&B's schema takes min/max that are both whole numbers as int_uniform, else uniform
+            boolean whole = s.number("min").filter(v -> v == Math.rint(v)).isPresent()
+                    && s.number("max").filter(v -> v == Math.rint(v)).isPresent();
+            dist = whole ? Distribution.INT_UNIFORM : Distribution.UNIFORM;
+            if (whole && !field.integer() && !(method instanceof SweepMethod.Grid)) {
+                p.warn(s.path() + ": min and max are whole numbers, so (as in W&B) " + field.key() + " is drawn from "
+                        + "int_uniform, whole numbers only; write distribution: uniform for values in between");
+            }
+        }
+        if (dist.quantized()) {
+            reads.add("q");
+        }
+        for (String k : List.of("min", "max", "mu", "sigma", "q")) {
+            if (s.has(k) && !reads.contains(k)) {
+                p.error(s.path(k), dist.json() + " reads " + String.join(", ", reads) + ", not " + k);
+            }
+        }
+        boolean grids = dist == Distribution.INT_UNIFORM || dist == Distribution.Q_UNIFORM;
+        if (method instanceof SweepMethod.Grid && !grids) {
+            p.error(s.path(), dist.json() + " draws values at random: use method random or bayes, or give values "
+                    + "(or int_uniform / q_uniform, which a grid enumerates)");
+        }
+        Optional<Double> q = s.number("q");
+        if (q.isPresent() && !(q.get() > 0)) {
+            p.error(s.path("q"), "q must be > 0, got " + Numbers.format(q.get()));
+        }
+        boolean wholeQ = s.has("q") && s.node().get("q").isIntegralNumber();
+        boolean integral = dist == Distribution.INT_UNIFORM || (dist.quantized() && wholeQ);
+        if (field.integer() && !integral) {
+            p.error(s.path("distribution"), field.key() + " is an integer: use int_uniform, a q_ distribution with "
+                    + "a whole q (q: 1), or list values");
+        }
+        if (!bounded) {
+            double mu = s.number("mu").orElse(0.0);
+            double sigma = s.number("sigma").orElse(1.0);
+            if (!(sigma >= 0)) {
+                p.error(s.path("sigma"), "sigma must be >= 0, got " + Numbers.format(sigma));
+            }
+            return p.errorCount() > before ? Optional.empty()
+                    : Optional.of(new Domain.Gaussian(dist, mu, sigma, q.orElse(1.0), integral));
         }
         Optional<Double> min = s.number("min");
         Optional<Double> max = s.number("max");
@@ -303,21 +414,15 @@ final class SweepParser {
                 p.error(s.path(k), "missing: a range needs both min and max");
             }
         }
-        Distribution dist = Choices.read(s, "distribution", Distribution.values())
-                .orElse(field.integer() ? Distribution.INT_UNIFORM : Distribution.UNIFORM);
         if (min.isEmpty() || max.isEmpty()) {
             return Optional.empty();
         }
-        int before = p.errorCount();
         if (!(min.get() < max.get())) {
             p.error(s.path("max"), "max must be > min (" + Numbers.format(min.get()) + "), got "
                     + Numbers.format(max.get()));
         }
-        if (dist == Distribution.LOG_UNIFORM && !(min.get() > 0)) {
-            p.error(s.path("min"), "log_uniform needs min > 0, got " + Numbers.format(min.get()));
-        }
-        if (field.integer() && dist != Distribution.INT_UNIFORM) {
-            p.error(s.path("distribution"), field.key() + " is an integer: use int_uniform, or list values");
+        if (dist.logOfBounds() && !(min.get() > 0)) {
+            p.error(s.path("min"), dist.json() + " needs min > 0, got " + Numbers.format(min.get()));
         }
         if (dist == Distribution.INT_UNIFORM) {
             for (String k : List.of("min", "max")) {
@@ -327,7 +432,21 @@ final class SweepParser {
                 }
             }
         }
-        return p.errorCount() > before ? Optional.empty() : Optional.of(new Domain.Range(min.get(), max.get(), dist));
+        if (dist.exponents() && min.get() > 0 && max.get() < 1) {
+            double lo = dist.draw(min.get(), max.get(), q.orElse(1.0), 0);
+            double hi = dist.draw(min.get(), max.get(), q.orElse(1.0), 1);
+            p.warn(s.path() + ": " + dist.json() + "'s min and max are natural-log exponents, as in W&B: this draws "
+                    + "between " + Numbers.format(fiveDigits(lo)) + " and " + Numbers.format(fiveDigits(hi))
+                    + "; for values between "
+                    + Numbers.format(min.get()) + " and " + Numbers.format(max.get()) + " write distribution: "
+                    + dist.withValues().orElseThrow().json());
+        }
+        return p.errorCount() > before ? Optional.empty()
+                : Optional.of(new Domain.Range(dist, min.get(), max.get(), q.orElse(1.0), integral));
+    }
+
+    private static double fiveDigits(double x) {
+        return new java.math.BigDecimal(x).round(new java.math.MathContext(5)).doubleValue();
     }
 
     /** {@code " (values[0] is 16)"} when a duplicate is written differently from the value it repeats. */
@@ -378,8 +497,8 @@ final class SweepParser {
         }
         long size = 1;
         for (Parameter x : parameters) {
-            if (x.domain() instanceof Domain.Range) {
-                return false;
+            if (x.domain().gridSize() == 0) {
+                return false; // reported at the parameter
             }
             try {
                 size = Math.multiplyExact(size, x.domain().gridSize());
@@ -438,9 +557,14 @@ final class SweepParser {
                 } else if (d instanceof Domain.Constant c) {
                     report(param, at + ".value", errorsWith(Map.of(f, c.value())), "");
                 } else if (d instanceof Domain.Range r) {
-                    boolean integer = f.integer() || r.distribution() == Distribution.INT_UNIFORM;
-                    report(param, at + ".min", errorsWith(Map.of(f, Trials.number(r.min(), integer))), "");
-                    report(param, at + ".max", errorsWith(Map.of(f, Trials.number(r.max(), integer))), "");
+                    // the ends of what is drawn (e^min and e^max for log_uniform): every quantile function rises
+                    boolean integer = f.integer() || r.integral();
+                    report(param, at + ".min", errorsWith(Map.of(f, Trials.number(r.draw(0), integer))), "");
+                    report(param, at + ".max", errorsWith(Map.of(f, Trials.number(r.draw(1), integer))), "");
+                } else if (d instanceof Domain.Gaussian g) {
+                    // unbounded: the median is checked; draws far out that a field refuses fail as trials
+                    report(param, at + ".mu", errorsWith(Map.of(f, Trials.number(g.draw(0.5), f.integer()
+                            || g.integral()))), "");
                 } else if (d instanceof Domain.Tied t) {
                     ties(param, t, at);
                 }
@@ -520,8 +644,11 @@ final class SweepParser {
                         return List.of(c.value());
                     }
                     if (d instanceof Domain.Range r) {
-                        boolean integer = other.integer() || r.distribution() == Distribution.INT_UNIFORM;
-                        return List.of(Trials.number(r.min(), integer), Trials.number(r.max(), integer));
+                        boolean integer = other.integer() || r.integral();
+                        return List.of(Trials.number(r.draw(0), integer), Trials.number(r.draw(1), integer));
+                    }
+                    if (d instanceof Domain.Gaussian g) {
+                        return List.of(Trials.number(g.draw(0.5), other.integer() || g.integral()));
                     }
                     return List.of();
                 }

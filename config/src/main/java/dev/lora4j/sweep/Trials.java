@@ -118,14 +118,17 @@ public final class Trials implements Iterable<TrialSpec> {
             long digit = rng == null ? (index / strides[i]) % p.domain().gridSize() : -1;
             Domain d = p.domain();
             if (d instanceof Domain.Values v) {
-                values[i] = v.values().get((int) (rng == null ? digit : rng.nextLong(v.values().size())));
+                int k = rng == null ? (int) digit : v.probabilities().isEmpty()
+                        ? (int) rng.nextLong(v.values().size()) : v.index(rng.nextDouble());
+                values[i] = v.values().get(k);
             } else if (d instanceof Domain.Constant c) {
                 values[i] = c.value();
             } else if (d instanceof Domain.Tied t) {
                 factor[i] = (int) (rng == null ? digit : rng.nextLong(t.factors().size()));
-            } else if (d instanceof Domain.Range r) {
-                double x = r.distribution().draw(r.min(), r.max(), rng.nextDouble());
-                values[i] = number(x, p.field().integer() || r.distribution() == Distribution.INT_UNIFORM);
+            } else if (d instanceof Domain.Range r && rng == null) {
+                values[i] = number(r.gridValue(digit), p.field().integer() || r.integral());
+            } else if (d instanceof Domain.Drawn r) {
+                values[i] = number(r.draw(rng.nextDouble()), p.field().integer() || r.integral());
             }
         }
         Map<String, JsonNode> a = new LinkedHashMap<>();

@@ -100,7 +100,7 @@ class SweepSpecTest {
     @Test
     void randomIsDeterministicPerSeedAndResumable() throws IOException {
         String body = "method: {type: random, trials: 50, seed: SEED}\nparameters:\n"
-                + "  learning_rate: {min: 1.0e-5, max: 1.0e-2, distribution: log_uniform}\n"
+                + "  learning_rate: {min: 1.0e-5, max: 1.0e-2, distribution: log_uniform_values}\n"
                 + "  r: {values: [4, 8, 16]}\n  lora_dropout: {min: 0.0, max: 0.2}\n"
                 + "  warmup_steps: {min: 0, max: 3}\n  lora_alpha: {ratio_to: r, values: [1, 2]}\n";
         SweepSpec a = read(body.replace("SEED", "7"));
@@ -259,12 +259,14 @@ class SweepSpecTest {
                 errors("method: {type: random, trials: 0}\n" + params));
         assertEquals(List.of("method.seed: seed applies to random sweeps; a grid runs every point once"),
                 errors("method: {type: grid, seed: 3}\n" + params));
-        assertEquals(List.of("parameters.learning_rate: min/max draw values at random: use method random, or give "
-                + "values for a grid"), errors("method: grid\nparameters:\n  learning_rate: {min: 1.0e-4, max: 1.0e-3}\n"));
-        assertEquals(List.of("parameters.r.distribution: r is an integer: use int_uniform, or list values",
-                "parameters.learning_rate.min: log_uniform needs min > 0, got 0"),
+        assertEquals(List.of("parameters.learning_rate: uniform draws values at random: use method random or bayes, "
+                + "or give values (or int_uniform / q_uniform, which a grid enumerates)"),
+                errors("method: grid\nparameters:\n  learning_rate: {min: 1.0e-4, max: 1.0e-3}\n"));
+        assertEquals(List.of("parameters.r.distribution: r is an integer: use int_uniform, a q_ distribution with a "
+                + "whole q (q: 1), or list values",
+                "parameters.learning_rate.min: log_uniform_values needs min > 0, got 0"),
                 errors("method: {type: random, trials: 3}\nparameters:\n  r: {min: 4, max: 16, distribution: uniform}\n"
-                        + "  learning_rate: {min: 0, max: 1.0e-3, distribution: log_uniform}\n"));
+                        + "  learning_rate: {min: 0, max: 1.0e-3, distribution: log_uniform_values}\n"));
     }
 
     @Test

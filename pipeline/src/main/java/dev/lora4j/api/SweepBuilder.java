@@ -313,7 +313,8 @@ public final class SweepBuilder {
      * @param parameter a numeric field
      * @param min the lower bound
      * @param max the upper bound
-     * @param distribution {@code uniform}, {@code log_uniform}, {@code int_uniform}, {@code q_uniform}, ...
+     * @param distribution {@code uniform}, {@code log_uniform_values}, {@code int_uniform}, {@code q_uniform}, ...
+     *     (W&amp;B's names and meanings: {@code log_uniform} takes natural-log exponents)
      * @return this builder
      */
     public SweepBuilder range(String parameter, double min, double max, String distribution) {
