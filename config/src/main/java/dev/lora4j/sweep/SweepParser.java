@@ -22,6 +22,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -35,7 +36,6 @@ final class SweepParser {
     private static final Pattern METRIC_NAME = Pattern.compile("[A-Za-z0-9_./-]+");
     /** Keys of W&B sweep files that mean something else here. */
     private static final Map<String, String> WANDB_HINTS = Map.of(
-            "run_cap", "; lora4j counts random trials with method: {type: random, trials: N}",
             "program", "; lora4j runs the trials itself: remove it",
             "command", "; lora4j runs the trials itself: remove it",
             "project", "; W&B's project has no meaning here: remove it",
@@ -63,11 +63,16 @@ final class SweepParser {
         Metric metric = metric(root);
         List<Parameter> parameters = parameters(root, method);
         Asha asha = earlyTerminate(root);
+        Long runCap = root.longInteger("run_cap").orElse(null);
+        if (runCap != null && runCap < 1) {
+            p.error("run_cap", "run_cap must be >= 1 (the most trials the sweep runs), got " + runCap);
+        }
         base.ifPresent(b -> crossChecks(b, metric, asha, parameters));
         SweepSpec spec = null;
         if (base.isPresent() && sizeFits(method, parameters)) {
             spec = new SweepSpec(base.get(), tree(root, "lora"), tree(root, "training"),
-                    method == null ? new SweepMethod.Grid() : method, metric, parameters, asha);
+                    method == null ? new SweepMethod.Grid() : method, metric, parameters, asha,
+                    runCap == null || runCap < 1 ? Long.MAX_VALUE : runCap);
             new ValueChecks(spec).run();
             if (!p.hasErrors()) {
                 combinations(spec);
@@ -138,14 +143,19 @@ final class SweepParser {
             return Metric.DEFAULT;
         }
         Section m = s.get();
-        m.rejectUnknown(List.of("name", "goal"));
+        m.rejectUnknown(List.of("name", "goal", "target"));
         String name = m.string("name").orElse(Metric.DEFAULT.name());
         if (!METRIC_NAME.matcher(name).matches()) {
             p.error("metric.name", "a metric name is letters, digits and _ . / -, e.g. eval_loss, got \"" + name
                     + "\"");
         }
         Goal goal = Choices.read(m, "goal", Goal.values()).orElse(Goal.MINIMIZE);
-        return new Metric(name, goal);
+        Optional<Double> target = m.number("target");
+        if (target.isPresent() && !Double.isFinite(target.get())) {
+            p.error("metric.target", "target must be a finite number, got " + Numbers.format(target.get()));
+        }
+        return new Metric(name, goal, target.filter(Double::isFinite).map(OptionalDouble::of)
+                .orElse(OptionalDouble.empty()));
     }
 
     private Asha earlyTerminate(Section root) {

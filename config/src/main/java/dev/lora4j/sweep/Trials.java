@@ -37,16 +37,18 @@ public final class Trials implements Iterable<TrialSpec> {
         this.strides = new long[parameters.size()];
         this.resolvedLora = LoraConfigJson.toTree(sweep.base().lora());
         this.resolvedTraining = sweep.base().training().toTree();
+        long n;
         if (sweep.method() instanceof SweepMethod.Random r) {
-            this.size = r.trials();
+            n = r.trials();
         } else {
             long s = 1;
             for (int i = parameters.size() - 1; i >= 0; i--) {
                 strides[i] = s;
                 s = Math.multiplyExact(s, parameters.get(i).domain().gridSize());
             }
-            this.size = s;
+            n = s;
         }
+        this.size = Math.min(n, sweep.runCap());
     }
 
     /** The number of trials, without expanding any. */

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -132,6 +133,8 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
                 .onMessage(RunTrial.class, this::onRunTrial)
                 .onMessage(Kept.class, m -> {
                     record(m.result());
+                    // a resumed sweep reads on, to keep every trial that ended; the stages start no new one
+                    checkTarget(m.result(), false);
                     return this;
                 })
                 .onMessage(SessionEnded.class, this::onSessionEnded)
@@ -197,6 +200,15 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
                     .reason("another trial of this sweep has the id " + id).build());
             return this;
         }
+        if (run.targetReached().get()) {
+            // checked and announced ahead of the lanes before the target was reached: it ends unstarted, with no
+            // folder and no row, and a resumed sweep does not start it either
+            TrialResult r = TrialResult.of(m.spec()).status(TrialResult.Status.CANCELLED).attempts(0)
+                    .failure(new Failure.Cancelled("metric.target was reached before it started")).build();
+            run.hub().input().tell(new TrialEvent.Ended(r, false));
+            m.done().complete(r);
+            return this;
+        }
         ActorRef<TrialSession.Command> session = getContext().spawn(
                 TrialSession.create(m.spec(), m.errors(), run.plan(), run.files().of(id), run.cancelled().get(),
                         sessionReports),
@@ -213,6 +225,7 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
             return this;
         }
         record(r);
+        checkTarget(r, true);
         session.done().complete(r);
         if (r.failure() instanceof Failure.Storage s && r.status() == TrialResult.Status.CANCELLED
                 && !run.cancelled().get()) {
@@ -245,6 +258,23 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
         dirty = true;
         if (!timers.isTimerActive(Timer.FLUSH)) {
             timers.startSingleTimer(Timer.FLUSH, Timer.FLUSH, FLUSH_EVERY);
+        }
+    }
+
+    /** W&B's metric.target: the first trial that reaches it ends the sweep; trials running then finish. */
+    private void checkTarget(TrialResult r, boolean stopSource) {
+        boolean measured = r.status() == TrialResult.Status.FINISHED || r.status() == TrialResult.Status.STOPPED;
+        if (!measured || run.targetReached().get()) {
+            return;
+        }
+        Optional<Double> v = r.metric(spec.metric().name());
+        if (v.isPresent() && spec.metric().reaches(v.get())) {
+            run.targetReached().set(true);
+            getContext().getLog().info("sweep {}: trial {} reached the target {}; no new trial starts", spec.name(),
+                    r.trialId(), spec.metric());
+            if (stopSource && killSwitch != null) {
+                killSwitch.shutdown();
+            }
         }
     }
 

@@ -13,12 +13,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Everything one sweep runs with: its spec and options, the instance's shared actors, its event hub, its trial
- * files, the lock on its run folder, the cancel flag every stage reads, and how its trials are run (devices, retries,
- * early termination).
+ * files, the lock on its run folder, the cancel flag every stage reads, the flag set once a trial reached
+ * {@code metric.target} (no trial starts after it; running ones finish), and how its trials are run (devices,
+ * retries, early termination).
  */
 record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, EventHub hub, TrialFiles.Factory files,
-        RunLock lock, AtomicBoolean cancelled, CompletableFuture<SweepReport> report, TrialSession.Plan plan,
-        int slots) {
+        RunLock lock, AtomicBoolean cancelled, AtomicBoolean targetReached, CompletableFuture<SweepReport> report,
+        TrialSession.Plan plan, int slots) {
 
     static SweepRun of(SweepSpec spec, SweepOptions options, Workers.Refs workers, EventHub hub,
             TrialFiles.Factory files, RunLock lock) {
@@ -38,7 +39,8 @@ record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, Even
         TrialSession.Plan plan = new TrialSession.Plan(workers.services(), layout, remote, spec.metric().name(),
                 spec.metric().goal() == Goal.MAXIMIZE, spec.base().resources().maxFailures().orElse(0),
                 options.keepCheckpoints(), options.resume(), stopRule(spec), hub.input());
-        return new SweepRun(spec, options, workers, hub, files, lock, new AtomicBoolean(), new CompletableFuture<>(),
+        return new SweepRun(spec, options, workers, hub, files, lock, new AtomicBoolean(), new AtomicBoolean(),
+                new CompletableFuture<>(),
                 plan, slots);
     }
 
