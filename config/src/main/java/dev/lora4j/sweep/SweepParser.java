@@ -84,20 +84,27 @@ final class SweepParser {
 
     private SweepMethod method(Section root) {
         Optional<JsonNode> value = root.value("method");
+        // W&B counts trials with run_cap alone: it stands in for trials when those are not given
+        Optional<Long> runCap = root.longInteger("run_cap").filter(n -> n >= 1);
         if (value.isEmpty()) {
-            p.error("method", "missing: grid, or {type: random, trials: N, seed: S}");
+            p.error("method", "missing: grid, or {type: random, trials: N, seed: S}, or {type: bayes, trials: N}");
             return null;
         }
         JsonNode v = value.get();
         if (v.isTextual()) {
             return switch (v.textValue()) {
                 case "grid" -> new SweepMethod.Grid();
-                case "random" -> {
-                    p.error("method", "random needs a trial count: method: {type: random, trials: 20, seed: 0}");
+                case "random", "bayes" -> {
+                    if (runCap.isPresent()) {
+                        yield v.textValue().equals("random") ? new SweepMethod.Random(runCap.get(), 0)
+                                : new SweepMethod.Bayes(runCap.get(), 0, Tpe.STARTUP_TRIALS);
+                    }
+                    p.error("method", v.textValue() + " needs a trial count: method: {type: " + v.textValue()
+                            + ", trials: 20, seed: 0}, or run_cap: 20");
                     yield null;
                 }
                 default -> {
-                    p.error("method", "method must be \"grid\" or \"random\", got " + Section.show(v));
+                    p.error("method", "method must be \"grid\", \"random\" or \"bayes\", got " + Section.show(v));
                     yield null;
                 }
             };
@@ -107,34 +114,50 @@ final class SweepParser {
             return null;
         }
         Section m = s.get();
-        m.rejectUnknown(List.of("type", "trials", "seed"));
+        m.rejectUnknown(List.of("type", "trials", "seed", "startup_trials"));
         Optional<String> type = m.string("type");
         if (type.isEmpty()) {
             if (!m.has("type")) {
-                p.error("method.type", "missing: grid or random");
+                p.error("method.type", "missing: grid, random or bayes");
             }
             return null;
         }
         if (type.get().equals("grid")) {
-            for (String k : List.of("trials", "seed")) {
+            for (String k : List.of("trials", "seed", "startup_trials")) {
                 if (m.has(k)) {
-                    p.error("method." + k, k + " applies to random sweeps; a grid runs every point once");
+                    p.error("method." + k, k + " applies to random and bayes sweeps; a grid runs every point once");
                 }
             }
             return new SweepMethod.Grid();
         }
-        if (!type.get().equals("random")) {
-            p.error("method.type", "type must be \"grid\" or \"random\", got \"" + type.get() + "\"");
+        if (!type.get().equals("random") && !type.get().equals("bayes")) {
+            p.error("method.type", "type must be \"grid\", \"random\" or \"bayes\", got \"" + type.get() + "\"");
             return null;
         }
-        Optional<Long> trials = m.longInteger("trials");
+        boolean bayes = type.get().equals("bayes");
+        Optional<Long> trials = m.longInteger("trials").or(() -> m.has("trials") ? Optional.empty() : runCap);
         long seed = m.longInteger("seed").orElse(0L);
-        if (!m.has("trials")) {
-            p.error("method.trials", "missing: how many random trials to draw");
+        if (!m.has("trials") && runCap.isEmpty()) {
+            p.error("method.trials", "missing: how many trials to " + (bayes ? "propose" : "draw")
+                    + " (or run_cap: N)");
         } else if (trials.isPresent() && trials.get() < 1) {
             p.error("method.trials", "trials must be >= 1, got " + trials.get());
         }
-        return trials.filter(t -> t >= 1).map(t -> (SweepMethod) new SweepMethod.Random(t, seed)).orElse(null);
+        int startup = Tpe.STARTUP_TRIALS;
+        if (m.has("startup_trials")) {
+            if (!bayes) {
+                p.error("method.startup_trials", "startup_trials applies to bayes sweeps (a random sweep is all "
+                        + "start-up)");
+            }
+            Optional<Integer> k = m.integer("startup_trials");
+            if (k.isPresent() && k.get() < 0) {
+                p.error("method.startup_trials", "startup_trials must be >= 0, got " + k.get());
+            }
+            startup = k.filter(x -> x >= 0).orElse(startup);
+        }
+        int startupTrials = startup;
+        return trials.filter(t -> t >= 1).map(t -> bayes ? (SweepMethod) new SweepMethod.Bayes(t, seed, startupTrials)
+                : new SweepMethod.Random(t, seed)).orElse(null);
     }
 
     private Metric metric(Section root) {

@@ -101,6 +101,8 @@ public final class SweepSpec {
                 .collect(Collectors.joining(", "));
         String how = method.json() + (over.isEmpty() ? ", nothing varies" : " over " + over)
                 + (method instanceof SweepMethod.Random r ? ", seed " + r.seed() : "")
+                + (method instanceof SweepMethod.Bayes b ? ", seed " + b.seed() + ", " + b.startupTrials()
+                        + " start-up" : "")
                 + (runCap != Long.MAX_VALUE ? ", run_cap " + runCap : "");
         return name() + ": " + size() + " trial" + (size() == 1 ? "" : "s") + " (" + how + "), metric " + metric;
     }

@@ -91,6 +91,10 @@ class SweepSpecTest {
         assertEquals(12, random.size());
         assertEquals(new SweepMethod.Random(12, 7), random.method());
         assertEquals(new Asha(2, 3, null), random.earlyTerminate().orElseThrow());
+        SweepSpec bayes = SweepSpec.read(examples.resolve("llama-bayes.yaml")).value();
+        assertEquals(new SweepMethod.Bayes(16, 7, 5), bayes.method());
+        assertEquals("llama-bayes: 16 trials (bayes over learning_rate, r, lora_alpha, lora_dropout, seed 7, 5 "
+                + "start-up), metric eval_loss minimize", bayes.summary());
         SweepSpec rsDora = SweepSpec.read(examples.resolve("llama-rslora-dora.yaml")).value();
         assertEquals(8, rsDora.size());
         assertEquals("use_rslora=true-use_dora=true-r32", rsDora.trials().get(7).name());
@@ -250,14 +254,17 @@ class SweepSpecTest {
     @Test
     void methodIsChecked() throws IOException {
         String params = "parameters:\n  r: {values: [4]}\n";
-        assertEquals(List.of("method: missing: grid, or {type: random, trials: N, seed: S}"), errors(params));
-        assertEquals(List.of("method: random needs a trial count: method: {type: random, trials: 20, seed: 0}"),
-                errors("method: random\n" + params));
-        assertEquals(List.of("method: method must be \"grid\" or \"random\", got \"bayes\""),
-                errors("method: bayes\n" + params));
+        assertEquals(List.of("method: missing: grid, or {type: random, trials: N, seed: S}, or {type: bayes, trials: "
+                + "N}"), errors(params));
+        assertEquals(List.of("method: random needs a trial count: method: {type: random, trials: 20, seed: 0}, or "
+                + "run_cap: 20"), errors("method: random\n" + params));
+        assertEquals(List.of("method: bayes needs a trial count: method: {type: bayes, trials: 20, seed: 0}, or "
+                + "run_cap: 20"), errors("method: bayes\n" + params));
+        assertEquals(List.of("method: method must be \"grid\", \"random\" or \"bayes\", got \"optuna\""),
+                errors("method: optuna\n" + params));
         assertEquals(List.of("method.trials: trials must be >= 1, got 0"),
                 errors("method: {type: random, trials: 0}\n" + params));
-        assertEquals(List.of("method.seed: seed applies to random sweeps; a grid runs every point once"),
+        assertEquals(List.of("method.seed: seed applies to random and bayes sweeps; a grid runs every point once"),
                 errors("method: {type: grid, seed: 3}\n" + params));
         assertEquals(List.of("parameters.learning_rate: uniform draws values at random: use method random or bayes, "
                 + "or give values (or int_uniform / q_uniform, which a grid enumerates)"),

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -24,6 +25,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.UniqueKillSwitch;
 import org.apache.pekko.stream.javadsl.Keep;
@@ -101,6 +103,8 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
     private final Map<String, TrialResult> results = new LinkedHashMap<>();
     private final java.util.Set<Long> openFlows = new java.util.HashSet<>();
     private final ActorRef<TrialResult> sessionReports;
+    /** A bayes sweep's proposals; null for grid and random, whose trials are known in advance. */
+    private final BayesSearch search;
     private final long started = System.nanoTime();
     private UniqueKillSwitch killSwitch;
     private boolean dirty;
@@ -114,13 +118,16 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
         this.timers = timers;
         this.folder = new SweepFolder(run.options().folder());
         this.sessionReports = ctx.messageAdapter(TrialResult.class, SessionEnded::new);
+        this.search = BayesSearch.of(run);
         timers.startTimerWithFixedDelay(Timer.CHECK_FOLDER, Timer.CHECK_FOLDER, CHECK_FOLDER_EVERY);
     }
 
     private void runStream() {
         closing = true; // nothing but this stream serves the sweep
         Stages stages = new Stages(run, getContext().getSelf());
-        killSwitch = Source.fromIterator(() -> spec.trials().iterator())
+        Source<TrialSpec, NotUsed> trials = search == null ? Source.fromIterator(() -> spec.trials().iterator())
+                : Source.unfoldAsync(0L, n -> search.next().thenApply(t -> t.map(x -> Pair.create(n + 1, x))));
+        killSwitch = trials
                 .viaMat(KillSwitches.single(), Keep.right())
                 .via(stages.all(run.slots()))
                 .toMat(Sink.ignore(), Keep.left())
@@ -206,6 +213,9 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
             TrialResult r = TrialResult.of(m.spec()).status(TrialResult.Status.CANCELLED).attempts(0)
                     .failure(new Failure.Cancelled("metric.target was reached before it started")).build();
             run.hub().input().tell(new TrialEvent.Ended(r, false));
+            if (search != null) {
+                search.ended(r);
+            }
             m.done().complete(r);
             return this;
         }
@@ -254,6 +264,9 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
     }
 
     private void record(TrialResult r) {
+        if (search != null) {
+            search.ended(r);
+        }
         results.put(r.trialId(), r);
         dirty = true;
         if (!timers.isTimerActive(Timer.FLUSH)) {
