@@ -62,7 +62,7 @@ final class SweepParser {
         SweepMethod method = method(root);
         Metric metric = metric(root);
         List<Parameter> parameters = parameters(root, method);
-        Asha asha = earlyTerminate(root);
+        EarlyTerminate asha = earlyTerminate(root);
         Long runCap = root.longInteger("run_cap").orElse(null);
         if (runCap != null && runCap < 1) {
             p.error("run_cap", "run_cap must be >= 1 (the most trials the sweep runs), got " + runCap);
@@ -181,20 +181,23 @@ final class SweepParser {
                 .orElse(OptionalDouble.empty()));
     }
 
-    private Asha earlyTerminate(Section root) {
+    private EarlyTerminate earlyTerminate(Section root) {
         Optional<Section> s = root.section("early_terminate");
         if (s.isEmpty()) {
             return null;
         }
         Section e = s.get();
-        e.rejectUnknown(List.of("type", "grace_period", "reduction_factor", "max_t"));
         Optional<String> type = e.string("type");
         if (!e.has("type")) {
-            p.error("early_terminate.type", "missing: asha");
-        } else if (type.isPresent() && !type.get().equals("asha")) {
-            p.error("early_terminate.type", "type must be \"asha\", got \"" + type.get() + "\""
-                    + (type.get().equals("hyperband") ? " (W&B's hyperband min_iter and eta are asha's grace_period "
-                    + "and reduction_factor)" : ""));
+            p.error("early_terminate.type", "missing: asha or hyperband");
+            return null;
+        }
+        if (type.isPresent() && type.get().equals("hyperband")) {
+            return hyperband(e);
+        }
+        e.rejectUnknown(List.of("type", "grace_period", "reduction_factor", "max_t"));
+        if (type.isPresent() && !type.get().equals("asha")) {
+            p.error("early_terminate.type", "type must be \"asha\" or \"hyperband\", got \"" + type.get() + "\"");
         }
         int grace = e.integer("grace_period").orElse(1);
         int factor = e.integer("reduction_factor").orElse(3);
@@ -209,6 +212,56 @@ final class SweepParser {
             p.error("early_terminate.max_t", "max_t must be >= grace_period (" + grace + "), got " + maxT);
         }
         return new Asha(grace, factor, maxT);
+    }
+
+    /** W&B's keys and defaults (eta 3, strict true as W&B's schema fills it); bands as hyperband_stop_runs. */
+    private EarlyTerminate hyperband(Section e) {
+        Map<String, String> ashaKeys = Map.of("grace_period", "min_iter", "reduction_factor", "eta", "max_t",
+                "max_iter (with s)");
+        ashaKeys.forEach((k, instead) -> {
+            if (e.has(k)) {
+                p.error("early_terminate." + k, k + " is asha's; hyperband's is " + instead);
+            }
+        });
+        ObjectNode rest = e.node().deepCopy();
+        rest.remove(ashaKeys.keySet());
+        new Section(rest, e.path(), p).rejectUnknown(List.of("type", "min_iter", "max_iter", "s", "eta", "strict"));
+        double eta = e.number("eta").orElse(3.0);
+        boolean strict = e.bool("strict").orElse(true);
+        int before = p.errorCount();
+        if (!(eta > 1)) {
+            p.error("early_terminate.eta", "eta must be > 1, got " + Numbers.format(eta));
+        }
+        Optional<Integer> minIter = e.integer("min_iter");
+        Optional<Integer> maxIter = e.integer("max_iter");
+        Optional<Integer> s = e.integer("s");
+        boolean byMax = e.has("max_iter") || e.has("s");
+        if (byMax && !(e.has("max_iter") && e.has("s"))) {
+            p.error("early_terminate." + (e.has("max_iter") ? "s" : "max_iter"), "missing: hyperband takes max_iter "
+                    + "with s, or min_iter");
+        } else if (!byMax && !e.has("min_iter")) {
+            p.error("early_terminate", "hyperband needs min_iter, or max_iter with s (W&B's keys)");
+        }
+        if (byMax && e.has("min_iter")) {
+            p.warn("early_terminate.min_iter: ignored: with max_iter and s, W&B's hyperband computes the bands from "
+                    + "those");
+        }
+        minIter.filter(m -> m < 1).ifPresent(m -> p.error("early_terminate.min_iter", "min_iter must be >= 1 "
+                + "(evaluations), got " + m));
+        maxIter.filter(m -> m < 1).ifPresent(m -> p.error("early_terminate.max_iter", "max_iter must be >= 1 "
+                + "(evaluations), got " + m));
+        s.filter(m -> m < 1).ifPresent(m -> p.error("early_terminate.s", "s must be >= 1, got " + m));
+        if (p.errorCount() > before || (byMax ? maxIter.isEmpty() || s.isEmpty() : minIter.isEmpty())) {
+            return null;
+        }
+        List<Long> bands = byMax ? Hyperband.fromMaxIter(maxIter.get(), s.get(), eta)
+                : Hyperband.fromMinIter(minIter.get(), eta);
+        if (bands.isEmpty()) {
+            p.error("early_terminate", "no band: max_iter " + maxIter.get() + " / eta " + Numbers.format(eta)
+                    + " is below 1 evaluation; increase max_iter or s, or decrease eta");
+            return null;
+        }
+        return new Hyperband(bands, eta, strict);
     }
 
     private List<Parameter> parameters(Section root, SweepMethod method) {
@@ -503,7 +556,7 @@ final class SweepParser {
      * Checks between sections: what the metric needs from the task and data (a name no trial reports is refused
      * with the nearest one), and what early stopping needs from training.
      */
-    private void crossChecks(RunSpec base, Metric metric, Asha asha, List<Parameter> parameters) {
+    private void crossChecks(RunSpec base, Metric metric, EarlyTerminate asha, List<Parameter> parameters) {
         List<String> produced = Metric.producedBy(base.task());
         if (!produced.contains(metric.name())) {
             // an abbreviation (eval_acc) is as likely as a typo
@@ -519,7 +572,8 @@ final class SweepParser {
         boolean sweepsEvalSteps = parameters.stream()
                 .anyMatch(x -> x.field().canonical().equals("training.eval_steps"));
         if (asha != null && base.training().evalSteps().isEmpty() && !sweepsEvalSteps) {
-            p.error("early_terminate", "asha compares trials at evaluations, and without training.eval_steps a trial "
+            p.error("early_terminate", asha.json() + " compares trials at evaluations, and without training.eval_steps a "
+                    + "trial "
                     + "is evaluated only at its end: set training.eval_steps");
         }
     }

@@ -27,12 +27,12 @@ public final class SweepSpec {
     private final SweepMethod method;
     private final Metric metric;
     private final List<Parameter> parameters;
-    private final Asha earlyTerminate;
+    private final EarlyTerminate earlyTerminate;
     private final long runCap;
     private final Trials trials;
 
     SweepSpec(RunSpec base, ObjectNode loraTree, ObjectNode trainingTree, SweepMethod method, Metric metric,
-              List<Parameter> parameters, Asha earlyTerminate, long runCap) {
+              List<Parameter> parameters, EarlyTerminate earlyTerminate, long runCap) {
         this.base = Objects.requireNonNull(base, "base");
         this.loraTree = loraTree.deepCopy();
         this.trainingTree = trainingTree.deepCopy();
@@ -76,7 +76,8 @@ public final class SweepSpec {
         return parameters;
     }
 
-    public Optional<Asha> earlyTerminate() {
+    /** ASHA or Hyperband; empty: every trial runs to its end (or its own early stopping). */
+    public Optional<EarlyTerminate> earlyTerminate() {
         return Optional.ofNullable(earlyTerminate);
     }
 

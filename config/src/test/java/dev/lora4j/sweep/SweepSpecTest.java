@@ -280,15 +280,13 @@ class SweepSpecTest {
     void metricAndEarlyTerminationNeedWhatTheyMeasure() throws IOException {
         Path f = dir.resolve("noeval.yaml");
         Files.writeString(f, "model: builtin:all-minilm-l6-v2\ndata: {train: "
-                + Fixtures.dir().resolve("tiny-llama-s2/data.jsonl") + "}\nmethod: grid\nparameters: {r: {values: [4]}}\nearly_terminate: {type: hyperband}\n");
+                + Fixtures.dir().resolve("tiny-llama-s2/data.jsonl") + "}\nmethod: grid\nparameters: {r: {values: [4]}}\nearly_terminate: {type: hyperband, min_iter: 2}\n");
         ConfigException e = assertThrows(ConfigException.class, () -> SweepSpec.read(f));
         assertEquals(List.of(
-                "early_terminate.type: type must be \"asha\", got \"hyperband\" (W&B's hyperband min_iter and eta are "
-                        + "asha's grace_period and reduction_factor)",
                 "metric.name: eval_loss is measured on data.eval, which is not set: set data.eval, or use a train_ "
                         + "metric such as train_loss",
-                "early_terminate: asha compares trials at evaluations, and without training.eval_steps a trial is "
-                        + "evaluated only at its end: set training.eval_steps"),
+                "early_terminate: hyperband compares trials at evaluations, and without training.eval_steps a trial "
+                        + "is evaluated only at its end: set training.eval_steps"),
                 e.errors().stream().map(ConfigError::toString).toList());
     }
 

@@ -2,10 +2,13 @@ package dev.lora4j.api;
 
 import dev.lora4j.actors.AshaScheduler;
 import dev.lora4j.actors.DevicePool;
+import dev.lora4j.actors.HyperbandStopping;
 import dev.lora4j.actors.StopRule;
 import dev.lora4j.actors.TrialFiles;
 import dev.lora4j.actors.TrialSession;
+import dev.lora4j.sweep.Asha;
 import dev.lora4j.sweep.Goal;
+import dev.lora4j.sweep.Hyperband;
 import dev.lora4j.sweep.SweepSpec;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -44,13 +47,22 @@ record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, Even
                 plan, slots);
     }
 
-    /** ASHA with rungs that count evaluations: rung k is at grace * eta^k evaluations of eval_steps each. */
+    /**
+     * ASHA with rungs that count evaluations (rung k is at grace * eta^k evaluations of eval_steps each), or W&B's
+     * Hyperband, whose bands count evaluations as they come.
+     */
     private static StopRule stopRule(SweepSpec spec) {
-        return spec.earlyTerminate().map(a -> {
+        boolean maximize = spec.metric().goal() == Goal.MAXIMIZE;
+        return spec.earlyTerminate().map(t -> {
+            if (t instanceof Hyperband h) {
+                return (StopRule) new HyperbandStopping(h.bands(), h.eta(), h.strict(), spec.metric().name(),
+                        maximize);
+            }
+            Asha a = (Asha) t;
             long every = spec.base().training().evalSteps().orElse(1);
             long maxT = a.maxT().isPresent() ? a.maxT().getAsInt() * every : Long.MAX_VALUE / 4;
             return (StopRule) new AshaScheduler(a.gracePeriod() * every, a.reductionFactor(), maxT,
-                    spec.metric().name(), spec.metric().goal() == Goal.MAXIMIZE);
+                    spec.metric().name(), maximize);
         }).orElse(null);
     }
 }
