@@ -31,8 +31,8 @@ import java.util.concurrent.CompletionStage;
  * the trials in flight count as bad for it (the constant liar). With one lane, proposal i therefore sees exactly
  * trials 0..i-1, whatever the timing.
  *
- * <p>Each proposal is appended to the run folder's {@value #LOG} (index, id, the sampler's coordinates and the
- * values) before its trial enters the pipeline. A resumed sweep replays that log first, in order, so the trials that
+ * <p>Each proposal is appended to the run folder's {@value #LOG} (index, id, how many trials had ended and how many
+ * were in flight when it was made, the sampler's coordinates and the values) before its trial enters the pipeline. A resumed sweep replays that log first, in order, so the trials that
  * were proposed are the same trials again (ended ones are kept, the others resume), and learns the results of the
  * ended ones from their {@code result.json}, as the pipeline keeps them; only then does it propose new ones.
  */
@@ -143,7 +143,9 @@ final class BayesSearch {
         inFlight.forEach((i, x) -> known.add(new Tpe.Observation(i, x, null, false)));
         Tpe.Proposal p = tpe.propose(next, known);
         TrialSpec t = spec.trials().bayes(p);
-        ObjectNode line = JSON.createObjectNode().put("index", p.index()).put("id", t.id());
+        // what the proposal knew: trials ended (measured or failed) and trials in flight (the constant liar's)
+        ObjectNode line = JSON.createObjectNode().put("index", p.index()).put("id", t.id())
+                .put("ended", ended.size()).put("running", inFlight.size());
         ArrayNode x = line.putArray("internal");
         for (double v : p.internal()) {
             x.add(v);

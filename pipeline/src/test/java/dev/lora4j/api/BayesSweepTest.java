@@ -38,6 +38,26 @@ class BayesSweepTest {
     }
 
     @Test
+    void withTwoLanesAProposalWaitsForAFreeLaneAndKnowsWhatRuns(@TempDir Path tmp) throws Exception {
+        try (Lora4j lora4j = Lora4j.create(Fakes.parts(new FakeRuns().stepMillis(2)))) {
+            SweepReport r = lora4j.sweep(built(), SweepOptions.in(tmp).withCpu(2, 1)).start().report()
+                    .toCompletableFuture().get(2, TimeUnit.MINUTES);
+            assertEquals(TRIALS, r.count(TrialResult.Status.FINISHED));
+            var json = new com.fasterxml.jackson.databind.ObjectMapper();
+            boolean concurrent = false;
+            for (String line : Files.readAllLines(tmp.resolve(BayesSearch.LOG))) {
+                var n = json.readTree(line);
+                int running = n.get("running").asInt();
+                assertTrue(running < 2, "a proposal waits for a free lane: " + line);
+                assertEquals(n.get("index").asInt(), n.get("ended").asInt() + running,
+                        "every earlier trial has ended or is in flight: " + line);
+                concurrent |= running == 1;
+            }
+            assertTrue(concurrent, "some proposals were made while another trial ran (the constant liar's case)");
+        }
+    }
+
+    @Test
     void aResumedBayesSweepProposesTheTrialsOfAnUninterruptedOne(@TempDir Path tmp) throws Exception {
         SweepSpec spec = built();
         FakeRuns runs = new FakeRuns().stepMillis(4);
