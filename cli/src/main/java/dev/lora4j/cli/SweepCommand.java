@@ -147,6 +147,9 @@ public final class SweepCommand implements Callable<Integer> {
         } else {
             printLeaderboard(view, report, dir, reportWritten);
         }
+        report.best().filter(b -> b.metric(sweep.metric().name()).filter(sweep.metric()::reaches).isPresent())
+                .ifPresent(b -> view.log("metric.target reached by trial " + b.trialId() + ": no trial started after"
+                        + " it"));
         if (report.stopReason() != null) {
             err.println("lora4j: the sweep stopped: " + report.stopReason() + "; once that is fixed, resume with:"
                     + " bin/lora4j sweep " + specFile + " --out " + dir + " --resume");

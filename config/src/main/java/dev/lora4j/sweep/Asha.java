@@ -7,7 +7,7 @@ import java.util.OptionalInt;
  * trial continues only if its metric is in the best 1/reduction_factor of the trials that reached that rung.
  * Rungs count evaluations, which happen every {@code training.eval_steps} steps.
  */
-public final class Asha {
+public final class Asha implements EarlyTerminate {
     private final int gracePeriod;
     private final int reductionFactor;
     private final Integer maxT;
@@ -17,6 +17,11 @@ public final class Asha {
         this.gracePeriod = gracePeriod;
         this.reductionFactor = reductionFactor;
         this.maxT = maxT;
+    }
+
+    @Override
+    public String json() {
+        return "asha";
     }
 
     public int gracePeriod() {

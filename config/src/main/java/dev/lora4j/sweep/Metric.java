@@ -4,14 +4,34 @@ import dev.lora4j.config.TaskType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.OptionalDouble;
 
-/** What a sweep optimises: a metric the trials report (e.g. {@code eval_loss}) and its direction. */
-public record Metric(String name, Goal goal) {
+/**
+ * What a sweep optimises: a metric the trials report (e.g. {@code eval_loss}), its direction and, as W&B's
+ * {@code metric.target}, a value that ends the sweep once a trial reaches it.
+ *
+ * @param target empty: the sweep runs every trial
+ */
+public record Metric(String name, Goal goal, OptionalDouble target) {
     public static final Metric DEFAULT = new Metric("eval_loss", Goal.MINIMIZE);
 
     public Metric {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(goal, "goal");
+        Objects.requireNonNull(target, "target");
+    }
+
+    /** A metric without a target. */
+    public Metric(String name, Goal goal) {
+        this(name, goal, OptionalDouble.empty());
+    }
+
+    /** Whether {@code value} reaches the target: at or below it when minimizing, at or above when maximizing. */
+    public boolean reaches(double value) {
+        if (target.isEmpty() || Double.isNaN(value)) {
+            return false;
+        }
+        return goal == Goal.MAXIMIZE ? value >= target.getAsDouble() : value <= target.getAsDouble();
     }
 
     /**
@@ -33,6 +53,7 @@ public record Metric(String name, Goal goal) {
 
     @Override
     public String toString() {
-        return name + " " + goal.json();
+        return name + " " + goal.json() + (target.isPresent() ? " (target " + dev.lora4j.config.Numbers.format(
+                target.getAsDouble()) + ")" : "");
     }
 }

@@ -22,6 +22,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -30,12 +31,11 @@ final class SweepParser {
     /** Combinations checked at load time; later ones are checked as their trials are expanded. */
     static final int COMBINATIONS_CHECKED = 200;
     private static final int COMBINATION_ERRORS_SHOWN = 5;
-    private static final List<String> PARAMETER_KEYS = List.of("values", "value", "min", "max", "distribution",
-            "ratio_to");
+    private static final List<String> PARAMETER_KEYS = List.of("values", "value", "probabilities", "min", "max", "mu",
+            "sigma", "q", "distribution", "ratio_to");
     private static final Pattern METRIC_NAME = Pattern.compile("[A-Za-z0-9_./-]+");
     /** Keys of W&B sweep files that mean something else here. */
     private static final Map<String, String> WANDB_HINTS = Map.of(
-            "run_cap", "; lora4j counts random trials with method: {type: random, trials: N}",
             "program", "; lora4j runs the trials itself: remove it",
             "command", "; lora4j runs the trials itself: remove it",
             "project", "; W&B's project has no meaning here: remove it",
@@ -62,12 +62,17 @@ final class SweepParser {
         SweepMethod method = method(root);
         Metric metric = metric(root);
         List<Parameter> parameters = parameters(root, method);
-        Asha asha = earlyTerminate(root);
+        EarlyTerminate asha = earlyTerminate(root);
+        Long runCap = root.longInteger("run_cap").orElse(null);
+        if (runCap != null && runCap < 1) {
+            p.error("run_cap", "run_cap must be >= 1 (the most trials the sweep runs), got " + runCap);
+        }
         base.ifPresent(b -> crossChecks(b, metric, asha, parameters));
         SweepSpec spec = null;
         if (base.isPresent() && sizeFits(method, parameters)) {
             spec = new SweepSpec(base.get(), tree(root, "lora"), tree(root, "training"),
-                    method == null ? new SweepMethod.Grid() : method, metric, parameters, asha);
+                    method == null ? new SweepMethod.Grid() : method, metric, parameters, asha,
+                    runCap == null || runCap < 1 ? Long.MAX_VALUE : runCap);
             new ValueChecks(spec).run();
             if (!p.hasErrors()) {
                 combinations(spec);
@@ -79,20 +84,27 @@ final class SweepParser {
 
     private SweepMethod method(Section root) {
         Optional<JsonNode> value = root.value("method");
+        // W&B counts trials with run_cap alone: it stands in for trials when those are not given
+        Optional<Long> runCap = root.longInteger("run_cap").filter(n -> n >= 1);
         if (value.isEmpty()) {
-            p.error("method", "missing: grid, or {type: random, trials: N, seed: S}");
+            p.error("method", "missing: grid, or {type: random, trials: N, seed: S}, or {type: bayes, trials: N}");
             return null;
         }
         JsonNode v = value.get();
         if (v.isTextual()) {
             return switch (v.textValue()) {
                 case "grid" -> new SweepMethod.Grid();
-                case "random" -> {
-                    p.error("method", "random needs a trial count: method: {type: random, trials: 20, seed: 0}");
+                case "random", "bayes" -> {
+                    if (runCap.isPresent()) {
+                        yield v.textValue().equals("random") ? new SweepMethod.Random(runCap.get(), 0)
+                                : new SweepMethod.Bayes(runCap.get(), 0, Tpe.STARTUP_TRIALS);
+                    }
+                    p.error("method", v.textValue() + " needs a trial count: method: {type: " + v.textValue()
+                            + ", trials: 20, seed: 0}, or run_cap: 20");
                     yield null;
                 }
                 default -> {
-                    p.error("method", "method must be \"grid\" or \"random\", got " + Section.show(v));
+                    p.error("method", "method must be \"grid\", \"random\" or \"bayes\", got " + Section.show(v));
                     yield null;
                 }
             };
@@ -102,34 +114,50 @@ final class SweepParser {
             return null;
         }
         Section m = s.get();
-        m.rejectUnknown(List.of("type", "trials", "seed"));
+        m.rejectUnknown(List.of("type", "trials", "seed", "startup_trials"));
         Optional<String> type = m.string("type");
         if (type.isEmpty()) {
             if (!m.has("type")) {
-                p.error("method.type", "missing: grid or random");
+                p.error("method.type", "missing: grid, random or bayes");
             }
             return null;
         }
         if (type.get().equals("grid")) {
-            for (String k : List.of("trials", "seed")) {
+            for (String k : List.of("trials", "seed", "startup_trials")) {
                 if (m.has(k)) {
-                    p.error("method." + k, k + " applies to random sweeps; a grid runs every point once");
+                    p.error("method." + k, k + " applies to random and bayes sweeps; a grid runs every point once");
                 }
             }
             return new SweepMethod.Grid();
         }
-        if (!type.get().equals("random")) {
-            p.error("method.type", "type must be \"grid\" or \"random\", got \"" + type.get() + "\"");
+        if (!type.get().equals("random") && !type.get().equals("bayes")) {
+            p.error("method.type", "type must be \"grid\", \"random\" or \"bayes\", got \"" + type.get() + "\"");
             return null;
         }
-        Optional<Long> trials = m.longInteger("trials");
+        boolean bayes = type.get().equals("bayes");
+        Optional<Long> trials = m.longInteger("trials").or(() -> m.has("trials") ? Optional.empty() : runCap);
         long seed = m.longInteger("seed").orElse(0L);
-        if (!m.has("trials")) {
-            p.error("method.trials", "missing: how many random trials to draw");
+        if (!m.has("trials") && runCap.isEmpty()) {
+            p.error("method.trials", "missing: how many trials to " + (bayes ? "propose" : "draw")
+                    + " (or run_cap: N)");
         } else if (trials.isPresent() && trials.get() < 1) {
             p.error("method.trials", "trials must be >= 1, got " + trials.get());
         }
-        return trials.filter(t -> t >= 1).map(t -> (SweepMethod) new SweepMethod.Random(t, seed)).orElse(null);
+        int startup = Tpe.STARTUP_TRIALS;
+        if (m.has("startup_trials")) {
+            if (!bayes) {
+                p.error("method.startup_trials", "startup_trials applies to bayes sweeps (a random sweep is all "
+                        + "start-up)");
+            }
+            Optional<Integer> k = m.integer("startup_trials");
+            if (k.isPresent() && k.get() < 0) {
+                p.error("method.startup_trials", "startup_trials must be >= 0, got " + k.get());
+            }
+            startup = k.filter(x -> x >= 0).orElse(startup);
+        }
+        int startupTrials = startup;
+        return trials.filter(t -> t >= 1).map(t -> bayes ? (SweepMethod) new SweepMethod.Bayes(t, seed, startupTrials)
+                : new SweepMethod.Random(t, seed)).orElse(null);
     }
 
     private Metric metric(Section root) {
@@ -138,30 +166,38 @@ final class SweepParser {
             return Metric.DEFAULT;
         }
         Section m = s.get();
-        m.rejectUnknown(List.of("name", "goal"));
+        m.rejectUnknown(List.of("name", "goal", "target"));
         String name = m.string("name").orElse(Metric.DEFAULT.name());
         if (!METRIC_NAME.matcher(name).matches()) {
             p.error("metric.name", "a metric name is letters, digits and _ . / -, e.g. eval_loss, got \"" + name
                     + "\"");
         }
         Goal goal = Choices.read(m, "goal", Goal.values()).orElse(Goal.MINIMIZE);
-        return new Metric(name, goal);
+        Optional<Double> target = m.number("target");
+        if (target.isPresent() && !Double.isFinite(target.get())) {
+            p.error("metric.target", "target must be a finite number, got " + Numbers.format(target.get()));
+        }
+        return new Metric(name, goal, target.filter(Double::isFinite).map(OptionalDouble::of)
+                .orElse(OptionalDouble.empty()));
     }
 
-    private Asha earlyTerminate(Section root) {
+    private EarlyTerminate earlyTerminate(Section root) {
         Optional<Section> s = root.section("early_terminate");
         if (s.isEmpty()) {
             return null;
         }
         Section e = s.get();
-        e.rejectUnknown(List.of("type", "grace_period", "reduction_factor", "max_t"));
         Optional<String> type = e.string("type");
         if (!e.has("type")) {
-            p.error("early_terminate.type", "missing: asha");
-        } else if (type.isPresent() && !type.get().equals("asha")) {
-            p.error("early_terminate.type", "type must be \"asha\", got \"" + type.get() + "\""
-                    + (type.get().equals("hyperband") ? " (W&B's hyperband min_iter and eta are asha's grace_period "
-                    + "and reduction_factor)" : ""));
+            p.error("early_terminate.type", "missing: asha or hyperband");
+            return null;
+        }
+        if (type.isPresent() && type.get().equals("hyperband")) {
+            return hyperband(e);
+        }
+        e.rejectUnknown(List.of("type", "grace_period", "reduction_factor", "max_t"));
+        if (type.isPresent() && !type.get().equals("asha")) {
+            p.error("early_terminate.type", "type must be \"asha\" or \"hyperband\", got \"" + type.get() + "\"");
         }
         int grace = e.integer("grace_period").orElse(1);
         int factor = e.integer("reduction_factor").orElse(3);
@@ -176,6 +212,56 @@ final class SweepParser {
             p.error("early_terminate.max_t", "max_t must be >= grace_period (" + grace + "), got " + maxT);
         }
         return new Asha(grace, factor, maxT);
+    }
+
+    /** W&B's keys and defaults (eta 3, strict true as W&B's schema fills it); bands as hyperband_stop_runs. */
+    private EarlyTerminate hyperband(Section e) {
+        Map<String, String> ashaKeys = Map.of("grace_period", "min_iter", "reduction_factor", "eta", "max_t",
+                "max_iter (with s)");
+        ashaKeys.forEach((k, instead) -> {
+            if (e.has(k)) {
+                p.error("early_terminate." + k, k + " is asha's; hyperband's is " + instead);
+            }
+        });
+        ObjectNode rest = e.node().deepCopy();
+        rest.remove(ashaKeys.keySet());
+        new Section(rest, e.path(), p).rejectUnknown(List.of("type", "min_iter", "max_iter", "s", "eta", "strict"));
+        double eta = e.number("eta").orElse(3.0);
+        boolean strict = e.bool("strict").orElse(true);
+        int before = p.errorCount();
+        if (!(eta > 1)) {
+            p.error("early_terminate.eta", "eta must be > 1, got " + Numbers.format(eta));
+        }
+        Optional<Integer> minIter = e.integer("min_iter");
+        Optional<Integer> maxIter = e.integer("max_iter");
+        Optional<Integer> s = e.integer("s");
+        boolean byMax = e.has("max_iter") || e.has("s");
+        if (byMax && !(e.has("max_iter") && e.has("s"))) {
+            p.error("early_terminate." + (e.has("max_iter") ? "s" : "max_iter"), "missing: hyperband takes max_iter "
+                    + "with s, or min_iter");
+        } else if (!byMax && !e.has("min_iter")) {
+            p.error("early_terminate", "hyperband needs min_iter, or max_iter with s (W&B's keys)");
+        }
+        if (byMax && e.has("min_iter")) {
+            p.warn("early_terminate.min_iter: ignored: with max_iter and s, W&B's hyperband computes the bands from "
+                    + "those");
+        }
+        minIter.filter(m -> m < 1).ifPresent(m -> p.error("early_terminate.min_iter", "min_iter must be >= 1 "
+                + "(evaluations), got " + m));
+        maxIter.filter(m -> m < 1).ifPresent(m -> p.error("early_terminate.max_iter", "max_iter must be >= 1 "
+                + "(evaluations), got " + m));
+        s.filter(m -> m < 1).ifPresent(m -> p.error("early_terminate.s", "s must be >= 1, got " + m));
+        if (p.errorCount() > before || (byMax ? maxIter.isEmpty() || s.isEmpty() : minIter.isEmpty())) {
+            return null;
+        }
+        List<Long> bands = byMax ? Hyperband.fromMaxIter(maxIter.get(), s.get(), eta)
+                : Hyperband.fromMinIter(minIter.get(), eta);
+        if (bands.isEmpty()) {
+            p.error("early_terminate", "no band: max_iter " + maxIter.get() + " / eta " + Numbers.format(eta)
+                    + " is below 1 evaluation; increase max_iter or s, or decrease eta");
+            return null;
+        }
+        return new Hyperband(bands, eta, strict);
     }
 
     private List<Parameter> parameters(Section root, SweepMethod method) {
@@ -272,29 +358,140 @@ final class SweepParser {
                     ? Optional.of(new Domain.Tied(other.get(), ((FieldRef.Resolution.Found) r).field(), factors))
                     : Optional.empty();
         }
-        if ((values ? 1 : 0) + (value ? 1 : 0) + (range ? 1 : 0) != 1) {
-            p.error(s.path(), (values || value || range ? "give only one of" : "give") + " values: [...], value: x, "
-                    + "min/max (random sweeps) or ratio_to");
+        boolean gaussian = s.has("mu") || s.has("sigma");
+        if ((values ? 1 : 0) + (value ? 1 : 0) + (range || gaussian ? 1 : 0) != 1) {
+            p.error(s.path(), (values || value || range || gaussian ? "give only one of" : "give")
+                    + " values: [...], value: x, min/max (random and bayes sweeps), mu/sigma with a normal "
+                    + "distribution, or ratio_to");
+            return Optional.empty();
+        }
+        Optional<Distribution> named = Choices.read(s, "distribution", Distribution.values());
+        if (s.has("distribution") && named.isEmpty()) {
+            return Optional.empty();
+        }
+        Distribution.Kind kind = values ? Distribution.Kind.CATEGORICAL : value ? Distribution.Kind.CONSTANT
+                : range ? Distribution.Kind.BOUNDED : Distribution.Kind.GAUSSIAN;
+        if (named.isPresent() && named.get().kind() != kind) {
+            p.error(s.path("distribution"), named.get().json() + " takes " + KIND_KEYS.get(named.get().kind())
+                    + ", not " + KIND_KEYS.get(kind));
+            return Optional.empty();
+        }
+        if (kind == Distribution.Kind.GAUSSIAN && named.isEmpty()) {
+            p.error(s.path(), "mu and sigma need distribution: normal, q_normal, log_normal or q_log_normal");
             return Optional.empty();
         }
         if (value) {
             return Optional.of(new Domain.Constant(s.node().get("value").deepCopy()));
         }
         if (values) {
-            List<JsonNode> list = list(s);
-            // compared as trial ids see them (canonical JSON): 16 and 16.0, {a: 1, b: 2} and {b: 2, a: 1} are one
-            Map<String, Integer> valueAt = new HashMap<>();
-            for (int i = 0; i < list.size(); i++) {
-                Integer j = valueAt.putIfAbsent(JsonText.canonical(list.get(i)), i);
-                if (j != null) {
-                    p.error(s.path("values") + "[" + i + "]", "duplicate value " + Section.show(list.get(i))
-                            + sameAs(list.get(i), list.get(j), j) + ": each point would run twice");
-                }
+            return categorical(s, named, method);
+        }
+        return drawn(s, field, method, named);
+    }
+
+    /** The keys each kind of distribution reads, as messages name them. */
+    private static final Map<Distribution.Kind, String> KIND_KEYS = Map.of(
+            Distribution.Kind.CONSTANT, "value", Distribution.Kind.CATEGORICAL, "values",
+            Distribution.Kind.BOUNDED, "min/max", Distribution.Kind.GAUSSIAN, "mu/sigma");
+
+    private Optional<Domain> categorical(Section s, Optional<Distribution> named, SweepMethod method) {
+        List<JsonNode> list = list(s);
+        // compared as trial ids see them (canonical JSON): 16 and 16.0, {a: 1, b: 2} and {b: 2, a: 1} are one
+        Map<String, Integer> valueAt = new HashMap<>();
+        for (int i = 0; i < list.size(); i++) {
+            Integer j = valueAt.putIfAbsent(JsonText.canonical(list.get(i)), i);
+            if (j != null) {
+                p.error(s.path("values") + "[" + i + "]", "duplicate value " + Section.show(list.get(i))
+                        + sameAs(list.get(i), list.get(j), j) + ": each point would run twice");
             }
+        }
+        if (named.isPresent() && (named.get() == Distribution.CATEGORICAL_W_PROBABILITIES) != s.has("probabilities")) {
+            p.error(s.path("distribution"), s.has("probabilities")
+                    ? "probabilities go with distribution categorical_w_probabilities (or no distribution)"
+                    : "categorical_w_probabilities needs probabilities: one per value, summing to 1");
+            return Optional.empty();
+        }
+        if (!s.has("probabilities")) {
             return list.isEmpty() ? Optional.empty() : Optional.of(new Domain.Values(list));
         }
         if (method instanceof SweepMethod.Grid) {
-            p.error(s.path(), "min/max draw values at random: use method random, or give values for a grid");
+            p.error(s.path("probabilities"), "a grid runs every value once: probabilities apply to random sweeps");
+            return Optional.empty();
+        }
+        JsonNode raw = s.node().get("probabilities");
+        List<Double> probabilities = new ArrayList<>();
+        int before = p.errorCount();
+        if (!raw.isArray() || raw.size() != list.size()) {
+            p.error(s.path("probabilities"), "probabilities must be a list of " + list.size() + " numbers, one per "
+                    + "value, got " + Section.show(raw));
+            return Optional.empty();
+        }
+        for (int i = 0; i < raw.size(); i++) {
+            JsonNode x = raw.get(i);
+            if (!x.isNumber() || !(x.doubleValue() >= 0)) {
+                p.error(s.path("probabilities") + "[" + i + "]", "a probability is a number >= 0, got "
+                        + Section.show(x));
+            } else {
+                probabilities.add(x.doubleValue());
+            }
+        }
+        double sum = probabilities.stream().mapToDouble(Double::doubleValue).sum();
+        // numpy's isclose(sum, 1), as W&B checks
+        if (p.errorCount() == before && Math.abs(sum - 1) > 1e-8 + 1e-5) {
+            p.error(s.path("probabilities"), "probabilities must sum to 1, got " + Numbers.format(sum));
+        }
+        return p.errorCount() > before || list.isEmpty() ? Optional.empty()
+                : Optional.of(new Domain.Values(list, probabilities));
+    }
+
+    private Optional<Domain> drawn(Section s, FieldRef field, SweepMethod method, Optional<Distribution> named) {
+        boolean bounded = s.has("min") || s.has("max");
+        int before = p.errorCount();
+        List<String> reads = new ArrayList<>(bounded ? List.of("min", "max") : List.of("mu", "sigma"));
+        Distribution dist;
+        if (named.isPresent()) {
+            dist = named.get();
+        } else {
+            // W&B's schema takes min/max that are both whole numbers as int_uniform, else uniform
+            boolean whole = s.number("min").filter(v -> v == Math.rint(v)).isPresent()
+                    && s.number("max").filter(v -> v == Math.rint(v)).isPresent();
+            dist = whole ? Distribution.INT_UNIFORM : Distribution.UNIFORM;
+            if (whole && !field.integer() && !(method instanceof SweepMethod.Grid)) {
+                p.warn(s.path() + ": min and max are whole numbers, so (as in W&B) " + field.key() + " is drawn from "
+                        + "int_uniform, whole numbers only; write distribution: uniform for values in between");
+            }
+        }
+        if (dist.quantized()) {
+            reads.add("q");
+        }
+        for (String k : List.of("min", "max", "mu", "sigma", "q")) {
+            if (s.has(k) && !reads.contains(k)) {
+                p.error(s.path(k), dist.json() + " reads " + String.join(", ", reads) + ", not " + k);
+            }
+        }
+        boolean grids = dist == Distribution.INT_UNIFORM || dist == Distribution.Q_UNIFORM;
+        if (method instanceof SweepMethod.Grid && !grids) {
+            p.error(s.path(), dist.json() + " draws values at random: use method random or bayes, or give values "
+                    + "(or int_uniform / q_uniform, which a grid enumerates)");
+        }
+        Optional<Double> q = s.number("q");
+        if (q.isPresent() && !(q.get() > 0)) {
+            p.error(s.path("q"), "q must be > 0, got " + Numbers.format(q.get()));
+        }
+        boolean wholeQ = s.has("q") && s.node().get("q").isIntegralNumber();
+        boolean integral = dist == Distribution.INT_UNIFORM || (dist.quantized() && wholeQ);
+        if (field.integer() && !integral) {
+            p.error(s.path("distribution"), field.key() + " is an integer: use int_uniform, a q_ distribution with "
+                    + "a whole q (q: 1), or list values");
+        }
+        if (!bounded) {
+            double mu = s.number("mu").orElse(0.0);
+            double sigma = s.number("sigma").orElse(1.0);
+            if (!(sigma >= 0)) {
+                p.error(s.path("sigma"), "sigma must be >= 0, got " + Numbers.format(sigma));
+            }
+            return p.errorCount() > before ? Optional.empty()
+                    : Optional.of(new Domain.Gaussian(dist, mu, sigma, q.orElse(1.0), integral));
         }
         Optional<Double> min = s.number("min");
         Optional<Double> max = s.number("max");
@@ -303,21 +500,15 @@ final class SweepParser {
                 p.error(s.path(k), "missing: a range needs both min and max");
             }
         }
-        Distribution dist = Choices.read(s, "distribution", Distribution.values())
-                .orElse(field.integer() ? Distribution.INT_UNIFORM : Distribution.UNIFORM);
         if (min.isEmpty() || max.isEmpty()) {
             return Optional.empty();
         }
-        int before = p.errorCount();
         if (!(min.get() < max.get())) {
             p.error(s.path("max"), "max must be > min (" + Numbers.format(min.get()) + "), got "
                     + Numbers.format(max.get()));
         }
-        if (dist == Distribution.LOG_UNIFORM && !(min.get() > 0)) {
-            p.error(s.path("min"), "log_uniform needs min > 0, got " + Numbers.format(min.get()));
-        }
-        if (field.integer() && dist != Distribution.INT_UNIFORM) {
-            p.error(s.path("distribution"), field.key() + " is an integer: use int_uniform, or list values");
+        if (dist.logOfBounds() && !(min.get() > 0)) {
+            p.error(s.path("min"), dist.json() + " needs min > 0, got " + Numbers.format(min.get()));
         }
         if (dist == Distribution.INT_UNIFORM) {
             for (String k : List.of("min", "max")) {
@@ -327,7 +518,21 @@ final class SweepParser {
                 }
             }
         }
-        return p.errorCount() > before ? Optional.empty() : Optional.of(new Domain.Range(min.get(), max.get(), dist));
+        if (dist.exponents() && min.get() > 0 && max.get() < 1) {
+            double lo = dist.draw(min.get(), max.get(), q.orElse(1.0), 0);
+            double hi = dist.draw(min.get(), max.get(), q.orElse(1.0), 1);
+            p.warn(s.path() + ": " + dist.json() + "'s min and max are natural-log exponents, as in W&B: this draws "
+                    + "between " + Numbers.format(fiveDigits(lo)) + " and " + Numbers.format(fiveDigits(hi))
+                    + "; for values between "
+                    + Numbers.format(min.get()) + " and " + Numbers.format(max.get()) + " write distribution: "
+                    + dist.withValues().orElseThrow().json());
+        }
+        return p.errorCount() > before ? Optional.empty()
+                : Optional.of(new Domain.Range(dist, min.get(), max.get(), q.orElse(1.0), integral));
+    }
+
+    private static double fiveDigits(double x) {
+        return new java.math.BigDecimal(x).round(new java.math.MathContext(5)).doubleValue();
     }
 
     /** {@code " (values[0] is 16)"} when a duplicate is written differently from the value it repeats. */
@@ -351,7 +556,7 @@ final class SweepParser {
      * Checks between sections: what the metric needs from the task and data (a name no trial reports is refused
      * with the nearest one), and what early stopping needs from training.
      */
-    private void crossChecks(RunSpec base, Metric metric, Asha asha, List<Parameter> parameters) {
+    private void crossChecks(RunSpec base, Metric metric, EarlyTerminate asha, List<Parameter> parameters) {
         List<String> produced = Metric.producedBy(base.task());
         if (!produced.contains(metric.name())) {
             // an abbreviation (eval_acc) is as likely as a typo
@@ -367,7 +572,8 @@ final class SweepParser {
         boolean sweepsEvalSteps = parameters.stream()
                 .anyMatch(x -> x.field().canonical().equals("training.eval_steps"));
         if (asha != null && base.training().evalSteps().isEmpty() && !sweepsEvalSteps) {
-            p.error("early_terminate", "asha compares trials at evaluations, and without training.eval_steps a trial "
+            p.error("early_terminate", asha.json() + " compares trials at evaluations, and without training.eval_steps a "
+                    + "trial "
                     + "is evaluated only at its end: set training.eval_steps");
         }
     }
@@ -378,8 +584,8 @@ final class SweepParser {
         }
         long size = 1;
         for (Parameter x : parameters) {
-            if (x.domain() instanceof Domain.Range) {
-                return false;
+            if (x.domain().gridSize() == 0) {
+                return false; // reported at the parameter
             }
             try {
                 size = Math.multiplyExact(size, x.domain().gridSize());
@@ -438,9 +644,14 @@ final class SweepParser {
                 } else if (d instanceof Domain.Constant c) {
                     report(param, at + ".value", errorsWith(Map.of(f, c.value())), "");
                 } else if (d instanceof Domain.Range r) {
-                    boolean integer = f.integer() || r.distribution() == Distribution.INT_UNIFORM;
-                    report(param, at + ".min", errorsWith(Map.of(f, Trials.number(r.min(), integer))), "");
-                    report(param, at + ".max", errorsWith(Map.of(f, Trials.number(r.max(), integer))), "");
+                    // the ends of what is drawn (e^min and e^max for log_uniform): every quantile function rises
+                    boolean integer = f.integer() || r.integral();
+                    report(param, at + ".min", errorsWith(Map.of(f, Trials.number(r.draw(0), integer))), "");
+                    report(param, at + ".max", errorsWith(Map.of(f, Trials.number(r.draw(1), integer))), "");
+                } else if (d instanceof Domain.Gaussian g) {
+                    // unbounded: the median is checked; draws far out that a field refuses fail as trials
+                    report(param, at + ".mu", errorsWith(Map.of(f, Trials.number(g.draw(0.5), f.integer()
+                            || g.integral()))), "");
                 } else if (d instanceof Domain.Tied t) {
                     ties(param, t, at);
                 }
@@ -520,8 +731,11 @@ final class SweepParser {
                         return List.of(c.value());
                     }
                     if (d instanceof Domain.Range r) {
-                        boolean integer = other.integer() || r.distribution() == Distribution.INT_UNIFORM;
-                        return List.of(Trials.number(r.min(), integer), Trials.number(r.max(), integer));
+                        boolean integer = other.integer() || r.integral();
+                        return List.of(Trials.number(r.draw(0), integer), Trials.number(r.draw(1), integer));
+                    }
+                    if (d instanceof Domain.Gaussian g) {
+                        return List.of(Trials.number(g.draw(0.5), other.integer() || g.integral()));
                     }
                     return List.of();
                 }

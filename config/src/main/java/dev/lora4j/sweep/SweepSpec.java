@@ -19,7 +19,7 @@ import java.util.stream.Collectors;
 public final class SweepSpec {
     /** The top-level keys of a sweep file. */
     public static final List<String> KEYS = List.of("name", "model", "task", "data", "training", "lora", "resources",
-            "method", "metric", "parameters", "early_terminate");
+            "method", "metric", "parameters", "early_terminate", "run_cap");
 
     private final RunSpec base;
     private final ObjectNode loraTree;
@@ -27,11 +27,12 @@ public final class SweepSpec {
     private final SweepMethod method;
     private final Metric metric;
     private final List<Parameter> parameters;
-    private final Asha earlyTerminate;
+    private final EarlyTerminate earlyTerminate;
+    private final long runCap;
     private final Trials trials;
 
     SweepSpec(RunSpec base, ObjectNode loraTree, ObjectNode trainingTree, SweepMethod method, Metric metric,
-              List<Parameter> parameters, Asha earlyTerminate) {
+              List<Parameter> parameters, EarlyTerminate earlyTerminate, long runCap) {
         this.base = Objects.requireNonNull(base, "base");
         this.loraTree = loraTree.deepCopy();
         this.trainingTree = trainingTree.deepCopy();
@@ -39,6 +40,7 @@ public final class SweepSpec {
         this.metric = Objects.requireNonNull(metric, "metric");
         this.parameters = List.copyOf(parameters);
         this.earlyTerminate = earlyTerminate;
+        this.runCap = runCap;
         this.trials = new Trials(this);
     }
 
@@ -74,8 +76,14 @@ public final class SweepSpec {
         return parameters;
     }
 
-    public Optional<Asha> earlyTerminate() {
+    /** ASHA or Hyperband; empty: every trial runs to its end (or its own early stopping). */
+    public Optional<EarlyTerminate> earlyTerminate() {
         return Optional.ofNullable(earlyTerminate);
+    }
+
+    /** W&B's {@code run_cap}: the most trials the sweep runs (the first ones); {@link Long#MAX_VALUE} without one. */
+    public long runCap() {
+        return runCap;
     }
 
     /** The trials, expanded lazily. */
@@ -93,7 +101,10 @@ public final class SweepSpec {
         String over = parameters.stream().filter(Parameter::varies).map(Parameter::name)
                 .collect(Collectors.joining(", "));
         String how = method.json() + (over.isEmpty() ? ", nothing varies" : " over " + over)
-                + (method instanceof SweepMethod.Random r ? ", seed " + r.seed() : "");
+                + (method instanceof SweepMethod.Random r ? ", seed " + r.seed() : "")
+                + (method instanceof SweepMethod.Bayes b ? ", seed " + b.seed() + ", " + b.startupTrials()
+                        + " start-up" : "")
+                + (runCap != Long.MAX_VALUE ? ", run_cap " + runCap : "");
         return name() + ": " + size() + " trial" + (size() == 1 ? "" : "s") + " (" + how + "), metric " + metric;
     }
 

@@ -37,16 +37,20 @@ public final class Trials implements Iterable<TrialSpec> {
         this.strides = new long[parameters.size()];
         this.resolvedLora = LoraConfigJson.toTree(sweep.base().lora());
         this.resolvedTraining = sweep.base().training().toTree();
+        long n;
         if (sweep.method() instanceof SweepMethod.Random r) {
-            this.size = r.trials();
+            n = r.trials();
+        } else if (sweep.method() instanceof SweepMethod.Bayes b) {
+            n = b.trials();
         } else {
             long s = 1;
             for (int i = parameters.size() - 1; i >= 0; i--) {
                 strides[i] = s;
                 s = Math.multiplyExact(s, parameters.get(i).domain().gridSize());
             }
-            this.size = s;
+            n = s;
         }
+        this.size = Math.min(n, sweep.runCap());
     }
 
     /** The number of trials, without expanding any. */
@@ -54,9 +58,35 @@ public final class Trials implements Iterable<TrialSpec> {
         return size;
     }
 
-    /** Trial {@code index} (0-based). */
+    /**
+     * Trial {@code index} (0-based). For a bayes sweep, whose trials depend on results, this is its start-up draw
+     * {@code index} (what the sampler proposes before it learned anything); the sweep itself takes its trials from
+     * {@link #bayes(Tpe.Proposal)}.
+     */
     public TrialSpec get(long index) {
-        Map<String, JsonNode> a = assignment(index);
+        if (index < 0 || index >= size) {
+            throw new IndexOutOfBoundsException("trial " + index + " of " + size);
+        }
+        if (sweep.method() instanceof SweepMethod.Bayes) {
+            return bayes(tpe().propose(index, List.of()));
+        }
+        return trial(index, assignment(index));
+    }
+
+    /** The sampler of a bayes sweep. */
+    public Tpe tpe() {
+        if (!(sweep.method() instanceof SweepMethod.Bayes b)) {
+            throw new IllegalStateException("a " + sweep.method().json() + " sweep has no sampler");
+        }
+        return new Tpe(this, parameters, b.seed(), b.startupTrials());
+    }
+
+    /** The trial a bayes sweep's proposal makes: its id is that of a random draw (index and values). */
+    public TrialSpec bayes(Tpe.Proposal proposal) {
+        return trial(proposal.index(), proposal.assignment());
+    }
+
+    private TrialSpec trial(long index, Map<String, JsonNode> a) {
         ObjectNode lora = sweep.loraTree();
         ObjectNode training = sweep.trainingTree();
         for (Parameter p : parameters) {
@@ -64,8 +94,8 @@ public final class Trials implements Iterable<TrialSpec> {
         }
         Problems problems = new Problems();
         RunSpec run = sweep.base().withSections(lora, training, problems);
-        String id = sweep.method() instanceof SweepMethod.Random
-                ? TrialNaming.randomId(index, a) : TrialNaming.gridId(a);
+        String id = sweep.method() instanceof SweepMethod.Grid
+                ? TrialNaming.gridId(a) : TrialNaming.randomId(index, a);
         return new TrialSpec(id, TrialNaming.name(parameters, a), index, a, run.lora(),
                 run.training(), run.model(), run.data(), run.task(), problems.toValidation());
     }
@@ -110,6 +140,9 @@ public final class Trials implements Iterable<TrialSpec> {
         if (index < 0 || index >= size) {
             throw new IndexOutOfBoundsException("trial " + index + " of " + size);
         }
+        if (sweep.method() instanceof SweepMethod.Bayes) {
+            return tpe().propose(index, List.of()).assignment();
+        }
         JsonNode[] values = new JsonNode[parameters.size()];
         int[] factor = new int[parameters.size()];
         SplitMix64 rng = sweep.method() instanceof SweepMethod.Random r ? SplitMix64.forTrial(r.seed(), index) : null;
@@ -118,14 +151,17 @@ public final class Trials implements Iterable<TrialSpec> {
             long digit = rng == null ? (index / strides[i]) % p.domain().gridSize() : -1;
             Domain d = p.domain();
             if (d instanceof Domain.Values v) {
-                values[i] = v.values().get((int) (rng == null ? digit : rng.nextLong(v.values().size())));
+                int k = rng == null ? (int) digit : v.probabilities().isEmpty()
+                        ? (int) rng.nextLong(v.values().size()) : v.index(rng.nextDouble());
+                values[i] = v.values().get(k);
             } else if (d instanceof Domain.Constant c) {
                 values[i] = c.value();
             } else if (d instanceof Domain.Tied t) {
                 factor[i] = (int) (rng == null ? digit : rng.nextLong(t.factors().size()));
-            } else if (d instanceof Domain.Range r) {
-                double x = r.distribution().draw(r.min(), r.max(), rng.nextDouble());
-                values[i] = number(x, p.field().integer() || r.distribution() == Distribution.INT_UNIFORM);
+            } else if (d instanceof Domain.Range r && rng == null) {
+                values[i] = number(r.gridValue(digit), p.field().integer() || r.integral());
+            } else if (d instanceof Domain.Drawn r) {
+                values[i] = number(r.draw(rng.nextDouble()), p.field().integer() || r.integral());
             }
         }
         Map<String, JsonNode> a = new LinkedHashMap<>();
@@ -134,6 +170,32 @@ public final class Trials implements Iterable<TrialSpec> {
             if (p.domain() instanceof Domain.Tied t) {
                 JsonNode other = valueOf(t.other(), values);
                 values[i] = number(other.doubleValue() * t.factors().get(factor[i]), p.field().integer());
+            }
+            a.put(p.field().canonical(), values[i]);
+        }
+        return a;
+    }
+
+    /** The values at the sampler's coordinates: indices for lists and ties, {@link Tpe#value} for drawn ones. */
+    Map<String, JsonNode> decode(double[] x, Tpe tpe) {
+        JsonNode[] values = new JsonNode[parameters.size()];
+        for (int i = 0; i < parameters.size(); i++) {
+            Parameter p = parameters.get(i);
+            Domain d = p.domain();
+            if (d instanceof Domain.Values v) {
+                values[i] = v.values().get((int) x[i]);
+            } else if (d instanceof Domain.Constant c) {
+                values[i] = c.value();
+            } else if (d instanceof Domain.Drawn r) {
+                values[i] = number(tpe.value(r, x[i]), p.field().integer() || r.integral());
+            }
+        }
+        Map<String, JsonNode> a = new LinkedHashMap<>();
+        for (int i = 0; i < parameters.size(); i++) {
+            Parameter p = parameters.get(i);
+            if (p.domain() instanceof Domain.Tied t) {
+                JsonNode other = valueOf(t.other(), values);
+                values[i] = number(other.doubleValue() * t.factors().get((int) x[i]), p.field().integer());
             }
             a.put(p.field().canonical(), values[i]);
         }

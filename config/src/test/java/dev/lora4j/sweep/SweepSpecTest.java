@@ -91,6 +91,10 @@ class SweepSpecTest {
         assertEquals(12, random.size());
         assertEquals(new SweepMethod.Random(12, 7), random.method());
         assertEquals(new Asha(2, 3, null), random.earlyTerminate().orElseThrow());
+        SweepSpec bayes = SweepSpec.read(examples.resolve("llama-bayes.yaml")).value();
+        assertEquals(new SweepMethod.Bayes(16, 7, 5), bayes.method());
+        assertEquals("llama-bayes: 16 trials (bayes over learning_rate, r, lora_alpha, lora_dropout, seed 7, 5 "
+                + "start-up), metric eval_loss minimize", bayes.summary());
         SweepSpec rsDora = SweepSpec.read(examples.resolve("llama-rslora-dora.yaml")).value();
         assertEquals(8, rsDora.size());
         assertEquals("use_rslora=true-use_dora=true-r32", rsDora.trials().get(7).name());
@@ -100,7 +104,7 @@ class SweepSpecTest {
     @Test
     void randomIsDeterministicPerSeedAndResumable() throws IOException {
         String body = "method: {type: random, trials: 50, seed: SEED}\nparameters:\n"
-                + "  learning_rate: {min: 1.0e-5, max: 1.0e-2, distribution: log_uniform}\n"
+                + "  learning_rate: {min: 1.0e-5, max: 1.0e-2, distribution: log_uniform_values}\n"
                 + "  r: {values: [4, 8, 16]}\n  lora_dropout: {min: 0.0, max: 0.2}\n"
                 + "  warmup_steps: {min: 0, max: 3}\n  lora_alpha: {ratio_to: r, values: [1, 2]}\n";
         SweepSpec a = read(body.replace("SEED", "7"));
@@ -250,36 +254,39 @@ class SweepSpecTest {
     @Test
     void methodIsChecked() throws IOException {
         String params = "parameters:\n  r: {values: [4]}\n";
-        assertEquals(List.of("method: missing: grid, or {type: random, trials: N, seed: S}"), errors(params));
-        assertEquals(List.of("method: random needs a trial count: method: {type: random, trials: 20, seed: 0}"),
-                errors("method: random\n" + params));
-        assertEquals(List.of("method: method must be \"grid\" or \"random\", got \"bayes\""),
-                errors("method: bayes\n" + params));
+        assertEquals(List.of("method: missing: grid, or {type: random, trials: N, seed: S}, or {type: bayes, trials: "
+                + "N}"), errors(params));
+        assertEquals(List.of("method: random needs a trial count: method: {type: random, trials: 20, seed: 0}, or "
+                + "run_cap: 20"), errors("method: random\n" + params));
+        assertEquals(List.of("method: bayes needs a trial count: method: {type: bayes, trials: 20, seed: 0}, or "
+                + "run_cap: 20"), errors("method: bayes\n" + params));
+        assertEquals(List.of("method: method must be \"grid\", \"random\" or \"bayes\", got \"optuna\""),
+                errors("method: optuna\n" + params));
         assertEquals(List.of("method.trials: trials must be >= 1, got 0"),
                 errors("method: {type: random, trials: 0}\n" + params));
-        assertEquals(List.of("method.seed: seed applies to random sweeps; a grid runs every point once"),
+        assertEquals(List.of("method.seed: seed applies to random and bayes sweeps; a grid runs every point once"),
                 errors("method: {type: grid, seed: 3}\n" + params));
-        assertEquals(List.of("parameters.learning_rate: min/max draw values at random: use method random, or give "
-                + "values for a grid"), errors("method: grid\nparameters:\n  learning_rate: {min: 1.0e-4, max: 1.0e-3}\n"));
-        assertEquals(List.of("parameters.r.distribution: r is an integer: use int_uniform, or list values",
-                "parameters.learning_rate.min: log_uniform needs min > 0, got 0"),
+        assertEquals(List.of("parameters.learning_rate: uniform draws values at random: use method random or bayes, "
+                + "or give values (or int_uniform / q_uniform, which a grid enumerates)"),
+                errors("method: grid\nparameters:\n  learning_rate: {min: 1.0e-4, max: 1.0e-3}\n"));
+        assertEquals(List.of("parameters.r.distribution: r is an integer: use int_uniform, a q_ distribution with a "
+                + "whole q (q: 1), or list values",
+                "parameters.learning_rate.min: log_uniform_values needs min > 0, got 0"),
                 errors("method: {type: random, trials: 3}\nparameters:\n  r: {min: 4, max: 16, distribution: uniform}\n"
-                        + "  learning_rate: {min: 0, max: 1.0e-3, distribution: log_uniform}\n"));
+                        + "  learning_rate: {min: 0, max: 1.0e-3, distribution: log_uniform_values}\n"));
     }
 
     @Test
     void metricAndEarlyTerminationNeedWhatTheyMeasure() throws IOException {
         Path f = dir.resolve("noeval.yaml");
         Files.writeString(f, "model: builtin:all-minilm-l6-v2\ndata: {train: "
-                + Fixtures.dir().resolve("tiny-llama-s2/data.jsonl") + "}\nmethod: grid\nparameters: {r: {values: [4]}}\nearly_terminate: {type: hyperband}\n");
+                + Fixtures.dir().resolve("tiny-llama-s2/data.jsonl") + "}\nmethod: grid\nparameters: {r: {values: [4]}}\nearly_terminate: {type: hyperband, min_iter: 2}\n");
         ConfigException e = assertThrows(ConfigException.class, () -> SweepSpec.read(f));
         assertEquals(List.of(
-                "early_terminate.type: type must be \"asha\", got \"hyperband\" (W&B's hyperband min_iter and eta are "
-                        + "asha's grace_period and reduction_factor)",
                 "metric.name: eval_loss is measured on data.eval, which is not set: set data.eval, or use a train_ "
                         + "metric such as train_loss",
-                "early_terminate: asha compares trials at evaluations, and without training.eval_steps a trial is "
-                        + "evaluated only at its end: set training.eval_steps"),
+                "early_terminate: hyperband compares trials at evaluations, and without training.eval_steps a trial "
+                        + "is evaluated only at its end: set training.eval_steps"),
                 e.errors().stream().map(ConfigError::toString).toList());
     }
 

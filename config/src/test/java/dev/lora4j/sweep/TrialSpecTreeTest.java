@@ -22,7 +22,7 @@ class TrialSpecTreeTest {
                 "method: {type: random, trials: 3, seed: 9}",
                 "parameters:",
                 "  r: {values: [4, 8]}",
-                "  learning_rate: {min: 1.0e-4, max: 1.0e-2, distribution: log_uniform}", ""));
+                "  learning_rate: {min: 1.0e-4, max: 1.0e-2, distribution: log_uniform_values}", ""));
         List<TrialSpec> trials = sweep.trials().stream().toList();
         for (TrialSpec t : trials) {
             TrialSpec back = TrialSpec.fromTree(t.toTree());

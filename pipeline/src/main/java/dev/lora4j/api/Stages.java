@@ -118,7 +118,10 @@ public final class Stages {
      * @return the stage
      */
     public Flow<Step<TrialSpec>, Step<Checked>, NotUsed> validate(int parallelism) {
-        return Flow.<Step<TrialSpec>>create().takeWhile(t -> !run.cancelled().get()).mapAsync(parallelism, step -> {
+        // once a trial reached metric.target no trial starts; ended ones a resumed sweep reads still pass
+        return Flow.<Step<TrialSpec>>create().takeWhile(t -> !run.cancelled().get())
+                .filter(t -> t instanceof Step.Done<TrialSpec> || !run.targetReached().get())
+                .mapAsync(parallelism, step -> {
             if (step instanceof Step.Done<TrialSpec> d) {
                 return CompletableFuture.completedFuture(Step.<Checked>done(d.result()));
             }
@@ -144,7 +147,9 @@ public final class Stages {
      * @return the stage
      */
     public Flow<Step<Checked>, TrialResult, NotUsed> run(int parallelism) {
-        return Flow.<Step<Checked>>create().mapAsyncUnordered(parallelism, step -> {
+        return Flow.<Step<Checked>>create()
+                .filter(t -> t instanceof Step.Done<Checked> || !run.targetReached().get())
+                .mapAsyncUnordered(parallelism, step -> {
             if (step instanceof Step.Done<Checked> d) {
                 return CompletableFuture.completedFuture(d.result());
             }

@@ -12,6 +12,7 @@ import dev.lora4j.config.TaskType;
 import dev.lora4j.model.Builtins;
 import dev.lora4j.run.TrainingConfig;
 import dev.lora4j.sweep.Goal;
+import dev.lora4j.sweep.Metric;
 import dev.lora4j.sweep.SweepSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,6 +55,7 @@ public final class SweepBuilder {
     private ObjectNode metric;
     private final ObjectNode parameters = F.objectNode();
     private ObjectNode earlyTerminate;
+    private Long runCap;
     private final List<String> devices = new ArrayList<>();
     private Integer trialsPerDevice;
     private Integer maxFailures;
@@ -249,7 +251,37 @@ public final class SweepBuilder {
      * @return this builder
      */
     public SweepBuilder metric(String name, Goal goal) {
+        JsonNode target = metric == null ? null : metric.get("target");
         metric = F.objectNode().put("name", name).put("goal", goal.name().toLowerCase(Locale.ROOT));
+        if (target != null) {
+            metric.set("target", target);
+        }
+        return this;
+    }
+
+    /**
+     * W&amp;B's {@code metric.target}: the sweep starts no trial after one reaches {@code value} (at or below it when
+     * minimizing, at or above when maximizing); trials running then finish.
+     *
+     * @param value the metric value that is good enough
+     * @return this builder
+     */
+    public SweepBuilder target(double value) {
+        if (metric == null) {
+            metric = F.objectNode().put("name", Metric.DEFAULT.name());
+        }
+        metric.put("target", value);
+        return this;
+    }
+
+    /**
+     * W&amp;B's {@code run_cap}: the sweep runs at most its first {@code n} trials.
+     *
+     * @param n at least 1
+     * @return this builder
+     */
+    public SweepBuilder runCap(long n) {
+        runCap = n;
         return this;
     }
 
@@ -313,7 +345,8 @@ public final class SweepBuilder {
      * @param parameter a numeric field
      * @param min the lower bound
      * @param max the upper bound
-     * @param distribution {@code uniform}, {@code log_uniform}, {@code int_uniform}, {@code q_uniform}, ...
+     * @param distribution {@code uniform}, {@code log_uniform_values}, {@code int_uniform}, {@code q_uniform}, ...
+     *     (W&amp;B's names and meanings: {@code log_uniform} takes natural-log exponents)
      * @return this builder
      */
     public SweepBuilder range(String parameter, double min, double max, String distribution) {
@@ -421,6 +454,9 @@ public final class SweepBuilder {
         t.set("parameters", parameters.deepCopy());
         if (earlyTerminate != null) {
             t.set("early_terminate", earlyTerminate.deepCopy());
+        }
+        if (runCap != null) {
+            t.put("run_cap", runCap);
         }
         if (!devices.isEmpty() || trialsPerDevice != null || maxFailures != null) {
             ObjectNode r = t.putObject("resources");

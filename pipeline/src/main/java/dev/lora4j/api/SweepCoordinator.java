@@ -13,7 +13,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -23,6 +25,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.japi.Pair;
 import org.apache.pekko.stream.KillSwitches;
 import org.apache.pekko.stream.UniqueKillSwitch;
 import org.apache.pekko.stream.javadsl.Keep;
@@ -100,6 +103,8 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
     private final Map<String, TrialResult> results = new LinkedHashMap<>();
     private final java.util.Set<Long> openFlows = new java.util.HashSet<>();
     private final ActorRef<TrialResult> sessionReports;
+    /** A bayes sweep's proposals; null for grid and random, whose trials are known in advance. */
+    private final BayesSearch search;
     private final long started = System.nanoTime();
     private UniqueKillSwitch killSwitch;
     private boolean dirty;
@@ -113,13 +118,16 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
         this.timers = timers;
         this.folder = new SweepFolder(run.options().folder());
         this.sessionReports = ctx.messageAdapter(TrialResult.class, SessionEnded::new);
+        this.search = BayesSearch.of(run);
         timers.startTimerWithFixedDelay(Timer.CHECK_FOLDER, Timer.CHECK_FOLDER, CHECK_FOLDER_EVERY);
     }
 
     private void runStream() {
         closing = true; // nothing but this stream serves the sweep
         Stages stages = new Stages(run, getContext().getSelf());
-        killSwitch = Source.fromIterator(() -> spec.trials().iterator())
+        Source<TrialSpec, NotUsed> trials = search == null ? Source.fromIterator(() -> spec.trials().iterator())
+                : Source.unfoldAsync(0L, n -> search.next().thenApply(t -> t.map(x -> Pair.create(n + 1, x))));
+        killSwitch = trials
                 .viaMat(KillSwitches.single(), Keep.right())
                 .via(stages.all(run.slots()))
                 .toMat(Sink.ignore(), Keep.left())
@@ -132,6 +140,8 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
                 .onMessage(RunTrial.class, this::onRunTrial)
                 .onMessage(Kept.class, m -> {
                     record(m.result());
+                    // a resumed sweep reads on, to keep every trial that ended; the stages start no new one
+                    checkTarget(m.result(), false);
                     return this;
                 })
                 .onMessage(SessionEnded.class, this::onSessionEnded)
@@ -197,6 +207,18 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
                     .reason("another trial of this sweep has the id " + id).build());
             return this;
         }
+        if (run.targetReached().get()) {
+            // checked and announced ahead of the lanes before the target was reached: it ends unstarted, with no
+            // folder and no row, and a resumed sweep does not start it either
+            TrialResult r = TrialResult.of(m.spec()).status(TrialResult.Status.CANCELLED).attempts(0)
+                    .failure(new Failure.Cancelled("metric.target was reached before it started")).build();
+            run.hub().input().tell(new TrialEvent.Ended(r, false));
+            if (search != null) {
+                search.ended(r);
+            }
+            m.done().complete(r);
+            return this;
+        }
         ActorRef<TrialSession.Command> session = getContext().spawn(
                 TrialSession.create(m.spec(), m.errors(), run.plan(), run.files().of(id), run.cancelled().get(),
                         sessionReports),
@@ -213,6 +235,7 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
             return this;
         }
         record(r);
+        checkTarget(r, true);
         session.done().complete(r);
         if (r.failure() instanceof Failure.Storage s && r.status() == TrialResult.Status.CANCELLED
                 && !run.cancelled().get()) {
@@ -241,10 +264,30 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
     }
 
     private void record(TrialResult r) {
+        if (search != null) {
+            search.ended(r);
+        }
         results.put(r.trialId(), r);
         dirty = true;
         if (!timers.isTimerActive(Timer.FLUSH)) {
             timers.startSingleTimer(Timer.FLUSH, Timer.FLUSH, FLUSH_EVERY);
+        }
+    }
+
+    /** W&B's metric.target: the first trial that reaches it ends the sweep; trials running then finish. */
+    private void checkTarget(TrialResult r, boolean stopSource) {
+        boolean measured = r.status() == TrialResult.Status.FINISHED || r.status() == TrialResult.Status.STOPPED;
+        if (!measured || run.targetReached().get()) {
+            return;
+        }
+        Optional<Double> v = r.metric(spec.metric().name());
+        if (v.isPresent() && spec.metric().reaches(v.get())) {
+            run.targetReached().set(true);
+            getContext().getLog().info("sweep {}: trial {} reached the target {}; no new trial starts", spec.name(),
+                    r.trialId(), spec.metric());
+            if (stopSource && killSwitch != null) {
+                killSwitch.shutdown();
+            }
         }
     }
 

@@ -2,11 +2,14 @@ package dev.lora4j.api;
 
 import dev.lora4j.actors.AshaScheduler;
 import dev.lora4j.actors.DevicePool;
+import dev.lora4j.actors.HyperbandStopping;
 import dev.lora4j.actors.StopRule;
 import dev.lora4j.actors.TrialFiles;
 import dev.lora4j.actors.TrialSession;
 import dev.lora4j.run.Device;
+import dev.lora4j.sweep.Asha;
 import dev.lora4j.sweep.Goal;
+import dev.lora4j.sweep.Hyperband;
 import dev.lora4j.sweep.SweepSpec;
 import dev.lora4j.train.MemoryEstimate;
 import java.util.List;
@@ -16,12 +19,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Everything one sweep runs with: its spec and options, the instance's shared actors, its event hub, its trial
- * files, the lock on its run folder, the cancel flag every stage reads, and how its trials are run (devices, retries,
- * early termination).
+ * files, the lock on its run folder, the cancel flag every stage reads, the flag set once a trial reached
+ * {@code metric.target} (no trial starts after it; running ones finish), and how its trials are run (devices,
+ * retries, early termination).
  */
 record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, EventHub hub, TrialFiles.Factory files,
-        RunLock lock, AtomicBoolean cancelled, CompletableFuture<SweepReport> report, TrialSession.Plan plan,
-        int slots) {
+        RunLock lock, AtomicBoolean cancelled, AtomicBoolean targetReached, CompletableFuture<SweepReport> report,
+        TrialSession.Plan plan, int slots) {
 
     static SweepRun of(SweepSpec spec, SweepOptions options, Workers.Refs workers, EventHub hub,
             TrialFiles.Factory files, RunLock lock) {
@@ -41,7 +45,8 @@ record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, Even
         TrialSession.Plan plan = new TrialSession.Plan(workers.services(), layout, remote, spec.metric().name(),
                 spec.metric().goal() == Goal.MAXIMIZE, spec.base().resources().maxFailures().orElse(0),
                 options.keepCheckpoints(), options.resume(), stopRule(spec), hub.input());
-        return new SweepRun(spec, options, workers, hub, files, lock, new AtomicBoolean(), new CompletableFuture<>(),
+        return new SweepRun(spec, options, workers, hub, files, lock, new AtomicBoolean(), new AtomicBoolean(),
+                new CompletableFuture<>(),
                 plan, slots);
     }
 
@@ -56,13 +61,22 @@ record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, Even
         return n;
     }
 
-    /** ASHA with rungs that count evaluations: rung k is at grace * eta^k evaluations of eval_steps each. */
+    /**
+     * ASHA with rungs that count evaluations (rung k is at grace * eta^k evaluations of eval_steps each), or W&B's
+     * Hyperband, whose bands count evaluations as they come.
+     */
     private static StopRule stopRule(SweepSpec spec) {
-        return spec.earlyTerminate().map(a -> {
+        boolean maximize = spec.metric().goal() == Goal.MAXIMIZE;
+        return spec.earlyTerminate().map(t -> {
+            if (t instanceof Hyperband h) {
+                return (StopRule) new HyperbandStopping(h.bands(), h.eta(), h.strict(), spec.metric().name(),
+                        maximize);
+            }
+            Asha a = (Asha) t;
             long every = spec.base().training().evalSteps().orElse(1);
             long maxT = a.maxT().isPresent() ? a.maxT().getAsInt() * every : Long.MAX_VALUE / 4;
             return (StopRule) new AshaScheduler(a.gracePeriod() * every, a.reductionFactor(), maxT,
-                    spec.metric().name(), spec.metric().goal() == Goal.MAXIMIZE);
+                    spec.metric().name(), maximize);
         }).orElse(null);
     }
 }

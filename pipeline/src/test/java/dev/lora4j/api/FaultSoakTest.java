@@ -50,7 +50,7 @@ class FaultSoakTest {
                 .lora(LoraConfig.builder().targetModules("q_proj", "v_proj").loraDropout(0.1).build())
                 .training(TrainingConfig.builder().learningRate(5e-3).maxSteps(STEPS).batchSize(2).saveSteps(2)
                         .seed(9).build())
-                .random(TRIALS, 5).grid("r", 2, 4, 8).range("learning_rate", 1e-4, 1e-2, "log_uniform")
+                .random(TRIALS, 5).grid("r", 2, 4, 8).range("learning_rate", 1e-4, 1e-2, "log_uniform_values")
                 .metric("train_loss", Goal.MINIMIZE).devices("cpu").maxFailures(2).build();
     }
 

@@ -148,7 +148,7 @@ class SweepLifecycleTest {
     void oneCancelAfterThousandsOfTrialsStopsWithinSecondsAndStartsNothingNew(@TempDir Path tmp) throws Exception {
         FakeRuns runs = new FakeRuns();
         SweepSpec spec = Fakes.sweep("many", 1, 0, 0).random(100_000, 7).range("learning_rate", 1e-5, 1e-3,
-                "log_uniform").devices("cpu").build();
+                "log_uniform_values").devices("cpu").build();
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
             SweepHandle h = lora4j.sweep(spec, SweepOptions.in(tmp).withCpu(2, 1), NoFiles.in(tmp)).start();
             CompletionStage<List<TrialEvent>> seen = h.events().runWith(Sink.seq(), lora4j.system());
