@@ -90,9 +90,19 @@ class PbtCliTest {
         assertTrue(parentRows.size() >= 20, parentRows.toString());
         assertEquals(parentRows, rowsAfter(child, 10));
         assertFalse(Files.exists(parent.resolve("lineage.jsonl")), "the top trial copies nobody");
-        // its own first ten steps stay its own (a learning rate of 1e-6)
-        assertNotEquals(Files.readAllLines(parent.resolve("progress.csv")).get(1),
-                Files.readAllLines(child.resolve("progress.csv")).get(1));
+        // its own first ten steps stay its own (a learning rate of 1e-6): it went on from step 10, not from scratch
+        List<String> parentFirst = rowsAfter(parent, 0).subList(0, 10);
+        List<String> childFirst = rowsAfter(child, 0).subList(0, 10);
+        assertNotEquals(parentFirst, childFirst);
+        assertTrue(Double.parseDouble(childFirst.get(5).split(",")[3]) < 1e-5, childFirst.get(5));
+        // the checkpoint it took is the parent's, file for file
+        Path copied = child.resolve("checkpoints/step-10");
+        try (var files = Files.list(parent.resolve("checkpoints/step-10"))) {
+            for (Path f : files.toList()) {
+                assertTrue(Arrays.equals(Files.readAllBytes(f), Files.readAllBytes(copied.resolve(f.getFileName()))),
+                        f.getFileName() + " differs");
+            }
+        }
         String report = Files.readString(run.resolve("report.html"));
         String childId = child.getFileName().toString();
         String parentId = parent.getFileName().toString();

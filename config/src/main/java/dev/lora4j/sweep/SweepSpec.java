@@ -106,7 +106,11 @@ public final class SweepSpec {
                 + (method instanceof SweepMethod.Bayes b ? ", seed " + b.seed() + ", " + b.startupTrials()
                         + " start-up" : "")
                 + (runCap != Long.MAX_VALUE ? ", run_cap " + runCap : "");
-        return name() + ": " + size() + " trial" + (size() == 1 ? "" : "s") + " (" + how + "), metric " + metric;
+        String pbt = earlyTerminate instanceof Pbt p ? ", pbt every " + p.perturbationInterval() + " steps mutating "
+                + p.mutations().keySet().stream().map(f -> f.substring(f.indexOf('.') + 1))
+                        .collect(Collectors.joining(", ")) : "";
+        return name() + ": " + size() + " trial" + (size() == 1 ? "" : "s") + " (" + how + "), metric " + metric
+                + pbt;
     }
 
     /** A copy of the file's lora mapping (before any parameter). */
