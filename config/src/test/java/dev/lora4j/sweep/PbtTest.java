@@ -144,6 +144,15 @@ class PbtTest {
     }
 
     @Test
+    void theExampleIsValid() {
+        SweepSpec s = SweepSpec.read(dev.lora4j.config.Fixtures.dir().getParent()
+                .resolve("examples/sweeps/llama-pbt.yaml")).value();
+        Pbt p = (Pbt) s.earlyTerminate().orElseThrow();
+        assertEquals(new Pbt(20, 0.25, 0.25, p.mutations(), 0), p);
+        assertEquals(List.of("training.learning_rate", "training.weight_decay"), List.copyOf(p.mutations().keySet()));
+    }
+
+    @Test
     void validateRefusesMutationsThatChangeTheAdaptersShape(@TempDir Path dir) throws Exception {
         List<String> errors = TinySweeps.errors(dir, BASE + "scheduler: {type: pbt, perturbation_interval: 10, "
                 + "hyperparam_mutations: {r: {values: [4, 8]}, learning_rate: [1.0e-4, 1.0e-3]}}\n");
