@@ -3,6 +3,7 @@ package dev.lora4j.actors;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.checkpoint.CheckpointStore;
+import dev.lora4j.config.ConfigException;
 import dev.lora4j.sweep.Pbt;
 import dev.lora4j.sweep.TrialSpec;
 import java.nio.file.Files;
@@ -13,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.BiFunction;
+import org.slf4j.LoggerFactory;
 
 /**
  * Population-based training as the sweep's rule ({@link Pbt} holds Ray Tune's rules). It keeps the population: each
@@ -110,8 +112,17 @@ public final class PopulationBasedTraining implements StopRule {
         if (!Files.isDirectory(checkpoint)) {
             return null;
         }
+        TrialSpec next;
+        try {
+            next = reconfigure.apply(spec, e.config());
+        } catch (ConfigException invalid) {
+            // Ray does not clamp x1.2, so a value can leave its field's range (dropout past 1): the trial goes on
+            LoggerFactory.getLogger(PopulationBasedTraining.class).warn("trial {}: pbt skips copying trial {} at step"
+                    + " {}: {}", spec.id(), e.parent(), step, invalid.getMessage());
+            return null;
+        }
         configs.get(spec.id()).put(step, e.config());
-        return new Exploit(e.parent(), step, checkpoint, reconfigure.apply(spec, e.config()), e.config());
+        return new Exploit(e.parent(), step, checkpoint, next, e.config());
     }
 
     private Path checkpointOf(String trialId, long step) {

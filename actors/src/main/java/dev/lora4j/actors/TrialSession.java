@@ -532,8 +532,13 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         if (pendingFault != null) {
             return attemptFailed(pendingFault, steps, false);
         }
-        if (pendingExploit != null && status == TrialResult.Status.STOPPED && cancelReason == null) {
-            return exploitNow();
+        if (pendingExploit != null && status == TrialResult.Status.STOPPED) {
+            if (cancelReason == null) {
+                return exploitNow();
+            }
+            // stopped only to copy another trial: cancelled, so a resumed sweep decides again at that step
+            pendingExploit = null;
+            return end(TrialResult.Status.CANCELLED, new Failure.Cancelled(cancelReason), null);
         }
         pendingExploit = null;
         Path adapter;

@@ -120,6 +120,10 @@ public final class Trials implements Iterable<TrialSpec> {
         Problems problems = new Problems();
         RunSpec run = sweep.base().withSections(lora, training, problems);
         errors.addAll(problems.errors());
+        if (errors.isEmpty()) {
+            // a perturbed value (dropout x1.2) can leave its field's range
+            errors.addAll(dev.lora4j.config.LoraConfigValidator.validate(run.lora(), "lora").errors());
+        }
         if (!errors.isEmpty()) {
             throw new ConfigException(errors);
         }

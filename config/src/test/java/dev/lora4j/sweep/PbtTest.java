@@ -204,6 +204,9 @@ class PbtTest {
         assertEquals(t.id(), moved.id());
         assertEquals(5e-4, moved.training().learningRate());
         assertEquals(0.01, moved.training().weightDecay());
+        // Ray's x1.2 is not clamped: a dropout pushed past its range is refused, and PBT then does not copy
+        assertThrows(ConfigException.class, () -> s.trials().reconfigured(t, Map.of("lora.lora_dropout",
+                DoubleNode.valueOf(1.2))));
         assertTrue(s.summary().endsWith("metric eval_loss minimize, pbt every 20 steps mutating learning_rate, "
                 + "weight_decay, lora_dropout"), s.summary());
     }
