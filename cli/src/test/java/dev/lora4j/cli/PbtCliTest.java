@@ -112,7 +112,7 @@ class PbtCliTest {
     }
 
     @Test
-    void resumeAfterKillMakesTheSameDecisions(@TempDir Path tmp) throws Exception {
+    void resumeAfterKillOrCtrlCMakesTheSameDecisions(@TempDir Path tmp) throws Exception {
         Path spec = spec(tmp, "kill", 40, "[3.0e-3, 1.0e-6, 1.0e-3, 2.0e-6]", "{type: pbt, perturbation_interval: "
                 + "10, resample_probability: 0.5, seed: 5, hyperparam_mutations: {learning_rate: {distribution: "
                 + "log_uniform_values, min: 1.0e-4, max: 1.0e-2}, weight_decay: [0.0, 0.01, 0.1]}}");
@@ -121,19 +121,38 @@ class PbtCliTest {
         String expected = lineages(straight);
         assertTrue(expected.contains("\"from\""), "some trial copied another: " + expected);
 
-        Path killed = tmp.resolve("killed");
-        Process p = Cli.spawn(tmp.resolve("killed.log"), "sweep", spec, "--out", killed, "--cpu-lanes", 1);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (System.nanoTime() < deadline && !(ended(killed) >= 2 && midTrial(killed))) {
-            Thread.sleep(5);
-        }
-        p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-        assertTrue(ended(killed) < 4, "killed before the end: " + Files.readString(tmp.resolve("killed.log")));
-
-        Cli.Result resumed = Cli.run("sweep", spec, "--out", killed, "--resume", "--cpu-lanes", 1);
-        assertEquals(0, resumed.code(), resumed.toString());
+        // kill -9 mid-trial once two trials ended
+        Path killed = interrupt(tmp, spec, "killed", "-9",
+                run -> ended(run) >= 2 && midTrial(run, "checkpoints/step-20"));
         assertEquals(expected, lineages(killed));
         assertEquals(withoutTimes(straight), withoutTimes(killed));
+        // Ctrl-C (the sweep is cancelled) once a running trial has copied another
+        Path cancelled = interrupt(tmp, spec, "cancelled", "-INT", run -> midTrial(run, "lineage.jsonl"));
+        assertEquals(expected, lineages(cancelled));
+        assertEquals(withoutTimes(straight), withoutTimes(cancelled));
+    }
+
+    @FunctionalInterface
+    private interface RunCondition {
+        boolean test(Path run) throws IOException;
+    }
+
+    /** Runs the sweep, sends {@code signal} once {@code when} holds, then resumes it to the end. */
+    private static Path interrupt(Path tmp, Path spec, String name, String signal, RunCondition when)
+            throws Exception {
+        Path run = tmp.resolve(name);
+        Path log = tmp.resolve(name + ".log");
+        Process p = Cli.spawn(log, "sweep", spec, "--out", run, "--cpu-lanes", 1);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline && !when.test(run)) {
+            Thread.sleep(5);
+        }
+        new ProcessBuilder("kill", signal, Long.toString(p.pid())).start().waitFor();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), name + " ends");
+        assertTrue(ended(run) < 4, "interrupted before the end: " + Files.readString(log));
+        Cli.Result resumed = Cli.run("sweep", spec, "--out", run, "--resume", "--cpu-lanes", 1);
+        assertEquals(0, resumed.code(), resumed.toString());
+        return run;
     }
 
     private static String lineages(Path run) throws IOException {
@@ -149,12 +168,21 @@ class PbtCliTest {
         if (!Files.isDirectory(run.resolve("trials"))) {
             return 0;
         }
-        return SweepEndToEndTest.trials(run).stream().filter(t -> Files.exists(t.resolve("result.json"))).count();
+        long n = 0;
+        for (Path t : SweepEndToEndTest.trials(run)) {
+            Path r = t.resolve("result.json");
+            // a cancelled trial has a result too, but a resumed sweep runs it on
+            n += Files.exists(r) && !JSON.readTree(r.toFile()).path("status").asText().equals("cancelled") ? 1 : 0;
+        }
+        return n;
     }
 
-    private static boolean midTrial(Path run) throws IOException {
+    private static boolean midTrial(Path run, String file) throws IOException {
+        if (!Files.isDirectory(run.resolve("trials"))) {
+            return false;
+        }
         for (Path t : SweepEndToEndTest.trials(run)) {
-            if (Files.isDirectory(t.resolve("checkpoints/step-20")) && !Files.exists(t.resolve("result.json"))) {
+            if (Files.exists(t.resolve(file)) && !Files.exists(t.resolve("result.json"))) {
                 return true;
             }
         }
