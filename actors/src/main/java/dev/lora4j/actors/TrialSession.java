@@ -160,7 +160,10 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
     private int batchSize;
     private int accumulation;
     private int oomBackoffs;
-    /** Attempts started to train on from another trial's checkpoint (population-based training): not retries. */
+    /**
+     * Attempts started to train on from another trial's checkpoint (population-based training): neither retries nor
+     * counted in the result's attempts.
+     */
     private int exploits;
     private long totalSteps = Long.MAX_VALUE;
     /** Population-based training decided that the trial copies another one once its lane lets go of it. */
@@ -549,7 +552,7 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         }
         TrialResult.Builder r = TrialResult.of(original).status(status).metrics(metrics).steps(steps)
                 .seconds(seconds).adapter(adapter).lastCheckpoint(lastCheckpoint).reason(reason)
-                .attempts(attempt);
+                .attempts(attempt - exploits);
         if (status == TrialResult.Status.CANCELLED) {
             r.failure(new Failure.Cancelled(cancelReason != null ? cancelReason : reason));
         }
@@ -713,7 +716,7 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
             }
         }
         return end(TrialResult.of(original).status(status).failure(failure).metrics(metrics).steps(lastStep)
-                .lastCheckpoint(lastCheckpoint).attempts(attempt));
+                .lastCheckpoint(lastCheckpoint).attempts(attempt - exploits));
     }
 
     private Behavior<Command> end(TrialResult.Builder builder) {

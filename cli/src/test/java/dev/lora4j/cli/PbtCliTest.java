@@ -85,6 +85,7 @@ class PbtCliTest {
         assertEquals(0.0, lineage.get(0).path("parameters").path("training.weight_decay").asDouble());
         assertEquals(1e-6, result.path("parameters").path("training.learning_rate").asDouble(),
                 "result.json keeps the parameters the trial started with");
+        assertEquals(1, result.path("attempts").asInt(), "a copy is not a retry");
         // steps 11..30 of the child are the parent's, bit for bit (loss, learning rate, gradient norm, evaluations)
         List<String> parentRows = rowsAfter(parent, 10);
         assertTrue(parentRows.size() >= 20, parentRows.toString());
