@@ -114,7 +114,7 @@ class PbtCliTest {
 
     @Test
     void resumeAfterKillOrCtrlCMakesTheSameDecisions(@TempDir Path tmp) throws Exception {
-        Path spec = spec(tmp, "kill", 40, "[3.0e-3, 1.0e-6, 1.0e-3, 2.0e-6]", "{type: pbt, perturbation_interval: "
+        Path spec = spec(tmp, "kill", 30, "[3.0e-3, 1.0e-6, 1.0e-3, 2.0e-6]", "{type: pbt, perturbation_interval: "
                 + "10, resample_probability: 0.5, seed: 5, hyperparam_mutations: {learning_rate: {distribution: "
                 + "log_uniform_values, min: 1.0e-4, max: 1.0e-2}, weight_decay: [0.0, 0.01, 0.1]}}");
         Path straight = tmp.resolve("straight");
