@@ -6,6 +6,8 @@ import dev.lora4j.checkpoint.Checkpoint;
 import dev.lora4j.lora.AdapterSnapshot;
 import dev.lora4j.sweep.TrialSpec;
 import dev.lora4j.train.StepReport;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -67,6 +69,24 @@ public interface TrialFiles {
     }
 
     void writeResult(TrialResult result);
+
+    /**
+     * Population-based training: records that the trial copied {@code parent}'s checkpoint of {@code step} and trains
+     * on with {@code config} (appended to its lineage before the copy, so a resumed sweep can redo the copy).
+     */
+    default void appendLineage(long step, String parent, Map<String, JsonNode> config) {
+        throw new UnsupportedOperationException("these trial files keep no lineage");
+    }
+
+    /** The trial's lineage, oldest first: {@code {step, from, parameters}} per copied checkpoint. */
+    default List<ObjectNode> lineage() {
+        return List.of();
+    }
+
+    /** Copies another trial's checkpoint folder in as this trial's checkpoint of {@code step} (replacing one). */
+    default Path copyCheckpoint(Path checkpoint, long step) {
+        throw new UnsupportedOperationException("these trial files cannot copy checkpoints");
+    }
 
     /** The stored {@code result.json}, if there is a readable one. */
     Optional<TrialResult> readResult();

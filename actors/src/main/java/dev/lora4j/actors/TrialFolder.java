@@ -11,7 +11,12 @@ import dev.lora4j.lora.PeftAdapters;
 import dev.lora4j.sweep.TrialSpec;
 import dev.lora4j.train.RunFolder;
 import dev.lora4j.train.StepReport;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.StandardOpenOption;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -121,9 +126,89 @@ public final class TrialFolder implements TrialFiles {
         }
     }
 
+    /** Lineage lines of population-based training, one per copied checkpoint. */
+    static final String LINEAGE = "lineage.jsonl";
+
     @Override
     public void writeResult(TrialResult result) {
-        folder.writeResult(result.toJson(folder.dir()));
+        ObjectNode o = result.toJson(folder.dir());
+        List<ObjectNode> lineage = lineage();
+        if (!lineage.isEmpty()) {
+            o.putArray("lineage").addAll(lineage);
+        }
+        folder.writeResult(o);
+    }
+
+    @Override
+    public void appendLineage(long step, String parent, Map<String, JsonNode> config) {
+        ObjectNode line = Json.MAPPER.createObjectNode();
+        line.put("step", step);
+        line.put("from", parent);
+        config.forEach(line.putObject("parameters")::set);
+        Path f = folder.dir().resolve(LINEAGE);
+        try {
+            Files.createDirectories(folder.dir());
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.APPEND)) {
+                ch.write(ByteBuffer.wrap((line.toString() + "\n")
+                        .getBytes(StandardCharsets.UTF_8)));
+                // the decision must outlive a kill that follows the copy
+                ch.force(true);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public List<ObjectNode> lineage() {
+        Path f = folder.dir().resolve(LINEAGE);
+        if (!Files.isRegularFile(f)) {
+            return List.of();
+        }
+        List<ObjectNode> out = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                try {
+                    if (Json.MAPPER.readTree(line) instanceof ObjectNode o && o.has("step") && o.has("from")) {
+                        out.add(o);
+                    }
+                } catch (IOException torn) {
+                    // a line cut by a kill: the decision is made again when the trial reaches that step
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    @Override
+    public Path copyCheckpoint(Path checkpoint, long step) {
+        Path staged = incoming();
+        try {
+            try (var walk = Files.walk(checkpoint)) {
+                for (Path p : (Iterable<Path>) walk::iterator) {
+                    Path to = staged.resolve(checkpoint.relativize(p).toString());
+                    if (Files.isDirectory(p)) {
+                        Files.createDirectories(to);
+                    } else {
+                        Files.copy(p, to);
+                    }
+                }
+            }
+            return folder.checkpoints().adopt(staged, step);
+        } catch (IOException | RuntimeException e) {
+            try {
+                AtomicFiles.deleteRecursively(staged);
+            } catch (IOException ignored) {
+                // the staging folder is a hidden leftover at worst
+            }
+            if (e instanceof IOException io) {
+                throw new UncheckedIOException("cannot copy " + checkpoint + ": " + io.getMessage(), io);
+            }
+            throw (RuntimeException) e;
+        }
     }
 
     @Override

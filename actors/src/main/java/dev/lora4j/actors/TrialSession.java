@@ -145,7 +145,10 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
      */
     private static final int FREE_NODE_LOSSES = 3;
 
-    private final TrialSpec spec;
+    /** The trial as it trains now: population-based training swaps its configuration for a copied trial's. */
+    private TrialSpec spec;
+    /** The trial as the sweep made it: its result records these parameters (the lineage records the rest). */
+    private final TrialSpec original;
     private final Plan plan;
     private final TrialFiles files;
     private final ActorRef<TrialResult> reportTo;
@@ -157,6 +160,14 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
     private int batchSize;
     private int accumulation;
     private int oomBackoffs;
+    /**
+     * Attempts started to train on from another trial's checkpoint (population-based training): neither retries nor
+     * counted in the result's attempts.
+     */
+    private int exploits;
+    private long totalSteps = Long.MAX_VALUE;
+    /** Population-based training decided that the trial copies another one once its lane lets go of it. */
+    private StopRule.Exploit pendingExploit;
     private String cancelReason;
     /** A fault of the machine seen while training: the lane is asked to stop, then the attempt ends with it. */
     private Failure pendingFault;
@@ -181,6 +192,7 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
             ActorRef<TrialResult> reportTo) {
         super(ctx);
         this.spec = spec;
+        this.original = spec;
         this.plan = plan;
         this.files = files;
         this.reportTo = reportTo;
@@ -196,11 +208,18 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
             return end(TrialResult.Status.CANCELLED, Failure.of(e), null);
         }
         if (!errors.isEmpty()) {
-            return end(TrialResult.of(spec).status(TrialResult.Status.REJECTED).reason("invalid config")
+            return end(TrialResult.of(original).status(TrialResult.Status.REJECTED).reason("invalid config")
                     .errors(errors).attempts(0));
         }
         if (cancelled) {
             return end(TrialResult.Status.CANCELLED, new Failure.Cancelled("cancelled before it started"), null);
+        }
+        if (plan.stopRule() != null) {
+            try {
+                spec = plan.stopRule().begin(spec, files, plan.resume(), false);
+            } catch (RuntimeException e) {
+                return end(TrialResult.Status.CANCELLED, Failure.of(e), null);
+            }
         }
         lease();
         return this;
@@ -323,6 +342,7 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
             w.warnings().forEach(x -> plan.events().tell(new TrialEvent.Warned(spec.id(), spec.name(), x)));
         } else if (report instanceof Started s) {
             phase = Phase.TRAINING;
+            totalSteps = s.totalSteps();
             plan.events().tell(new TrialEvent.Started(spec.id(), spec.name(), slot.laneName(), node, s.totalSteps(),
                     s.resumedAtStep(), attempt));
         } else if (report instanceof Stepped s) {
@@ -384,11 +404,24 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         }
         StopRule rule = plan.stopRule();
         if (rule != null && attemptRef != null) {
-            attemptRef.tell(new TrialAttempt.Verdict(e.step(), rule.shouldStop(spec.id(), e.step(), e.metrics())));
+            String stop = rule.shouldStop(spec.id(), e.step(), e.metrics());
+            if (stop == null && pendingFault == null && cancelReason == null && pendingExploit == null
+                    && e.step() < totalSteps) {
+                pendingExploit = rule.exploit(spec, e.step(), e.metrics());
+                if (pendingExploit != null) {
+                    // the lane ends this attempt at the step; the trial goes on from the copied checkpoint
+                    stop = "pbt: copies trial " + pendingExploit.parent() + " at step " + e.step();
+                }
+            }
+            attemptRef.tell(new TrialAttempt.Verdict(e.step(), stop));
         }
     }
 
     private int keep() {
+        if (plan.stopRule() != null && plan.stopRule().readsCheckpoints()) {
+            // other trials copy this one's checkpoints of perturbation steps
+            return 0;
+        }
         return plan.keepCheckpoints() > 0 ? plan.keepCheckpoints() : spec.training().saveTotalLimit().orElse(0);
     }
 
@@ -502,19 +535,52 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         if (pendingFault != null) {
             return attemptFailed(pendingFault, steps, false);
         }
+        if (pendingExploit != null && status == TrialResult.Status.STOPPED) {
+            if (cancelReason == null) {
+                return exploitNow();
+            }
+            // stopped only to copy another trial: cancelled, so a resumed sweep decides again at that step
+            pendingExploit = null;
+            return end(TrialResult.Status.CANCELLED, new Failure.Cancelled(cancelReason), null);
+        }
+        pendingExploit = null;
         Path adapter;
         try {
             adapter = adapterWrite.write();
         } catch (RuntimeException e) {
             return attemptFailed(Failure.of(e), steps, false);
         }
-        TrialResult.Builder r = TrialResult.of(spec).status(status).metrics(metrics).steps(steps)
+        TrialResult.Builder r = TrialResult.of(original).status(status).metrics(metrics).steps(steps)
                 .seconds(seconds).adapter(adapter).lastCheckpoint(lastCheckpoint).reason(reason)
-                .attempts(attempt);
+                .attempts(attempt - exploits);
         if (status == TrialResult.Status.CANCELLED) {
             r.failure(new Failure.Cancelled(cancelReason != null ? cancelReason : reason));
         }
         return end(r);
+    }
+
+    /**
+     * Population-based training: the trial takes another trial's checkpoint and configuration and trains on from
+     * there in a new attempt (same id, folder and progress up to the step). The lineage line is written before the
+     * copy, so a kill between the two is repaired when the sweep resumes.
+     */
+    private Behavior<Command> exploitNow() {
+        StopRule.Exploit x = pendingExploit;
+        pendingExploit = null;
+        try {
+            files.appendLineage(x.step(), x.parent(), x.config());
+            files.copyCheckpoint(x.checkpoint(), x.step());
+        } catch (RuntimeException e) {
+            return attemptFailed(Failure.of(e), x.step(), false);
+        }
+        getContext().getLog().info("trial {}: copied trial {} at step {}; trains on with {}", spec.id(), x.parent(),
+                x.step(), x.config());
+        spec = x.next();
+        releaseAttempt();
+        attempt++;
+        exploits++;
+        lease();
+        return this;
     }
 
     /**
@@ -617,7 +683,7 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         }
         boolean free = nodeLost && freeAttempts < FREE_NODE_LOSSES;
         boolean backoff = failure instanceof Failure.OutOfMemory && batchSize > 1 && oomBackoffs < MAX_OOM_BACKOFFS;
-        boolean retry = failure.retryable() && (free || backoff || attempt - freeAttempts <= plan.maxRetries());
+        boolean retry = failure.retryable() && (free || backoff || attempt - freeAttempts - exploits <= plan.maxRetries());
         if (retry) {
             attempt++;
             if (free) {
@@ -649,8 +715,8 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
                 // the folder may be gone; the result says what is known
             }
         }
-        return end(TrialResult.of(spec).status(status).failure(failure).metrics(metrics).steps(lastStep)
-                .lastCheckpoint(lastCheckpoint).attempts(attempt));
+        return end(TrialResult.of(original).status(status).failure(failure).metrics(metrics).steps(lastStep)
+                .lastCheckpoint(lastCheckpoint).attempts(attempt - exploits));
     }
 
     private Behavior<Command> end(TrialResult.Builder builder) {

@@ -62,7 +62,13 @@ final class SweepParser {
         SweepMethod method = method(root);
         Metric metric = metric(root);
         List<Parameter> parameters = parameters(root, method);
-        EarlyTerminate asha = earlyTerminate(root);
+        EarlyTerminate stopping = earlyTerminate(root);
+        Pbt pbt = scheduler(root, method);
+        if (pbt != null && stopping != null) {
+            p.error("scheduler", "a sweep has one scheduler: pbt or early_terminate (" + stopping.json()
+                    + "), not both");
+        }
+        EarlyTerminate asha = pbt != null ? pbt : stopping;
         Long runCap = root.longInteger("run_cap").orElse(null);
         if (runCap != null && runCap < 1) {
             p.error("run_cap", "run_cap must be >= 1 (the most trials the sweep runs), got " + runCap);
@@ -262,6 +268,110 @@ final class SweepParser {
             return null;
         }
         return new Hyperband(bands, eta, strict);
+    }
+
+    /**
+     * {@code scheduler: {type: pbt, ...}} with Ray Tune's keys and defaults (quantile_fraction 0.25,
+     * resample_probability 0.25); perturbation_interval counts optimizer steps. Only fields that change neither the
+     * adapter's shape nor its scale may mutate, since a copied checkpoint must fit the trial that loads it.
+     */
+    private Pbt scheduler(Section root, SweepMethod method) {
+        Optional<Section> s = root.section("scheduler");
+        if (s.isEmpty()) {
+            return null;
+        }
+        Section e = s.get();
+        if (!e.has("type")) {
+            p.error("scheduler.type", "missing: pbt");
+            return null;
+        }
+        Optional<String> type = e.string("type");
+        if (type.isEmpty()) {
+            return null;
+        }
+        if (!type.get().equals("pbt")) {
+            p.error("scheduler.type", "type must be \"pbt\" (asha and hyperband are early_terminate's), got \""
+                    + type.get() + "\"");
+            return null;
+        }
+        e.rejectUnknown(Pbt.KEYS);
+        if (method instanceof SweepMethod.Bayes) {
+            p.error("scheduler", "pbt changes trials' hyperparameters while they train, which a bayes search "
+                    + "cannot learn from: use method grid or random");
+        }
+        Optional<Long> interval = e.longInteger("perturbation_interval");
+        if (!e.has("perturbation_interval")) {
+            p.error("scheduler.perturbation_interval", "missing: the number of training steps between "
+                    + "perturbations, a multiple of training.eval_steps");
+        } else {
+            interval.filter(i -> i < 1).ifPresent(i -> p.error("scheduler.perturbation_interval",
+                    "perturbation_interval must be >= 1 (training steps), got " + i));
+        }
+        double quantile = e.number("quantile_fraction").orElse(0.25);
+        if (!(quantile >= 0 && quantile <= 0.5)) {
+            p.error("scheduler.quantile_fraction", "quantile_fraction must be between 0 and 0.5, got "
+                    + Numbers.format(quantile));
+        }
+        double resample = e.number("resample_probability").orElse(0.25);
+        if (!(resample >= 0 && resample <= 1)) {
+            p.error("scheduler.resample_probability", "resample_probability must be between 0 and 1, got "
+                    + Numbers.format(resample));
+        }
+        long seed = e.longInteger("seed").orElse(0L);
+        Map<String, Domain> mutations = new LinkedHashMap<>();
+        Optional<Section> ms = e.section("hyperparam_mutations");
+        if (!e.has("hyperparam_mutations") || ms.isPresent() && ms.get().node().isEmpty()) {
+            p.error("scheduler.hyperparam_mutations", "missing: the fields pbt perturbs, e.g. {learning_rate: "
+                    + "{distribution: log_uniform_values, min: 1.0e-5, max: 1.0e-3}, weight_decay: {values: [0.0, "
+                    + "0.01, 0.1]}}");
+        }
+        String allowed = String.join(", ", Pbt.MUTABLE.stream().map(f -> f.substring(f.indexOf('.') + 1)).toList());
+        for (Map.Entry<String, JsonNode> m : ms.map(x -> x.node().properties()).orElse(Set.of())) {
+            String at = "scheduler.hyperparam_mutations." + m.getKey();
+            FieldRef.Resolution r = FieldRef.resolve(m.getKey());
+            if (r instanceof FieldRef.Resolution.NotFound nf) {
+                p.error(at, nf.message());
+                continue;
+            }
+            FieldRef field = ((FieldRef.Resolution.Found) r).field();
+            if (!Pbt.MUTABLE.contains(field.canonical())) {
+                p.error(at, "pbt cannot change " + field.canonical() + " while a trial trains (a copied checkpoint "
+                        + "must fit the adapter's shape and scale); it mutates " + allowed);
+                continue;
+            }
+            JsonNode v = m.getValue();
+            if (v.isArray()) {
+                // Ray's plain list: a set of values moved to a neighbour
+                List<JsonNode> values = new ArrayList<>();
+                v.forEach(values::add);
+                if (values.isEmpty() || values.stream().anyMatch(x -> !x.isNumber())) {
+                    p.error(at, "a list of mutation values must hold numbers, got " + Section.show(v));
+                    continue;
+                }
+                mutations.put(field.canonical(), new Domain.Values(values));
+                continue;
+            }
+            if (!v.isObject()) {
+                p.error(at, "must be a list of values or a mapping such as {values: [0.0, 0.1]} or {distribution: "
+                        + "log_uniform_values, min: 1.0e-5, max: 1.0e-3}, got " + Section.show(v));
+                continue;
+            }
+            Optional<Domain> d = domain(new Section((ObjectNode) v, at, p), field, new SweepMethod.Random(1, seed));
+            if (d.isEmpty()) {
+                continue;
+            }
+            if (d.get() instanceof Domain.Constant c) {
+                mutations.put(field.canonical(), new Domain.Values(List.of(c.value())));
+            } else if (d.get() instanceof Domain.Values || d.get() instanceof Domain.Drawn) {
+                mutations.put(field.canonical(), d.get());
+            } else {
+                p.error(at, "a mutation is a list of values or a distribution, not a tie (ratio_to)");
+            }
+        }
+        if (p.hasErrors() || interval.isEmpty()) {
+            return null;
+        }
+        return new Pbt(interval.get(), quantile, resample, mutations, seed);
     }
 
     private List<Parameter> parameters(Section root, SweepMethod method) {
@@ -575,6 +685,38 @@ final class SweepParser {
             p.error("early_terminate", asha.json() + " compares trials at evaluations, and without training.eval_steps a "
                     + "trial "
                     + "is evaluated only at its end: set training.eval_steps");
+        }
+        if (asha instanceof Pbt pbt) {
+            pbtChecks(base, pbt, parameters);
+        }
+    }
+
+    /** PBT compares trials at evaluations and copies checkpoints, so both must fall on every perturbation point. */
+    private void pbtChecks(RunSpec base, Pbt pbt, List<Parameter> parameters) {
+        long every = pbt.perturbationInterval();
+        for (String f : List.of("training.eval_steps", "training.save_steps", "training.save_total_limit")) {
+            if (parameters.stream().anyMatch(x -> x.field().canonical().equals(f))) {
+                p.error("parameters." + f.substring("training.".length()), "pbt needs one " + f + " for every trial"
+                        + " (perturbations compare and copy the same steps): set it under training");
+            }
+        }
+        base.training().evalSteps().ifPresent(e -> {
+            if (every % e != 0) {
+                p.error("scheduler.perturbation_interval", "perturbation_interval (" + every + " steps) must be a "
+                        + "multiple of training.eval_steps (" + e + "): trials are compared at evaluations");
+            }
+        });
+        if (base.training().saveSteps().isEmpty()) {
+            p.error("training.save_steps", "pbt copies checkpoints at every perturbation_interval: set save_steps to "
+                    + "a divisor of " + every);
+        } else if (every % base.training().saveSteps().getAsInt() != 0) {
+            p.error("scheduler.perturbation_interval", "perturbation_interval (" + every + " steps) must be a "
+                    + "multiple of training.save_steps (" + base.training().saveSteps().getAsInt()
+                    + "): a trial copies another's checkpoint of that step");
+        }
+        if (base.training().saveTotalLimit().isPresent()) {
+            p.error("training.save_total_limit", "pbt copies the checkpoint of every perturbation step, which "
+                    + "save_total_limit would delete: remove it");
         }
     }
 

@@ -19,7 +19,8 @@ import java.util.stream.Collectors;
 public final class SweepSpec {
     /** The top-level keys of a sweep file. */
     public static final List<String> KEYS = List.of("name", "model", "task", "data", "training", "lora", "resources",
-            "method", "metric", "parameters", "early_terminate", "run_cap");
+            "method", "metric", "parameters", "early_terminate", "scheduler",
+            "run_cap");
 
     private final RunSpec base;
     private final ObjectNode loraTree;
@@ -76,7 +77,7 @@ public final class SweepSpec {
         return parameters;
     }
 
-    /** ASHA or Hyperband; empty: every trial runs to its end (or its own early stopping). */
+    /** ASHA, Hyperband or population-based training (a sweep file's {@code scheduler}); empty: every trial runs to its end (or its own early stopping). */
     public Optional<EarlyTerminate> earlyTerminate() {
         return Optional.ofNullable(earlyTerminate);
     }
@@ -105,7 +106,11 @@ public final class SweepSpec {
                 + (method instanceof SweepMethod.Bayes b ? ", seed " + b.seed() + ", " + b.startupTrials()
                         + " start-up" : "")
                 + (runCap != Long.MAX_VALUE ? ", run_cap " + runCap : "");
-        return name() + ": " + size() + " trial" + (size() == 1 ? "" : "s") + " (" + how + "), metric " + metric;
+        String pbt = earlyTerminate instanceof Pbt p ? ", pbt every " + p.perturbationInterval() + " steps mutating "
+                + p.mutations().keySet().stream().map(f -> f.substring(f.indexOf('.') + 1))
+                        .collect(Collectors.joining(", ")) : "";
+        return name() + ": " + size() + " trial" + (size() == 1 ? "" : "s") + " (" + how + "), metric " + metric
+                + pbt;
     }
 
     /** A copy of the file's lora mapping (before any parameter). */

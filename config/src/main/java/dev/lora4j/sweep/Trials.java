@@ -101,6 +101,37 @@ public final class Trials implements Iterable<TrialSpec> {
     }
 
     /**
+     * {@code trial} trained on with another configuration (population-based training: the configuration of the trial
+     * it copied, perturbed): the sweep's base run with {@code config} (canonical fields) set; id, name and index stay.
+     *
+     * @throws ConfigException naming the field for a value the field does not take
+     */
+    public TrialSpec reconfigured(TrialSpec trial, Map<String, JsonNode> config) {
+        ObjectNode lora = sweep.loraTree();
+        ObjectNode training = sweep.trainingTree();
+        List<ConfigError> errors = new ArrayList<>();
+        config.forEach((name, value) -> {
+            if (FieldRef.resolve(name) instanceof FieldRef.Resolution.Found f) {
+                f.field().set(f.field().part() == FieldRef.Part.LORA ? lora : training, value);
+            } else {
+                errors.add(new ConfigError(name, "not a field of a run"));
+            }
+        });
+        Problems problems = new Problems();
+        RunSpec run = sweep.base().withSections(lora, training, problems);
+        errors.addAll(problems.errors());
+        if (errors.isEmpty()) {
+            // a perturbed value (dropout x1.2) can leave its field's range
+            errors.addAll(dev.lora4j.config.LoraConfigValidator.validate(run.lora(), "lora").errors());
+        }
+        if (!errors.isEmpty()) {
+            throw new ConfigException(errors);
+        }
+        return new TrialSpec(trial.id(), trial.name(), trial.index(), config, run.lora(), run.training(), run.model(),
+                run.data(), run.task(), problems.toValidation());
+    }
+
+    /**
      * A trial an app brings itself: the sweep's base run with {@code values} set (names as a sweep file's
      * {@code parameters} spell them: {@code r}, {@code lora.lora_alpha}, {@code learning_rate}). Its id is the hash
      * of the values, as a grid point's, so the same values always make the same trial; its name lists them.

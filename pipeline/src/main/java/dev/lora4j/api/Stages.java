@@ -98,6 +98,7 @@ public final class Stages {
                     .parameters(spec.parameters()).build();
             StopRule rule = run.plan().stopRule();
             if (rule != null) {
+                rule.begin(spec, files, true, true);
                 for (Map<String, Double> row : files.progress()) {
                     Double step = row.get("step");
                     if (step != null && row.keySet().stream().anyMatch(k -> k.startsWith("eval_"))) {

@@ -3,6 +3,7 @@ package dev.lora4j.api;
 import dev.lora4j.actors.AshaScheduler;
 import dev.lora4j.actors.DevicePool;
 import dev.lora4j.actors.HyperbandStopping;
+import dev.lora4j.actors.PopulationBasedTraining;
 import dev.lora4j.actors.StopRule;
 import dev.lora4j.actors.TrialFiles;
 import dev.lora4j.actors.TrialSession;
@@ -10,8 +11,10 @@ import dev.lora4j.run.Device;
 import dev.lora4j.sweep.Asha;
 import dev.lora4j.sweep.Goal;
 import dev.lora4j.sweep.Hyperband;
+import dev.lora4j.sweep.Pbt;
 import dev.lora4j.sweep.SweepSpec;
 import dev.lora4j.train.MemoryEstimate;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -44,7 +47,7 @@ record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, Even
         }
         TrialSession.Plan plan = new TrialSession.Plan(workers.services(), layout, remote, spec.metric().name(),
                 spec.metric().goal() == Goal.MAXIMIZE, spec.base().resources().maxFailures().orElse(0),
-                options.keepCheckpoints(), options.resume(), stopRule(spec), hub.input());
+                options.keepCheckpoints(), options.resume(), stopRule(spec, options.folder()), hub.input());
         return new SweepRun(spec, options, workers, hub, files, lock, new AtomicBoolean(), new AtomicBoolean(),
                 new CompletableFuture<>(),
                 plan, slots);
@@ -63,11 +66,16 @@ record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, Even
 
     /**
      * ASHA with rungs that count evaluations (rung k is at grace * eta^k evaluations of eval_steps each), or W&B's
-     * Hyperband, whose bands count evaluations as they come.
+     * Hyperband, whose bands count evaluations as they come, or population-based training (its interval counts
+     * steps).
      */
-    private static StopRule stopRule(SweepSpec spec) {
+    private static StopRule stopRule(SweepSpec spec, Path folder) {
         boolean maximize = spec.metric().goal() == Goal.MAXIMIZE;
         return spec.earlyTerminate().map(t -> {
+            if (t instanceof Pbt pbt) {
+                return (StopRule) new PopulationBasedTraining(pbt, spec.metric().name(), maximize,
+                        folder.resolve("trials"), spec.trials()::reconfigured);
+            }
             if (t instanceof Hyperband h) {
                 return (StopRule) new HyperbandStopping(h.bands(), h.eta(), h.strict(), spec.metric().name(),
                         maximize);

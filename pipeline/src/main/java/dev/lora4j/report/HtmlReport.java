@@ -123,6 +123,7 @@ public final class HtmlReport {
             header();
             curvesSection();
             parametersSection();
+            lineageSection();
             m.open("section", "id", "leaderboard-section").element("h2", "Leaderboard");
             LeaderboardTable.render(m, runFolder, report, parameters, labels, colors);
             m.close("section").newline();
@@ -166,6 +167,54 @@ public final class HtmlReport {
                 fact("best trial", "—", "no trial has a " + metric);
             }
             m.close("div").close("header").newline();
+        }
+
+        /**
+         * Population-based training: one row per copied checkpoint (which trial copied which at which step, and the
+         * configuration it trained with from there), each trial's rows in step order; absent when nothing was copied.
+         */
+        private void lineageSection() {
+            SweepFolder folder = new SweepFolder(runFolder);
+            Map<String, String> names = new LinkedHashMap<>();
+            inSweepOrder.forEach(t -> names.put(t.trialId(), t.name()));
+            List<String[]> rows = new ArrayList<>();
+            for (TrialResult t : inSweepOrder) {
+                List<com.fasterxml.jackson.databind.node.ObjectNode> lineage;
+                try {
+                    lineage = folder.files(t.trialId()).lineage();
+                } catch (UncheckedIOException e) {
+                    continue;
+                }
+                for (JsonNode line : lineage) {
+                    StringBuilder config = new StringBuilder();
+                    line.path("parameters").properties().forEach(e -> config.append(config.length() == 0 ? "" : ", ")
+                            .append(e.getKey().substring(e.getKey().indexOf('.') + 1)).append(' ')
+                            .append(e.getValue().isNumber() ? Figures.value(e.getValue().asDouble())
+                                    : e.getValue().asText()));
+                    String from = line.path("from").asText();
+                    rows.add(new String[] {t.trialId(), line.path("step").asText(), from, config.toString()});
+                }
+            }
+            if (rows.isEmpty()) {
+                return;
+            }
+            m.open("section", "id", "lineage-section").element("h2", "Population-based training: lineage");
+            m.element("p", "At each perturbation step a trial in the bottom quantile copied the checkpoint of that "
+                    + "step of a top trial and trained on with its configuration, perturbed.");
+            m.open("table", "id", "lineage").open("thead").open("tr").element("th", "trial").element("th", "step")
+                    .element("th", "copied").element("th", "trained on with").close("tr").close("thead");
+            m.open("tbody");
+            for (String[] r : rows) {
+                m.open("tr", "data-trial", r[0]);
+                m.open("td").open("a", "href", "#trial-" + r[0]).text(names.getOrDefault(r[0], r[0])).close("a")
+                        .close("td");
+                m.element("td", r[1]);
+                m.open("td", "data-from", r[2]).open("a", "href", "#trial-" + r[2])
+                        .text(names.getOrDefault(r[2], r[2]) + " (" + r[2] + ")").close("a").close("td");
+                m.element("td", r[3]);
+                m.close("tr").newline();
+            }
+            m.close("tbody").close("table").close("section").newline();
         }
 
         private void fact(String key, String value, String detail) {
