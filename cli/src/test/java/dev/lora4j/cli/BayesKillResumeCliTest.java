@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,7 +40,8 @@ class BayesKillResumeCliTest {
         Process p = Cli.spawn(tmp.resolve("killed.log"), "sweep", spec, "--out", killed, "--cpu-lanes", 1);
         // kill -9 once three trials ended (so the sampler learned) and the next one wrote a checkpoint
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (System.nanoTime() < deadline && !(ended(killed) >= 3 && midTrial(killed))) {
+        while (System.nanoTime() < deadline
+                && !(ended(killed) >= 3 && SweepEndToEndTest.midTrial(killed, "checkpoints/step-10"))) {
             Thread.sleep(10);
         }
         p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
@@ -53,7 +51,7 @@ class BayesKillResumeCliTest {
         assertEquals(0, resumed.code(), resumed.toString());
         assertEquals(Files.readAllLines(straight.resolve("search.jsonl")),
                 Files.readAllLines(killed.resolve("search.jsonl")), "the same proposals, in the same order");
-        assertEquals(withoutTimes(straight), withoutTimes(killed));
+        assertEquals(SweepEndToEndTest.withoutTimes(straight), SweepEndToEndTest.withoutTimes(killed));
     }
 
     private static long ended(Path run) throws IOException {
@@ -61,26 +59,5 @@ class BayesKillResumeCliTest {
             return 0;
         }
         return SweepEndToEndTest.trials(run).stream().filter(t -> Files.exists(t.resolve("result.json"))).count();
-    }
-
-    private static boolean midTrial(Path run) throws IOException {
-        for (Path t : SweepEndToEndTest.trials(run)) {
-            if (Files.isDirectory(t.resolve("checkpoints/step-10")) && !Files.exists(t.resolve("result.json"))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static List<String> withoutTimes(Path run) throws IOException {
-        List<String> rows = Files.readAllLines(run.resolve("leaderboard.csv"));
-        int time = Arrays.asList(rows.get(0).split(",")).indexOf("time_s");
-        List<String> out = new ArrayList<>();
-        for (String row : rows) {
-            List<String> cells = new ArrayList<>(Arrays.asList(row.split(",", -1)));
-            cells.remove(time);
-            out.add(String.join(",", cells));
-        }
-        return out;
     }
 }

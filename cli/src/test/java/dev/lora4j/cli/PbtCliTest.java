@@ -124,13 +124,14 @@ class PbtCliTest {
 
         // kill -9 mid-trial once two trials ended
         Path killed = interrupt(tmp, spec, "killed", "-9",
-                run -> ended(run) >= 2 && midTrial(run, "checkpoints/step-20"));
+                run -> ended(run) >= 2 && SweepEndToEndTest.midTrial(run, "checkpoints/step-20"));
         assertEquals(expected, lineages(killed));
-        assertEquals(withoutTimes(straight), withoutTimes(killed));
+        assertEquals(SweepEndToEndTest.withoutTimes(straight), SweepEndToEndTest.withoutTimes(killed));
         // Ctrl-C (the sweep is cancelled) once a running trial has copied another
-        Path cancelled = interrupt(tmp, spec, "cancelled", "-INT", run -> midTrial(run, "lineage.jsonl"));
+        Path cancelled = interrupt(tmp, spec, "cancelled", "-INT",
+                run -> SweepEndToEndTest.midTrial(run, "lineage.jsonl"));
         assertEquals(expected, lineages(cancelled));
-        assertEquals(withoutTimes(straight), withoutTimes(cancelled));
+        assertEquals(SweepEndToEndTest.withoutTimes(straight), SweepEndToEndTest.withoutTimes(cancelled));
     }
 
     @FunctionalInterface
@@ -176,29 +177,5 @@ class PbtCliTest {
             n += Files.exists(r) && !JSON.readTree(r.toFile()).path("status").asText().equals("cancelled") ? 1 : 0;
         }
         return n;
-    }
-
-    private static boolean midTrial(Path run, String file) throws IOException {
-        if (!Files.isDirectory(run.resolve("trials"))) {
-            return false;
-        }
-        for (Path t : SweepEndToEndTest.trials(run)) {
-            if (Files.exists(t.resolve(file)) && !Files.exists(t.resolve("result.json"))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static List<String> withoutTimes(Path run) throws IOException {
-        List<String> rows = Files.readAllLines(run.resolve("leaderboard.csv"));
-        int time = Arrays.asList(rows.get(0).split(",")).indexOf("time_s");
-        List<String> out = new ArrayList<>();
-        for (String row : rows) {
-            List<String> cells = new ArrayList<>(Arrays.asList(row.split(",", -1)));
-            cells.remove(time);
-            out.add(String.join(",", cells));
-        }
-        return out;
     }
 }

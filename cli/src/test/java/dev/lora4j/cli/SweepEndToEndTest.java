@@ -123,11 +123,16 @@ class SweepEndToEndTest {
 
     /** Some trial has written a checkpoint at step 10 or later but no result yet. */
     private static boolean midTrial(Path run) throws IOException {
+        return midTrial(run, "checkpoints/step-10");
+    }
+
+    /** Some trial has written {@code file} (relative to its folder) but no result yet. */
+    static boolean midTrial(Path run, String file) throws IOException {
         if (!Files.isDirectory(run.resolve("trials"))) {
             return false;
         }
         for (Path t : trials(run)) {
-            if (Files.isDirectory(t.resolve("checkpoints/step-10")) && !Files.exists(t.resolve("result.json"))) {
+            if (Files.exists(t.resolve(file)) && !Files.exists(t.resolve("result.json"))) {
                 return true;
             }
         }
@@ -135,7 +140,7 @@ class SweepEndToEndTest {
     }
 
     /** The leaderboard without its wall-time column (that one depends on the interruption). */
-    private static List<String> withoutTimes(Path run) throws IOException {
+    static List<String> withoutTimes(Path run) throws IOException {
         List<String> rows = Files.readAllLines(run.resolve("leaderboard.csv"));
         int time = Arrays.asList(rows.get(0).split(",")).indexOf("time_s");
         List<String> out = new ArrayList<>();
