@@ -128,7 +128,6 @@ public final class DevicePool extends AbstractBehavior<DevicePool.Command> {
     private final Map<String, DeviceLayout> ensured = new LinkedHashMap<>();
     private final Set<ActorRef<Trainer.Command>> gone = new HashSet<>();
     private final Map<ActorRef<?>, Holding> held = new LinkedHashMap<>();
-    private final Map<ActorRef<Trainer.Command>, Integer> load = new HashMap<>();
     /** Bases granted on each host's device: where a trial's base is probably loaded already. */
     private final Map<ActorRef<LaneHost.Command>, Map<String, Set<String>>> warm = new HashMap<>();
     private final Deque<Lease> waiting = new ArrayDeque<>();
@@ -252,12 +251,14 @@ public final class DevicePool extends AbstractBehavior<DevicePool.Command> {
 
     private void release(ActorRef<?> holder) {
         waiting.removeIf(l -> l.holder().equals(holder));
-        Holding h = held.remove(holder);
-        if (h != null) {
-            load.computeIfPresent(h.lane(), (k, n) -> n > 1 ? n - 1 : null);
-        }
+        held.remove(holder);
         getContext().unwatch(holder);
         grant();
+    }
+
+    /** How many leases a lane holds now. */
+    private int loadOf(ActorRef<Trainer.Command> lane) {
+        return (int) held.values().stream().filter(h -> h.lane().equals(lane)).count();
     }
 
     private void grant() {
@@ -273,7 +274,7 @@ public final class DevicePool extends AbstractBehavior<DevicePool.Command> {
                 }
                 for (LaneOffer lane : h.lanes) {
                     int room = capacity(l, h, lane.slot().device());
-                    int n = load.getOrDefault(lane.ref(), 0);
+                    int n = loadOf(lane.ref());
                     if (n >= room || gone.contains(lane.ref())) {
                         continue;
                     }
@@ -290,7 +291,6 @@ public final class DevicePool extends AbstractBehavior<DevicePool.Command> {
             if (best != null) {
                 it.remove();
                 held.put(l.holder(), new Holding(l.trialId(), best.ref()));
-                load.merge(best.ref(), 1, Integer::sum);
                 warm.computeIfAbsent(bestHost, k -> new HashMap<>())
                         .computeIfAbsent(best.slot().device(), k -> new HashSet<>()).add(l.base());
                 l.replyTo().tell(new Leased(best.slot(), best.ref(), bestHost, hosts.get(bestHost).node));

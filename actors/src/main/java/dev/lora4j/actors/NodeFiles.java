@@ -43,10 +43,6 @@ public final class NodeFiles {
         }
     }
 
-    public Path root() {
-        return root;
-    }
-
     /** A fresh, empty staging folder for one attempt of {@code trialId}. */
     public Path newStaging(String trialId) {
         try {

@@ -276,15 +276,21 @@ public final class TrialAttempt extends AbstractBehavior<TrialAttempt.Command> {
         return maybeTrain();
     }
 
+    /** This attempt's staging folder on the node, made when first needed. */
+    private Path staging() {
+        if (staging == null) {
+            staging = node.files().newStaging(start.trial().id());
+        }
+        return staging;
+    }
+
     private Behavior<Command> onResumeOffered(ResumeOffered m) {
+        Path into;
         try {
-            if (staging == null) {
-                staging = node.files().newStaging(start.trial().id());
-            }
+            into = staging().resolve("resume-" + m.step());
         } catch (RuntimeException e) {
             return crash(Failure.of(e));
         }
-        Path into = staging.resolve("resume-" + m.step());
         getContext().pipeToSelf(Transfers.receiveFolder(m.files(), into, getContext().getSystem())
                 .thenApply(CheckpointStore::load), ResumeLoaded::new);
         return this;
@@ -339,10 +345,7 @@ public final class TrialAttempt extends AbstractBehavior<TrialAttempt.Command> {
             return;
         }
         try {
-            if (staging == null) {
-                staging = node.files().newStaging(start.trial().id());
-            }
-            stagedCheckpoint = new CheckpointStore(staging.resolve("checkpoints")).save(c.checkpoint());
+            stagedCheckpoint = new CheckpointStore(staging().resolve("checkpoints")).save(c.checkpoint());
             session.tell(new TrialSession.CheckpointOffered(start.attempt(), step, c.protectStep(),
                     Transfers.offerFolder(stagedCheckpoint, getContext().getSystem())));
         } catch (RuntimeException e) {
@@ -371,10 +374,7 @@ public final class TrialAttempt extends AbstractBehavior<TrialAttempt.Command> {
         Transfers.FolderOffer adapter = null;
         if (c.adapter() != null) {
             try {
-                if (staging == null) {
-                    staging = node.files().newStaging(start.trial().id());
-                }
-                Path dir = staging.resolve("adapter");
+                Path dir = staging().resolve("adapter");
                 PeftAdapters.write(c.adapter(), dir);
                 adapter = Transfers.offerFolder(dir, getContext().getSystem());
             } catch (RuntimeException e) {

@@ -100,7 +100,7 @@ public final class SweepCommand implements Callable<Integer> {
         ProgressView view = new ProgressView(console, ProgressView.isTerminal());
         SweepReport report;
         try (Lora4j lora4j = clusterOptions == null ? Lora4j.create() : binding(
-                ClusterOptions.parse(bind == null ? "127.0.0.1:" + ClusterOptions.DEFAULT_PORT : bind, "--bind"),
+                new ClusterOptions.HostPort(clusterOptions.host(), clusterOptions.port()),
                 () -> Lora4j.coordinator(clusterOptions))) {
             // reserves the run folder: one another sweep runs in is refused before anything in it is written
             Sweep prepared = lora4j.sweep(sweep, SweepOptions.in(dir).resuming(resume)

@@ -266,6 +266,7 @@ public final class Tpe {
             return space instanceof Numeric n ? Gaussians.of(n, obs, w) : Categories.of((Categorical) space, obs, w);
         }
 
+        /** An index drawn with the given probabilities (they sum to 1; the last takes what rounding leaves). */
         static int component(double[] weights, SplitMix64 rng) {
             double u = rng.nextDouble();
             double c = 0;
@@ -280,7 +281,9 @@ public final class Tpe {
     }
 
     /** Truncated Gaussians on [low, high]. */
-    record Gaussians(double low, double high, double[] weights, double[] mus, double[] sigmas) implements Mixture {
+    /** {@code masses}: each kernel's probability inside [low, high], the truncation's normaliser. */
+    record Gaussians(double low, double high, double[] weights, double[] mus, double[] sigmas, double[] masses)
+            implements Mixture {
         static Gaussians of(Numeric n, double[] obs, double[] weights) {
             double low = n.low();
             double high = n.high();
@@ -315,7 +318,11 @@ public final class Tpe {
             }
             mus[m] = 0.5 * (low + high);
             sigmas[m] = high - low;
-            return new Gaussians(low, high, weights, mus, sigmas);
+            double[] masses = new double[m + 1];
+            for (int k = 0; k <= m; k++) {
+                masses[k] = Gauss.cdf((high - mus[k]) / sigmas[k]) - Gauss.cdf((low - mus[k]) / sigmas[k]);
+            }
+            return new Gaussians(low, high, weights, mus, sigmas, masses);
         }
 
         @Override
@@ -331,8 +338,7 @@ public final class Tpe {
         public double logDensity(double x) {
             double sum = 0;
             for (int k = 0; k < weights.length; k++) {
-                double mass = Gauss.cdf((high - mus[k]) / sigmas[k]) - Gauss.cdf((low - mus[k]) / sigmas[k]);
-                sum += weights[k] * Gauss.pdf((x - mus[k]) / sigmas[k]) / sigmas[k] / mass;
+                sum += weights[k] * Gauss.pdf((x - mus[k]) / sigmas[k]) / sigmas[k] / masses[k];
             }
             return Math.log(sum);
         }
@@ -361,16 +367,7 @@ public final class Tpe {
 
         @Override
         public double sample(SplitMix64 rng) {
-            double[] row = rows[Mixture.component(weights, rng)];
-            double u = rng.nextDouble();
-            double c = 0;
-            for (int j = 0; j < row.length - 1; j++) {
-                c += row[j];
-                if (u < c) {
-                    return j;
-                }
-            }
-            return row.length - 1;
+            return Mixture.component(rows[Mixture.component(weights, rng)], rng);
         }
 
         @Override

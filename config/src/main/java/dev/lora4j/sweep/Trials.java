@@ -64,12 +64,6 @@ public final class Trials implements Iterable<TrialSpec> {
      * {@link #bayes(Tpe.Proposal)}.
      */
     public TrialSpec get(long index) {
-        if (index < 0 || index >= size) {
-            throw new IndexOutOfBoundsException("trial " + index + " of " + size);
-        }
-        if (sweep.method() instanceof SweepMethod.Bayes) {
-            return bayes(tpe().propose(index, List.of()));
-        }
         return trial(index, assignment(index));
     }
 

@@ -33,8 +33,6 @@ public final class Packing {
         Arrays.sort(byLength, Comparator.comparingInt((Integer i) -> rows.get(i).length()).reversed());
         List<List<Integer>> bins = new ArrayList<>();
         TreeMap<Integer, ArrayDeque<List<Integer>>> byRoom = new TreeMap<>();
-        int[] used = new int[rows.size()];
-        List<Integer> binUse = new ArrayList<>();
         for (int i : byLength) {
             int length = Math.min(rows.get(i).length(), capacity);
             if (length == 0) {
@@ -42,7 +40,6 @@ public final class Packing {
             }
             var fit = byRoom.ceilingEntry(length);
             List<Integer> bin;
-            int binIndex;
             int room;
             if (fit != null) {
                 room = fit.getKey();
@@ -50,16 +47,12 @@ public final class Packing {
                 if (fit.getValue().isEmpty()) {
                     byRoom.remove(room);
                 }
-                binIndex = indexOf(bins, bin);
             } else {
                 bin = new ArrayList<>();
                 bins.add(bin);
-                binUse.add(0);
-                binIndex = bins.size() - 1;
                 room = capacity;
             }
             bin.add(i);
-            binUse.set(binIndex, binUse.get(binIndex) + length);
             room -= length;
             if (room > 0) {
                 byRoom.computeIfAbsent(room, r -> new ArrayDeque<>()).addLast(bin);
@@ -70,15 +63,6 @@ public final class Packing {
             packed.add(pack(rows, bin, capacity));
         }
         return packed;
-    }
-
-    private static int indexOf(List<List<Integer>> bins, List<Integer> bin) {
-        for (int i = bins.size() - 1; i >= 0; i--) {
-            if (bins.get(i) == bin) {
-                return i;
-            }
-        }
-        throw new IllegalStateException("bin not found");
     }
 
     private static Example pack(List<Example> rows, List<Integer> members, int capacity) {

@@ -69,17 +69,14 @@ public final class Attention {
     static NDArray compute(Forward f, NDArray q, NDArray k, NDArray v, AttentionMask mask, Spec spec) {
         int tq = (int) q.getShape().get(2);
         int block = f.attentionBlock();
-        if (block <= 0 || tq <= block || f.training() && spec.dropout() >= 1) {
+        if (!f.blockwise(tq) || f.training() && spec.dropout() >= 1) {
             return whole(f, q, k, v, mask, spec);
         }
         int call = f.training() && spec.dropout() > 0 ? f.dropoutState().reserve() : -1;
         LayerTape tape = f.tape();
-        if (!GradMode.enabled()) {
-            // no graph to keep (evaluation, or a checkpointed layer's forward pass): blocks side by side
-            return blocks(f, q, k, v, mask, spec, call, block);
-        }
-        if (tape == null || !tape.inLayer()) {
-            // a graph but no tape to take it apart: the same values, each block's graph kept
+        if (!GradMode.enabled() || tape == null || !tape.inLayer()) {
+            // no graph to keep (evaluation, a checkpointed layer's forward pass), or a graph but no tape to take it
+            // apart: blocks side by side, each block's graph kept if there is one
             return blocks(f, q, k, v, mask, spec, call, block);
         }
         Cut cut = new Cut(f.withOps(tape.layerScope()), q, k, v, mask, spec, call, block);

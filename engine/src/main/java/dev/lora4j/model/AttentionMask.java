@@ -53,10 +53,6 @@ public final class AttentionMask {
         return full;
     }
 
-    public boolean causal() {
-        return causal;
-    }
-
     /** The first key any query in {@code [q0, ...)} can see. */
     public int firstKey(int q0) {
         return causal && window > 0 ? Math.max(0, q0 - window + 1) : 0;

@@ -74,10 +74,6 @@ public final class LayerTape {
         return new LayerTape(ops, false);
     }
 
-    public boolean recomputes() {
-        return recompute;
-    }
-
     /** Whether a layer is running with a graph now (an attention cut belongs to it). */
     boolean inLayer() {
         return current != null;

@@ -40,6 +40,8 @@ public final class RunFolder {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final Path dir;
+    /** progress.csv's header width once read: rows are appended every step, the header never changes after. */
+    private int columns = -1;
 
     public RunFolder(Path dir) {
         this.dir = dir;
@@ -81,7 +83,11 @@ public final class RunFolder {
             Path f = dir.resolve(PROGRESS);
             boolean fresh = !Files.exists(f) || Files.size(f) == 0;
             // a run folder written before the last columns were added keeps its header: rows fit it
-            int columns = fresh ? COLUMNS.size() : headerColumns(f);
+            if (fresh) {
+                columns = COLUMNS.size();
+            } else if (columns < 0) {
+                columns = headerColumns(f);
+            }
             try (BufferedWriter w = Files.newBufferedWriter(f, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND)) {
                 if (fresh) {
@@ -148,7 +154,8 @@ public final class RunFolder {
      * Drops progress rows after {@code step}: a run resumed from that checkpoint writes them again, and the file
      * must end as if it had never been interrupted.
      */
-    public void truncateProgressAfter(long step) {
+    public synchronized void truncateProgressAfter(long step) {
+        columns = -1;
         Path f = dir.resolve(PROGRESS);
         if (!Files.exists(f)) {
             return;
