@@ -276,6 +276,7 @@ final class SweepParser {
      * adapter's shape nor its scale may mutate, since a copied checkpoint must fit the trial that loads it.
      */
     private Pbt scheduler(Section root, SweepMethod method) {
+        int before = p.errorCount();
         Optional<Section> s = root.section("scheduler");
         if (s.isEmpty()) {
             return null;
@@ -368,7 +369,7 @@ final class SweepParser {
                 p.error(at, "a mutation is a list of values or a distribution, not a tie (ratio_to)");
             }
         }
-        if (p.hasErrors() || interval.isEmpty()) {
+        if (p.errorCount() > before || interval.isEmpty()) {
             return null;
         }
         return new Pbt(interval.get(), quantile, resample, mutations, seed);

@@ -180,6 +180,13 @@ class PbtTest {
         assertEquals(List.of("scheduler: a sweep has one scheduler: pbt or early_terminate (asha), not both"),
                 TinySweeps.errors(dir, BASE + "early_terminate: {type: asha}\nscheduler: {type: pbt, "
                         + "perturbation_interval: 10, hyperparam_mutations: {learning_rate: [1.0e-4]}}\n"));
+        // an error elsewhere in the file does not hide what is wrong with the scheduler
+        List<String> both = TinySweeps.errors(dir, BASE.replace("seed: 1}", "seed: 1, color: red}")
+                + "early_terminate: {type: asha}\nscheduler: {type: pbt, perturbation_interval: 10, "
+                + "hyperparam_mutations: {learning_rate: [1.0e-4]}}\n");
+        assertEquals(2, both.size(), both.toString());
+        assertTrue(both.get(0).startsWith("method.color: ") && both.get(1).equals("scheduler: a sweep has one "
+                + "scheduler: pbt or early_terminate (asha), not both"), both.toString());
         assertTrue(TinySweeps.errors(dir, BASE.replace("save_steps: 10", "save_steps: 10, save_total_limit: 2")
                 + "scheduler: {type: pbt, perturbation_interval: 10, hyperparam_mutations: {weight_decay: [0.0]}}\n")
                 .get(0).startsWith("training.save_total_limit: pbt copies"));
