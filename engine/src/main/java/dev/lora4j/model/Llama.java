@@ -103,8 +103,9 @@ public final class Llama implements Architecture {
         this.rotaryDim = rotaryDim(c, headDim);
         this.rotary = Rotary.of(c, rotaryDim);
         this.attentionScale = 1.0 / Math.sqrt(headDim);
-        boolean droppable = qkNorm || fused;
-        this.attentionDropout = droppable ? c.probabilityOr("attention_dropout", 0) : 0;
+        // Qwen3Attention and Phi3Attention drop attention probabilities out in training (attention_dropout); the
+        // older families here keep the 0 they always had in lora4j
+        this.attentionDropout = qkNorm || fused ? c.probabilityOr("attention_dropout", 0) : 0;
         this.residDropout = fused ? c.probabilityOr("resid_pdrop", 0) : 0;
         this.slidingLayers = new boolean[layers];
         int window = 0;
