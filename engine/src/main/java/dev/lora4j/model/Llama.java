@@ -242,9 +242,9 @@ public final class Llama implements Architecture {
             int original = r.hasNonNull("original_max_position_embeddings")
                     ? positive(c, r, "original_max_position_embeddings")
                     : c.sizeOr("original_max_position_embeddings", c.sizeOr("max_position_embeddings", 4096));
-            double factor = r.hasNonNull("factor") ? r.get("factor").asDouble()
+            double factor = r.hasNonNull("factor") ? positiveNumber(c, r, "factor")
                     : (double) c.sizeOr("max_position_embeddings", original) / original;
-            double attention = r.hasNonNull("attention_factor") ? r.get("attention_factor").asDouble()
+            double attention = r.hasNonNull("attention_factor") ? positiveNumber(c, r, "attention_factor")
                     : factor <= 1 ? 1.0 : Math.sqrt(1 + Math.log(factor) / Math.log(original));
             return new Rotary(longRope(c, r, "short_factor", theta, dim), longRope(c, r, "long_factor", theta, dim),
                     original, (float) attention);
@@ -261,6 +261,14 @@ public final class Llama implements Architecture {
                 throw c.invalid("rope_scaling." + key, "a positive integer", v);
             }
             return v.asInt();
+        }
+
+        private static double positiveNumber(HfConfig c, JsonNode r, String key) {
+            JsonNode v = r.get(key);
+            if (!v.isNumber() || !(v.asDouble() > 0) || !Double.isFinite(v.asDouble())) {
+                throw c.invalid("rope_scaling." + key, "a number > 0", v);
+            }
+            return v.asDouble();
         }
 
         private static float[] longRope(HfConfig c, JsonNode r, String key, double theta, int dim) {

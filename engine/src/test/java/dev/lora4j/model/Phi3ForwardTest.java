@@ -89,6 +89,20 @@ class Phi3ForwardTest {
     }
 
     @Test
+    void aMergedFolderOfTheFusedAdapterEvaluatesLikeTheAdapter(@TempDir Path tmp) {
+        try (dev.lora4j.lora.Adapter ad = dev.lora4j.lora.PeftAdapters.load(base, DecoderFixtures.dir("phi3")
+                .resolve("adapters/dora"), false).adapter()) {
+            dev.lora4j.lora.MergedModels.write(ad, tmp.resolve("merged"));
+        }
+        try (BaseModel merged = HfModels.load(tmp.resolve("merged"))) {
+            assertEquals("phi3", merged.config().modelType());
+            DecoderFixtures.assertClose(DecoderFixtures.expected("phi3").get("dora").asDouble(),
+                    CausalLmEval.evaluate(merged, Adaptation.NONE, DecoderFixtures.rows("phi3"), 1).loss(),
+                    "phi3/dora merged folder");
+        }
+    }
+
+    @Test
     void sequenceClassifierMatchesTheReference(@TempDir Path tmp) throws IOException {
         DecoderFixtures.sequenceClassifierMatches("phi3", tmp);
     }
@@ -113,6 +127,11 @@ class Phi3ForwardTest {
                         .add(1.0));
         msg = assertThrows(ModelException.class, () -> HfModels.load(shortList)).getMessage();
         assertTrue(msg.contains("rope_scaling.short_factor must be a list of 6 numbers"), msg);
+        Path factor = DecoderFixtures.withConfig("phi3", Files.createDirectories(tmp.resolve("factor")),
+                c -> ((com.fasterxml.jackson.databind.node.ObjectNode) c.get("rope_scaling")).put("attention_factor",
+                        "big"));
+        msg = assertThrows(ModelException.class, () -> HfModels.load(factor)).getMessage();
+        assertTrue(msg.contains("rope_scaling.attention_factor must be a number > 0, got \"big\""), msg);
         Path odd = DecoderFixtures.withConfig("phi3", Files.createDirectories(tmp.resolve("odd")),
                 c -> c.put("partial_rotary_factor", 0.35));
         msg = assertThrows(ModelException.class, () -> HfModels.load(odd)).getMessage();
