@@ -177,8 +177,8 @@ public final class Llama implements Architecture {
             sliding[i] = type.equals("sliding_attention");
             if (sliding[i] && window == 0) {
                 // create_sliding_window_causal_mask raises the same way in transformers
-                throw new ModelException(c.source() + ": layer_types has sliding_attention layers but use_sliding_window"
-                        + " is not true (Qwen3Config then sets sliding_window to None); set use_sliding_window: true"
+                throw new ModelException(c.source() + ": layer_types has sliding_attention layers but"
+                        + " use_sliding_window is not true (Qwen3Config then sets sliding_window to None); set use_sliding_window: true"
                         + " and sliding_window, or make every layer full_attention");
             }
         }
@@ -371,7 +371,8 @@ public final class Llama implements Architecture {
         for (int i = 0; i < layers; i++) {
             String l = layer(i);
             if (fused) {
-                // Phi3Attention.qkv_proj: (heads + 2 kv heads) * head_dim outputs; Phi3MLP.gate_up_proj: 2 * intermediate
+                // Phi3Attention.qkv_proj: (heads + 2 kv heads) * head_dim outputs; Phi3MLP.gate_up_proj:
+                // 2 * intermediate
                 p.put(l + ".self_attn.qkv_proj.weight", new long[] {q + 2L * kv, hidden});
                 p.put(l + ".self_attn.o_proj.weight", new long[] {hidden, q});
                 p.put(l + ".mlp.gate_up_proj.weight", new long[] {2L * intermediate, hidden});
