@@ -178,8 +178,8 @@ public final class Llama implements Architecture {
             if (sliding[i] && window == 0) {
                 // create_sliding_window_causal_mask raises the same way in transformers
                 throw new ModelException(c.source() + ": layer_types has sliding_attention layers but"
-                        + " use_sliding_window is not true (Qwen3Config then sets sliding_window to None); set use_sliding_window: true"
-                        + " and sliding_window, or make every layer full_attention");
+                        + " use_sliding_window is not true (Qwen3Config then sets sliding_window to None); set"
+                        + " use_sliding_window: true and sliding_window, or make every layer full_attention");
             }
         }
         return window;
