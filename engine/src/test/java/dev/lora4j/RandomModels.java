@@ -45,6 +45,42 @@ public final class RandomModels {
     }
 
     /** A BERT or RoBERTa encoder: 3 layers, hidden 16, 2 heads, vocab 40, 64 positions, dropout 0.1. */
+    /**
+     * Qwen3 on the Llama shape: head_dim 12 (not hidden / heads), q_norm/k_norm, attention biases, a window of
+     * {@code window} on the last two layers (layer_types), attention dropout.
+     */
+    public static ObjectNode qwen3(int window) {
+        ObjectNode c = llama(0);
+        c.put("model_type", "qwen3");
+        c.put("head_dim", 12);
+        c.put("attention_bias", true);
+        c.put("attention_dropout", 0.1);
+        c.put("use_sliding_window", true);
+        c.put("sliding_window", window);
+        c.putArray("layer_types").add("full_attention").add("sliding_attention").add("sliding_attention");
+        return c;
+    }
+
+    /**
+     * Phi-3 on the Llama shape: fused projections, partial_rotary_factor 0.5, LongRoPE whose long factors apply past
+     * {@code originalLength} positions, a sliding window, residual and attention dropout.
+     */
+    public static ObjectNode phi3(int window, int originalLength) {
+        ObjectNode c = llama(0);
+        c.put("model_type", "phi3");
+        c.put("partial_rotary_factor", 0.5);
+        c.put("sliding_window", window);
+        c.put("resid_pdrop", 0.1);
+        c.put("attention_dropout", 0.1);
+        c.put("original_max_position_embeddings", originalLength);
+        c.put("max_position_embeddings", 4 * originalLength);
+        ObjectNode rope = c.putObject("rope_scaling");
+        rope.put("type", "longrope");
+        rope.putArray("short_factor").add(1.0).add(1.5);
+        rope.putArray("long_factor").add(2.0).add(4.0);
+        return c;
+    }
+
     public static ObjectNode bert(boolean roberta) {
         ObjectNode c = JsonNodeFactory.instance.objectNode();
         c.put("model_type", roberta ? "roberta" : "bert");

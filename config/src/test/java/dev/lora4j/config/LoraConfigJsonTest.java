@@ -40,7 +40,8 @@ class LoraConfigJsonTest {
         List<String> names = Fixtures.peftConfigs().stream().map(p -> Fixtures.dir().relativize(p).toString()).toList();
         assertTrue(names.contains("peft-adapters/sanaear-adapter_config.json"), names.toString());
         assertTrue(names.contains("tiny-llama-s3/adapters/rslora-all-linear/adapter_config.json"), names.toString());
-        assertEquals(10, names.size(), names.toString());
+        // the real PEFT files and the tiny-llama adapters; each model family's fixture adds its own
+        assertTrue(names.size() >= 10, names.toString());
     }
 
     @ParameterizedTest

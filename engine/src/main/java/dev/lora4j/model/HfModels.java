@@ -30,7 +30,8 @@ public final class HfModels {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HfModels.class);
 
     /** The {@code model_type}s lora4j implements. */
-    public static final List<String> SUPPORTED = List.of("llama", "mistral", "qwen2", "bert", "roberta");
+    public static final List<String> SUPPORTED = List.of("llama", "mistral", "qwen2", "qwen3", "phi3", "bert",
+            "roberta");
 
     private HfModels() {}
 
@@ -116,7 +117,7 @@ public final class HfModels {
             task = TaskType.SEQ_CLS;
         }
         switch (type) {
-            case "llama", "mistral", "qwen2" -> {
+            case "llama", "mistral", "qwen2", "qwen3", "phi3" -> {
                 TaskType t = task == null ? TaskType.CAUSAL_LM : task;
                 if (t != TaskType.CAUSAL_LM && t != TaskType.SEQ_CLS) {
                     throw new ModelException(config.source() + ": task " + t + " is not supported for " + type

@@ -14,10 +14,17 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The Llama family ({@code llama}, {@code mistral}, {@code qwen2}) as transformers computes it: RMSNorm in fp32,
- * rotary embeddings with {@code rotate_half}, grouped-query attention with a causal (and optionally sliding-window)
- * mask and fp32 softmax, SwiGLU MLP, tied or untied {@code lm_head}; {@code LlamaForCausalLM} or
- * {@code LlamaForSequenceClassification} (a {@code score} head on the last real token).
+ * The Llama family ({@code llama}, {@code mistral}, {@code qwen2}, {@code qwen3}, {@code phi3}) as transformers
+ * computes it: RMSNorm in fp32, rotary embeddings with {@code rotate_half}, grouped-query attention with a causal (and
+ * optionally sliding-window) mask and fp32 softmax, SwiGLU MLP, tied or untied {@code lm_head};
+ * {@code LlamaForCausalLM} or {@code LlamaForSequenceClassification} (a {@code score} head on the last real token).
+ *
+ * <p>Two variants differ only inside the decoder layer. Qwen3 ({@code modeling_qwen3.py}) normalises each query and
+ * key head ({@code q_norm}, {@code k_norm}: RMSNorm over {@code head_dim}) before the rotation, and may slide a window
+ * over some layers ({@code layer_types}). Phi-3 ({@code modeling_phi3.py}) fuses the projections into one
+ * {@code qkv_proj} (queries, then keys, then values) and one {@code gate_up_proj} (gate, then up), rotates only the
+ * first {@code partial_rotary_factor} of each head, drops out each residual branch ({@code resid_pdrop}) and may use
+ * LongRoPE. PEFT puts LoRA on a fused projection as on any Linear: one A and one B over all of its outputs.
  */
 public final class Llama implements Architecture {
     private static final float MASKED = AttentionMask.HIDDEN;
@@ -37,10 +44,15 @@ public final class Llama implements Architecture {
     private final boolean mlpBias;
     private final boolean tied;
     private final int numLabels;
-    private final float[] invFreq;
+    private final boolean qkNorm;
+    private final boolean fused;
+    private final int rotaryDim;
+    private final Rotary rotary;
     private final double attentionScale;
+    private final double attentionDropout;
+    private final double residDropout;
     private final int slidingWindow;
-    private final int firstSlidingLayer;
+    private final boolean[] slidingLayers;
     private final int padTokenId;
     private final String hiddenAct;
     private final ModuleTree tree;
@@ -66,14 +78,17 @@ public final class Llama implements Architecture {
                     ? " (head_dim)" : " (hidden_size / num_attention_heads)") + " must be even: rotary embeddings "
                     + "rotate pairs of features");
         }
-        this.eps = c.numberAtLeast("rms_norm_eps", 1e-6, 0, true);
-        boolean attentionBias = c.boolOr("attention_bias", false);
+        this.eps = c.numberAtLeast("rms_norm_eps", modelType.equals("phi3") ? 1e-5 : 1e-6, 0, true);
+        this.qkNorm = modelType.equals("qwen3");
+        // Phi3Attention and Phi3MLP have no biases whatever the config says
+        this.fused = modelType.equals("phi3");
+        boolean attentionBias = !fused && c.boolOr("attention_bias", false);
         this.qkvBias = modelType.equals("qwen2") || attentionBias;
         this.oBias = !modelType.equals("qwen2") && attentionBias;
-        this.mlpBias = c.boolOr("mlp_bias", false);
-        // transformers' PretrainedConfig defaults to tying, LlamaConfig to not tying; a checkpoint without lm_head
-        // can only mean tied
-        this.tied = c.boolOr("tie_word_embeddings", !modelType.equals("llama") && !modelType.equals("mistral"))
+        this.mlpBias = !fused && c.boolOr("mlp_bias", false);
+        // transformers' PretrainedConfig defaults to tying, LlamaConfig (and Mistral, Qwen3, Phi3) to not tying; a
+        // checkpoint without lm_head can only mean tied
+        this.tied = c.boolOr("tie_word_embeddings", modelType.equals("qwen2"))
                 || (task == TaskType.CAUSAL_LM && !checkpointHasLmHead);
         this.numLabels = numLabels(c, task);
         this.hiddenAct = c.stringOr("hidden_act", "silu");
@@ -85,20 +100,29 @@ public final class Llama implements Architecture {
             throw new ModelException(c.source() + ": num_key_value_heads must divide num_attention_heads ("
                     + heads + "), got " + kvHeads);
         }
-        this.invFreq = inverseFrequencies(c, headDim);
+        this.rotaryDim = rotaryDim(c, headDim);
+        this.rotary = Rotary.of(c, rotaryDim);
         this.attentionScale = 1.0 / Math.sqrt(headDim);
+        // Qwen3Attention and Phi3Attention drop attention probabilities out in training (attention_dropout); the
+        // older families here keep the 0 they always had in lora4j
+        this.attentionDropout = qkNorm || fused ? c.probabilityOr("attention_dropout", 0) : 0;
+        this.residDropout = fused ? c.probabilityOr("resid_pdrop", 0) : 0;
+        this.slidingLayers = new boolean[layers];
         int window = 0;
-        int firstSliding = Integer.MAX_VALUE;
-        if (modelType.equals("mistral") && c.get("sliding_window").isPresent()) {
+        if ((modelType.equals("mistral") || fused) && c.get("sliding_window").isPresent()) {
+            // MistralModel and Phi3Model: create_sliding_window_causal_mask on every layer when sliding_window is set
             window = c.sizeOr("sliding_window", 0);
-            firstSliding = 0;
+            java.util.Arrays.fill(slidingLayers, true);
         } else if (modelType.equals("qwen2") && c.boolOr("use_sliding_window", false)) {
             window = c.sizeOr("sliding_window", 0);
-            firstSliding = c.intInRange("max_window_layers", layers, 0, Integer.MAX_VALUE,
-                    "an integer >= 0");
+            int first = c.intInRange("max_window_layers", layers, 0, Integer.MAX_VALUE, "an integer >= 0");
+            for (int i = first; i < layers; i++) {
+                slidingLayers[i] = true;
+            }
+        } else if (qkNorm) {
+            window = qwen3SlidingLayers(c, slidingLayers);
         }
         this.slidingWindow = window;
-        this.firstSlidingLayer = firstSliding;
         this.padTokenId = padTokenId(c, vocab, -1);
         this.params = buildParams();
         this.tree = buildTree();
@@ -123,22 +147,183 @@ public final class Llama implements Architecture {
                 + (vocab - 1) + " (vocab_size is " + vocab + "), or null");
     }
 
+    /**
+     * Qwen3Config's {@code layer_types}: given, or from {@code use_sliding_window} and {@code max_window_layers}
+     * (layers from that index on slide); fills {@code sliding} and returns the window (0: none).
+     */
+    private static int qwen3SlidingLayers(HfConfig c, boolean[] sliding) {
+        // Qwen3Config.__post_init__: sliding_window is None unless use_sliding_window
+        boolean use = c.boolOr("use_sliding_window", false);
+        int window = use ? c.sizeOr("sliding_window", 4096) : 0;
+        Optional<JsonNode> types = c.get("layer_types");
+        if (types.isEmpty()) {
+            int first = c.intInRange("max_window_layers", 28, 0, Integer.MAX_VALUE, "an integer >= 0");
+            for (int i = first; window > 0 && i < sliding.length; i++) {
+                sliding[i] = true;
+            }
+            return window;
+        }
+        JsonNode t = types.get();
+        String allowed = "a list of " + sliding.length + " (num_hidden_layers) entries, each \"full_attention\" or"
+                + " \"sliding_attention\"";
+        if (!t.isArray() || t.size() != sliding.length) {
+            throw c.invalid("layer_types", allowed, t);
+        }
+        for (int i = 0; i < sliding.length; i++) {
+            String type = t.get(i).asText("");
+            if (!type.equals("full_attention") && !type.equals("sliding_attention")) {
+                throw c.invalid("layer_types", allowed, t);
+            }
+            sliding[i] = type.equals("sliding_attention");
+            if (sliding[i] && window == 0) {
+                // create_sliding_window_causal_mask raises the same way in transformers
+                throw new ModelException(c.source() + ": layer_types has sliding_attention layers but"
+                        + " use_sliding_window is not true (Qwen3Config then sets sliding_window to None); set"
+                        + " use_sliding_window: true and sliding_window, or make every layer full_attention");
+            }
+        }
+        return window;
+    }
+
+    /**
+     * The rotated features of each head: all of them, except Phi-3's {@code partial_rotary_factor} (top level or in
+     * {@code rope_parameters}), whose {@code int(head_dim * factor)} first features rotate and the rest pass through
+     * ({@code Phi3RotaryEmbedding.compute_default_rope_parameters}, {@code apply_rotary_pos_emb}).
+     */
+    private static int rotaryDim(HfConfig c, int headDim) {
+        if (!c.modelType().equals("phi3")) {
+            return headDim;
+        }
+        String key = "partial_rotary_factor";
+        double factor = c.get(key).isPresent() ? c.numberAtLeast(key, 1.0, 0, false)
+                : ropeParameters(c).map(r -> r.get(key)).filter(JsonNode::isNumber).map(JsonNode::asDouble)
+                        .orElse(1.0);
+        int dim = (int) (headDim * factor);
+        if (factor > 1 || dim < 2 || dim % 2 != 0) {
+            throw new ModelException(c.source() + ": partial_rotary_factor " + factor + " gives " + dim + " rotated"
+                    + " features of a head of " + headDim + "; it must be at most 1 and give an even number >= 2");
+        }
+        return dim;
+    }
+
+    /** {@code rope_scaling} (transformers 4) or {@code rope_parameters} (transformers 5), when either is set. */
+    private static Optional<JsonNode> ropeParameters(HfConfig c) {
+        Optional<JsonNode> scaling = c.get("rope_scaling");
+        return (scaling.isPresent() ? scaling : c.get("rope_parameters")).filter(JsonNode::isObject);
+    }
+
+    /**
+     * The rotary embedding of a model: the inverse frequencies, LongRoPE's second set for sequences longer than
+     * {@code original_max_position_embeddings}, and the factor that multiplies cos and sin ({@code attention_scaling}).
+     *
+     * @param inverse        the inverse frequencies ({@code dim / 2}), LongRoPE's short ones
+     * @param longInverse    LongRoPE's long inverse frequencies, else null
+     * @param originalLength LongRoPE uses the long ones when the largest position + 1 exceeds this
+     * @param scaling        multiplies cos and sin (LongRoPE's attention factor; 1 otherwise)
+     */
+    record Rotary(float[] inverse, float[] longInverse, int originalLength, float scaling) {
+
+        static Rotary of(HfConfig c, int dim) {
+            JsonNode r = ropeParameters(c).orElse(null);
+            String type = ropeType(r);
+            boolean phi3 = c.modelType().equals("phi3");
+            if (phi3 && (type.equals("su") || type.equals("yarn"))) {
+                type = "longrope"; // Phi3Config.convert_rope_params_to_dict: the names of older Phi-3 checkpoints
+            }
+            if (phi3 && !type.equals("default") && !type.equals("longrope")) {
+                throw new ModelException(c.source() + ": rope_scaling type '" + type + "' is not supported for phi3"
+                        + " (supported: default, longrope; su and yarn are read as longrope, as Phi3Config does)");
+            }
+            if (!type.equals("longrope")) {
+                return new Rotary(inverseFrequencies(c, dim), null, Integer.MAX_VALUE, 1f);
+            }
+            // _compute_longrope_parameters: 1 / (ext_factors * base ** (arange(0, dim, 2) / dim)), in fp32
+            double theta = ropeTheta(c);
+            int original = r.hasNonNull("original_max_position_embeddings")
+                    ? positive(c, r, "original_max_position_embeddings")
+                    : c.sizeOr("original_max_position_embeddings", c.sizeOr("max_position_embeddings", 4096));
+            double factor = r.hasNonNull("factor") ? positiveNumber(c, r, "factor")
+                    : (double) c.sizeOr("max_position_embeddings", original) / original;
+            double attention = r.hasNonNull("attention_factor") ? positiveNumber(c, r, "attention_factor")
+                    : factor <= 1 ? 1.0 : Math.sqrt(1 + Math.log(factor) / Math.log(original));
+            return new Rotary(longRope(c, r, "short_factor", theta, dim), longRope(c, r, "long_factor", theta, dim),
+                    original, (float) attention);
+        }
+
+        /** The inverse frequencies for a pass whose largest position is {@code maxPosition}. */
+        float[] inverseFor(long maxPosition) {
+            return longInverse != null && maxPosition + 1 > originalLength ? longInverse : inverse;
+        }
+
+        private static int positive(HfConfig c, JsonNode r, String key) {
+            JsonNode v = r.get(key);
+            if (!v.canConvertToInt() || v.asInt() < 1) {
+                throw c.invalid("rope_scaling." + key, "a positive integer", v);
+            }
+            return v.asInt();
+        }
+
+        private static double positiveNumber(HfConfig c, JsonNode r, String key) {
+            JsonNode v = r.get(key);
+            if (!v.isNumber() || !(v.asDouble() > 0) || !Double.isFinite(v.asDouble())) {
+                throw c.invalid("rope_scaling." + key, "a number > 0", v);
+            }
+            return v.asDouble();
+        }
+
+        private static float[] longRope(HfConfig c, JsonNode r, String key, double theta, int dim) {
+            JsonNode f = r.get(key);
+            if (f == null || !f.isArray() || f.size() != dim / 2) {
+                throw c.invalid("rope_scaling." + key, "a list of " + dim / 2 + " numbers (half the rotated features"
+                        + " of a head) for longrope", f == null ? com.fasterxml.jackson.databind.node.NullNode.instance
+                        : f);
+            }
+            float[] inv = new float[dim / 2];
+            for (int i = 0; i < inv.length; i++) {
+                if (!f.get(i).isNumber() || !(f.get(i).asDouble() > 0)) {
+                    throw c.invalid("rope_scaling." + key, "a list of positive numbers", f);
+                }
+                float pow = (float) Math.pow(theta, (float) (2 * i) / (float) dim);
+                inv[i] = 1.0f / ((float) f.get(i).asDouble() * pow);
+            }
+            return inv;
+        }
+    }
+
+    private static String ropeType(JsonNode r) {
+        if (r == null) {
+            return "default";
+        }
+        return (r.hasNonNull("rope_type") ? r.get("rope_type").asText() : r.path("type").asText("default"))
+                .toLowerCase(Locale.ROOT);
+    }
+
+    /** {@code rope_theta}: top level (transformers 4) or in {@code rope_parameters} (transformers 5). */
+    private static double ropeTheta(HfConfig c) {
+        if (c.get("rope_theta").isEmpty()) {
+            JsonNode inner = ropeParameters(c).map(r -> r.get("rope_theta")).orElse(null);
+            if (inner != null && !inner.isNull()) {
+                if (!inner.isNumber() || !(inner.asDouble() > 0) || !Double.isFinite(inner.asDouble())) {
+                    throw c.invalid("rope_parameters.rope_theta", "a number > 0", inner);
+                }
+                return inner.asDouble();
+            }
+        }
+        return c.numberAtLeast("rope_theta", 10000.0, 0, false);
+    }
+
     /** transformers' default RoPE, with the {@code linear} and {@code llama3} scalings. */
     static float[] inverseFrequencies(HfConfig c, int dim) {
-        double theta = c.numberAtLeast("rope_theta", 10000.0, 0, false);
+        double theta = ropeTheta(c);
         float[] inv = new float[dim / 2];
         for (int i = 0; i < inv.length; i++) {
             // transformers computes base ** (arange(0, dim, 2) / dim) in fp32, then its reciprocal
             float pow = (float) Math.pow(theta, (float) (2 * i) / (float) dim);
             inv[i] = 1.0f / pow;
         }
-        JsonNode scaling = c.get("rope_scaling").orElse(null);
-        if (scaling == null || scaling.isNull()) {
-            return inv;
-        }
-        String type = scaling.has("rope_type") ? scaling.get("rope_type").asText()
-                : scaling.path("type").asText("default");
-        switch (type.toLowerCase(Locale.ROOT)) {
+        JsonNode scaling = ropeParameters(c).orElse(null);
+        String type = ropeType(scaling);
+        switch (type) {
             case "default":
                 return inv;
             case "linear": {
@@ -170,7 +355,7 @@ public final class Llama implements Architecture {
             }
             default:
                 throw new ModelException(c.source() + ": rope_scaling type '" + type
-                        + "' is not supported (supported: default, linear, llama3)");
+                        + "' is not supported (supported: default, linear, llama3, longrope)");
         }
     }
 
@@ -185,6 +370,17 @@ public final class Llama implements Architecture {
         int kv = kvHeads * headDim;
         for (int i = 0; i < layers; i++) {
             String l = layer(i);
+            if (fused) {
+                // Phi3Attention.qkv_proj: (heads + 2 kv heads) * head_dim outputs; Phi3MLP.gate_up_proj:
+                // 2 * intermediate
+                p.put(l + ".self_attn.qkv_proj.weight", new long[] {q + 2L * kv, hidden});
+                p.put(l + ".self_attn.o_proj.weight", new long[] {hidden, q});
+                p.put(l + ".mlp.gate_up_proj.weight", new long[] {2L * intermediate, hidden});
+                p.put(l + ".mlp.down_proj.weight", new long[] {hidden, intermediate});
+                p.put(l + ".input_layernorm.weight", new long[] {hidden});
+                p.put(l + ".post_attention_layernorm.weight", new long[] {hidden});
+                continue;
+            }
             p.put(l + ".self_attn.q_proj.weight", new long[] {q, hidden});
             if (qkvBias) {
                 p.put(l + ".self_attn.q_proj.bias", new long[] {q});
@@ -200,6 +396,10 @@ public final class Llama implements Architecture {
             p.put(l + ".self_attn.o_proj.weight", new long[] {hidden, q});
             if (oBias) {
                 p.put(l + ".self_attn.o_proj.bias", new long[] {hidden});
+            }
+            if (qkNorm) {
+                p.put(l + ".self_attn.q_norm.weight", new long[] {headDim});
+                p.put(l + ".self_attn.k_norm.weight", new long[] {headDim});
             }
             for (String proj : new String[] {"gate_proj", "up_proj"}) {
                 p.put(l + ".mlp." + proj + ".weight", new long[] {intermediate, hidden});
@@ -223,12 +423,19 @@ public final class Llama implements Architecture {
         return p;
     }
 
-    private ModuleTree buildTree() {
-        String cls = switch (modelType) {
+    /** The transformers class prefix ({@code Qwen3} of {@code Qwen3ForCausalLM}). */
+    private String family() {
+        return switch (modelType) {
             case "mistral" -> "Mistral";
             case "qwen2" -> "Qwen2";
+            case "qwen3" -> "Qwen3";
+            case "phi3" -> "Phi3";
             default -> "Llama";
         };
+    }
+
+    private ModuleTree buildTree() {
+        String cls = family();
         List<ModuleNode> n = new ArrayList<>();
         n.add(ModuleNode.other("model", cls + "Model"));
         n.add(ModuleNode.embedding("model.embed_tokens", vocab, hidden));
@@ -239,10 +446,27 @@ public final class Llama implements Architecture {
             String l = layer(i);
             n.add(ModuleNode.other(l, cls + "DecoderLayer"));
             n.add(ModuleNode.other(l + ".self_attn", cls + "Attention"));
+            if (fused) {
+                n.add(ModuleNode.linear(l + ".self_attn.o_proj", q, hidden, false));
+                n.add(ModuleNode.linear(l + ".self_attn.qkv_proj", hidden, q + 2L * kv, false));
+                n.add(ModuleNode.other(l + ".mlp", cls + "MLP"));
+                n.add(ModuleNode.linear(l + ".mlp.gate_up_proj", hidden, 2L * intermediate, false));
+                n.add(ModuleNode.linear(l + ".mlp.down_proj", intermediate, hidden, false));
+                n.add(ModuleNode.other(l + ".mlp.activation_fn", "SiLU"));
+                n.add(ModuleNode.other(l + ".input_layernorm", cls + "RMSNorm"));
+                n.add(ModuleNode.other(l + ".post_attention_layernorm", cls + "RMSNorm"));
+                n.add(ModuleNode.other(l + ".resid_attn_dropout", "Dropout"));
+                n.add(ModuleNode.other(l + ".resid_mlp_dropout", "Dropout"));
+                continue;
+            }
             n.add(ModuleNode.linear(l + ".self_attn.q_proj", hidden, q, qkvBias));
             n.add(ModuleNode.linear(l + ".self_attn.k_proj", hidden, kv, qkvBias));
             n.add(ModuleNode.linear(l + ".self_attn.v_proj", hidden, kv, qkvBias));
             n.add(ModuleNode.linear(l + ".self_attn.o_proj", q, hidden, oBias));
+            if (qkNorm) {
+                n.add(ModuleNode.other(l + ".self_attn.q_norm", cls + "RMSNorm"));
+                n.add(ModuleNode.other(l + ".self_attn.k_norm", cls + "RMSNorm"));
+            }
             n.add(ModuleNode.other(l + ".mlp", cls + "MLP"));
             n.add(ModuleNode.linear(l + ".mlp.gate_proj", hidden, intermediate, mlpBias));
             n.add(ModuleNode.linear(l + ".mlp.up_proj", hidden, intermediate, mlpBias));
@@ -296,14 +520,7 @@ public final class Llama implements Architecture {
 
     @Override
     public Optional<String> transformersClass() {
-        String family = switch (modelType) {
-            case "llama" -> "Llama";
-            case "mistral" -> "Mistral";
-            case "qwen2" -> "Qwen2";
-            default -> null;
-        };
-        return Optional.ofNullable(family).map(f -> f + (task == TaskType.SEQ_CLS
-                ? "ForSequenceClassification" : "ForCausalLM"));
+        return Optional.of(className());
     }
 
     public boolean tiedEmbeddings() {
@@ -312,18 +529,14 @@ public final class Llama implements Architecture {
 
     @Override
     public String className() {
-        String cls = switch (modelType) {
-            case "mistral" -> "Mistral";
-            case "qwen2" -> "Qwen2";
-            default -> "Llama";
-        };
-        return cls + (task == TaskType.SEQ_CLS ? "ForSequenceClassification" : "ForCausalLM");
+        return family() + (task == TaskType.SEQ_CLS ? "ForSequenceClassification" : "ForCausalLM");
     }
 
     @Override
     public String describe() {
-        return String.format("%s: %d layers, hidden %d, %d heads (%d kv), head dim %d, intermediate %d, vocab %d%s",
-                modelType, layers, hidden, heads, kvHeads, headDim, intermediate, vocab, tied ? ", tied lm_head" : "");
+        return String.format("%s: %d layers, hidden %d, %d heads (%d kv), head dim %d%s, intermediate %d, vocab %d%s",
+                modelType, layers, hidden, heads, kvHeads, headDim, rotaryDim < headDim ? " (" + rotaryDim
+                        + " rotated)" : "", intermediate, vocab, tied ? ", tied lm_head" : "");
     }
 
     @Override
@@ -336,9 +549,13 @@ public final class Llama implements Architecture {
         }
         NDArray x = f.embedding("model.embed_tokens", in.inputIds());
         DataType type = x.getDataType();
-        NDArray cos = in.positionIds() == null ? rotary(f, t, type, true) : rotaryAt(f, in.positionIds(), t, type, true);
-        NDArray sin = in.positionIds() == null ? rotary(f, t, type, false)
-                : rotaryAt(f, in.positionIds(), t, type, false);
+        // LongRoPE's frequencies depend on the pass's largest position (dynamic_rope_update)
+        boolean longRope = rotary.longInverse() != null && rotary.inverseFor(in.positionIds() == null ? t - 1
+                : java.util.Arrays.stream(in.positionIds().toLongArray()).max().orElse(0)) == rotary.longInverse();
+        NDArray cos = in.positionIds() == null ? rotary(f, t, type, true, longRope)
+                : rotaryAt(f, in.positionIds(), t, type, true, longRope);
+        NDArray sin = in.positionIds() == null ? rotary(f, t, type, false, longRope)
+                : rotaryAt(f, in.positionIds(), t, type, false, longRope);
         NDArray pad = in.attentionMask() == null ? null : padMask(ops, in.attentionMask(), b, t);
         NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
         boolean windowed = slidingWindow > 0 && t > slidingWindow;
@@ -366,7 +583,7 @@ public final class Llama implements Architecture {
         }
         for (int i = 0; i < layers; i++) {
             int index = i;
-            AttentionMask m = i >= firstSlidingLayer && windowMask != null ? windowMask : mask;
+            AttentionMask m = slidingLayers[i] && windowMask != null ? windowMask : mask;
             x = f.layer(x, (lf, xi) -> decoderLayer(lf, xi, index, cos, sin, m, b, t));
         }
         x = rmsNorm(f, x, "model.norm.weight");
@@ -409,29 +626,51 @@ public final class Llama implements Architecture {
         NDArray afterAttention = f.scoped(af -> {
             Ops ops = af.ops();
             NDArray h = rmsNorm(af, x, l + ".input_layernorm.weight");
-            NDArray q = af.scoped(qf -> rope(qf.ops(), heads(qf.ops(), qf.linear(l + ".self_attn.q_proj", h), b, t,
-                    heads), cos, sin));
+            // Phi-3's fused projection, split as Phi3Attention.forward does: queries, keys, values
+            NDArray qkv = fused ? af.linear(l + ".self_attn.qkv_proj", h) : null;
+            long qEnd = (long) heads * headDim;
+            long kEnd = qEnd + (long) kvHeads * headDim;
+            NDArray q = af.scoped(qf -> rope(qf.ops(), normedHeads(qf, fused ? qf.ops().slice(qkv, -1, 0, qEnd)
+                    : qf.linear(l + ".self_attn.q_proj", h), l + ".self_attn.q_norm.weight", b, t, heads), cos, sin));
             NDArray k = af.scoped(kf -> {
-                NDArray rotated = rope(kf.ops(), heads(kf.ops(), kf.linear(l + ".self_attn.k_proj", h), b, t,
-                        kvHeads), cos, sin);
+                NDArray rotated = rope(kf.ops(), normedHeads(kf, fused ? kf.ops().slice(qkv, -1, qEnd, kEnd)
+                        : kf.linear(l + ".self_attn.k_proj", h), l + ".self_attn.k_norm.weight", b, t, kvHeads), cos,
+                        sin);
                 return kvHeads == heads ? rotated : kf.ops().repeatInterleave(rotated, heads / kvHeads, 1);
             });
             NDArray v = af.scoped(vf -> {
-                NDArray values = heads(vf.ops(), vf.linear(l + ".self_attn.v_proj", h), b, t, kvHeads);
+                NDArray values = heads(vf.ops(), fused ? vf.ops().slice(qkv, -1, kEnd, kEnd + (kEnd - qEnd))
+                        : vf.linear(l + ".self_attn.v_proj", h), b, t, kvHeads);
                 return kvHeads == heads ? values : vf.ops().repeatInterleave(values, heads / kvHeads, 1);
             });
             NDArray attended = af.scoped(cf -> cf.ops().reshape(cf.ops().transpose(
-                    cf.attention(q, k, v, mask, new Attention.Spec(attentionScale, true, 0)), 1, 2), b, t,
-                    (long) heads * headDim));
-            return ops.add(x, af.linear(l + ".self_attn.o_proj", attended));
+                    cf.attention(q, k, v, mask, new Attention.Spec(attentionScale, true, attentionDropout)), 1, 2), b,
+                    t, (long) heads * headDim));
+            // Phi3DecoderLayer: residual + resid_attn_dropout(attention)
+            return ops.add(x, af.dropout(af.linear(l + ".self_attn.o_proj", attended), residDropout));
         });
         return f.scoped(mf -> {
             Ops ops = mf.ops();
             NDArray h = rmsNorm(mf, afterAttention, l + ".post_attention_layernorm.weight");
-            NDArray act = mf.scoped(af -> af.ops().mul(af.ops().silu(af.linear(l + ".mlp.gate_proj", h)),
-                    af.linear(l + ".mlp.up_proj", h)));
-            return ops.add(afterAttention, mf.linear(l + ".mlp.down_proj", act));
+            NDArray act = mf.scoped(af -> {
+                Ops o = af.ops();
+                if (fused) {
+                    // Phi3MLP.forward: gate, up = gate_up_proj(x).chunk(2, dim=-1); up * act(gate)
+                    NDArray gateUp = af.linear(l + ".mlp.gate_up_proj", h);
+                    return o.mul(o.slice(gateUp, -1, intermediate, 2L * intermediate),
+                            o.silu(o.slice(gateUp, -1, 0, intermediate)));
+                }
+                return o.mul(o.silu(af.linear(l + ".mlp.gate_proj", h)), af.linear(l + ".mlp.up_proj", h));
+            });
+            return ops.add(afterAttention, mf.dropout(mf.linear(l + ".mlp.down_proj", act), residDropout));
         });
+    }
+
+    /** Heads {@code (B, n, T, head_dim)} of a projection; Qwen3 normalises each over head_dim (q_norm, k_norm). */
+    private NDArray normedHeads(Forward f, NDArray y, String norm, int b, int t, int n) {
+        NDArray split = heads(f.ops(), y, b, t, n);
+        // Qwen3Attention normalises (B, T, n, head_dim) before the transpose: the same, as it acts on the last axis
+        return qkNorm ? rmsNorm(f, split, norm) : split;
     }
 
     private NDArray heads(Ops ops, NDArray y, int b, int t, int n) {
@@ -450,32 +689,39 @@ public final class Llama implements Architecture {
         });
     }
 
+    /** apply_rotary_pos_emb: the first {@code rotaryDim} features rotate, the rest (Phi-3's partial) pass. */
     private NDArray rope(Ops ops, NDArray x, NDArray cos, NDArray sin) {
-        int half = headDim / 2;
-        NDArray x1 = ops.slice(x, -1, 0, half);
-        NDArray x2 = ops.slice(x, -1, half, headDim);
+        NDArray r = rotaryDim == headDim ? x : ops.slice(x, -1, 0, rotaryDim);
+        int half = rotaryDim / 2;
+        NDArray x1 = ops.slice(r, -1, 0, half);
+        NDArray x2 = ops.slice(r, -1, half, rotaryDim);
         NDArray rotated = ops.concat(ops.neg(x2), x1, -1);
-        return ops.add(ops.mul(x, cos), ops.mul(rotated, sin));
+        NDArray out = ops.add(ops.mul(r, cos), ops.mul(rotated, sin));
+        return rotaryDim == headDim ? out : ops.concat(out, ops.slice(x, -1, rotaryDim, headDim), -1);
     }
 
     /**
      * Rows {@code 0..t-1} of the cos or sin table in {@code type}, a view of a table shared by all passes. Tables are
      * built for power-of-two lengths, so varying batch lengths make a handful of tables, not one per length.
      */
-    private NDArray rotary(Forward f, int t, DataType type, boolean cos) {
+    private NDArray rotary(Forward f, int t, DataType type, boolean cos, boolean longRope) {
         int capacity = capacity(t);
-        NDArray table = f.constant("llama.rope." + (cos ? "cos." : "sin.") + capacity + "." + type, ops -> {
-            float[] values = new float[capacity * headDim];
-            int half = headDim / 2;
+        float[] inv = longRope ? rotary.longInverse() : rotary.inverse();
+        NDArray table = f.constant("llama.rope." + (cos ? "cos." : "sin.") + (longRope ? "long." : "") + capacity
+                + "." + type, ops -> {
+            int width = rotaryDim;
+            float[] values = new float[capacity * width];
+            int half = width / 2;
             for (int p = 0; p < capacity; p++) {
                 for (int j = 0; j < half; j++) {
-                    float angle = invFreq[j] * (float) p;
-                    float v = cos ? (float) Math.cos(angle) : (float) Math.sin(angle);
-                    values[p * headDim + j] = v;
-                    values[p * headDim + j + half] = v;
+                    float angle = inv[j] * (float) p;
+                    // cos and sin in fp32, times attention_scaling (LongRoPE's; 1 otherwise), then cast
+                    float v = (cos ? (float) Math.cos(angle) : (float) Math.sin(angle)) * rotary.scaling();
+                    values[p * width + j] = v;
+                    values[p * width + j + half] = v;
                 }
             }
-            return ops.toType(ops.floats(values, new Shape(capacity, headDim)), type);
+            return ops.toType(ops.floats(values, new Shape(capacity, width)), type);
         });
         return f.ops().slice(table, 0, 0, t);
     }
@@ -484,9 +730,9 @@ public final class Llama implements Architecture {
      * Rows {@code positions (B, T)} of the cos or sin table, {@code (B, 1, T, head_dim)}: each packed row's positions
      * start again at 0, as transformers' {@code position_ids}.
      */
-    private NDArray rotaryAt(Forward f, NDArray positions, int t, DataType type, boolean cos) {
+    private NDArray rotaryAt(Forward f, NDArray positions, int t, DataType type, boolean cos, boolean longRope) {
         Ops ops = f.ops();
-        NDArray table = rotary(f, t, type, cos);
+        NDArray table = rotary(f, t, type, cos, longRope);
         return ops.unsqueeze(ops.embedding(positions, table), 1);
     }
 

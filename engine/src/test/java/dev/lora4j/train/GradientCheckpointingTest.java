@@ -41,7 +41,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Gradient checkpointing and attention in query blocks give the gradients of one plain backward pass, for every
- * architecture (Llama with grouped queries, Mistral's sliding window, a Llama classifier, BERT and RoBERTa classifiers
+ * architecture (Llama with grouped queries, Mistral's sliding window, Qwen3's normed heads and sliding layers, Phi-3's
+ * fused projections with LongRoPE and residual dropout, a Llama classifier, BERT and RoBERTa classifiers
  * with attention dropout), LoRA, rsLoRA and DoRA, an adapted embedding and {@code modules_to_save}, dropout
  * everywhere (the recomputed layers must redraw the same masks, or the gradients would differ by far more than
  * rounding), in fp32 and fp16.
@@ -79,6 +80,12 @@ class GradientCheckpointingTest {
             all.add(Arguments.of("llama embedding + modules_to_save", RandomModels.llama(0), TaskType.CAUSAL_LM,
                     embed, type));
             all.add(Arguments.of("mistral sliding window", RandomModels.llama(12), TaskType.CAUSAL_LM, lora, type));
+            all.add(Arguments.of("qwen3 q_norm, sliding layers", RandomModels.qwen3(12), TaskType.CAUSAL_LM, lora,
+                    type));
+            all.add(Arguments.of("phi3 fused, longrope, resid dropout", RandomModels.phi3(12, 32),
+                    TaskType.CAUSAL_LM, dora, type));
+            all.add(Arguments.of("phi3 classifier", RandomModels.phi3(12, 32), TaskType.SEQ_CLS,
+                    lora.toBuilder().modulesToSave(List.of("score")).build(), type));
             all.add(Arguments.of("llama classifier", RandomModels.llama(0), TaskType.SEQ_CLS,
                     lora.toBuilder().modulesToSave(List.of("score")).build(), type));
             all.add(Arguments.of("bert classifier", RandomModels.bert(false), TaskType.SEQ_CLS, bertLora, type));
