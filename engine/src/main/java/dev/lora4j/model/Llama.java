@@ -37,7 +37,7 @@ public final class Llama implements Architecture {
     private final boolean mlpBias;
     private final boolean tied;
     private final int numLabels;
-    private final float[] invFreq;
+    private final Rotary rotary;
     private final double attentionScale;
     private final int slidingWindow;
     private final int firstSlidingLayer;
@@ -85,7 +85,7 @@ public final class Llama implements Architecture {
             throw new ModelException(c.source() + ": num_key_value_heads must divide num_attention_heads ("
                     + heads + "), got " + kvHeads);
         }
-        this.invFreq = inverseFrequencies(c, headDim);
+        this.rotary = new Rotary(inverseFrequencies(c, headDim), headDim);
         this.attentionScale = 1.0 / Math.sqrt(headDim);
         int window = 0;
         int firstSliding = Integer.MAX_VALUE;
@@ -336,34 +336,15 @@ public final class Llama implements Architecture {
         }
         NDArray x = f.embedding("model.embed_tokens", in.inputIds());
         DataType type = x.getDataType();
-        NDArray cos = in.positionIds() == null ? rotary(f, t, type, true) : rotaryAt(f, in.positionIds(), t, type, true);
-        NDArray sin = in.positionIds() == null ? rotary(f, t, type, false)
-                : rotaryAt(f, in.positionIds(), t, type, false);
+        NDArray cos = in.positionIds() == null ? rotary.table(f, t, type, true)
+                : rotary.at(f, in.positionIds(), t, type, true);
+        NDArray sin = in.positionIds() == null ? rotary.table(f, t, type, false)
+                : rotary.at(f, in.positionIds(), t, type, false);
         NDArray pad = in.attentionMask() == null ? null : padMask(ops, in.attentionMask(), b, t);
         NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
         boolean windowed = slidingWindow > 0 && t > slidingWindow;
-        AttentionMask mask;
-        AttentionMask windowMask;
-        if (f.blockwise(t)) {
-            // made block by block: no (t, t) mask at all
-            mask = AttentionMask.blockwise(true, 0, pad, segments, t);
-            windowMask = windowed ? AttentionMask.blockwise(true, slidingWindow, pad, segments, t) : null;
-        } else {
-            NDArray whole = causalMask(f, t, 0);
-            NDArray wholeWindow = windowed ? causalMask(f, t, slidingWindow) : null;
-            if (pad != null) {
-                // padded keys are never attended, as transformers does for any padding side
-                whole = ops.add(whole, pad);
-                wholeWindow = wholeWindow == null ? null : ops.add(wholeWindow, pad);
-            }
-            if (segments != null) {
-                NDArray rows = AttentionMask.segmentMask(ops, segments);
-                whole = ops.add(whole, rows);
-                wholeWindow = wholeWindow == null ? null : ops.add(wholeWindow, rows);
-            }
-            mask = AttentionMask.whole(whole, true, 0, t);
-            windowMask = wholeWindow == null ? null : AttentionMask.whole(wholeWindow, true, slidingWindow, t);
-        }
+        AttentionMask mask = decoderMask(f, t, 0, pad, segments);
+        AttentionMask windowMask = windowed ? decoderMask(f, t, slidingWindow, pad, segments) : null;
         for (int i = 0; i < layers; i++) {
             int index = i;
             AttentionMask m = i >= firstSlidingLayer && windowMask != null ? windowMask : mask;
@@ -377,7 +358,29 @@ public final class Llama implements Architecture {
         return f.linear("lm_head", x);
     }
 
-    private NDArray lastTokenLogits(Ops ops, NDArray logits, ModelInput in, int b, int t) {
+    /**
+     * The causal mask of a decoder pass over {@code t} tokens, keys {@code window} or more before the query hidden
+     * when {@code window > 0}, plus the additive key padding {@code pad} and the packed rows' {@code segments} (each
+     * optional): made block by block when attention runs in blocks (no {@code (t, t)} mask at all), else whole.
+     */
+    static AttentionMask decoderMask(Forward f, int t, int window, NDArray pad, NDArray segments) {
+        if (f.blockwise(t)) {
+            return AttentionMask.blockwise(true, window, pad, segments, t);
+        }
+        Ops ops = f.ops();
+        NDArray whole = causalMask(f, t, window);
+        if (pad != null) {
+            // padded keys are never attended, as transformers does for any padding side
+            whole = ops.add(whole, pad);
+        }
+        if (segments != null) {
+            whole = ops.add(whole, AttentionMask.segmentMask(ops, segments));
+        }
+        return AttentionMask.whole(whole, true, window, t);
+    }
+
+    /** A classifier's logits {@code (B, labels)}: those of each row's last real token. */
+    static NDArray lastTokenLogits(Ops ops, NDArray logits, ModelInput in, int b, int t) {
         // transformers picks the last non-padding token; with a mask that is sum(mask) - 1 per row
         long[] last = new long[b];
         if (in.attentionMask() != null) {
@@ -451,43 +454,7 @@ public final class Llama implements Architecture {
     }
 
     private NDArray rope(Ops ops, NDArray x, NDArray cos, NDArray sin) {
-        int half = headDim / 2;
-        NDArray x1 = ops.slice(x, -1, 0, half);
-        NDArray x2 = ops.slice(x, -1, half, headDim);
-        NDArray rotated = ops.concat(ops.neg(x2), x1, -1);
-        return ops.add(ops.mul(x, cos), ops.mul(rotated, sin));
-    }
-
-    /**
-     * Rows {@code 0..t-1} of the cos or sin table in {@code type}, a view of a table shared by all passes. Tables are
-     * built for power-of-two lengths, so varying batch lengths make a handful of tables, not one per length.
-     */
-    private NDArray rotary(Forward f, int t, DataType type, boolean cos) {
-        int capacity = capacity(t);
-        NDArray table = f.constant("llama.rope." + (cos ? "cos." : "sin.") + capacity + "." + type, ops -> {
-            float[] values = new float[capacity * headDim];
-            int half = headDim / 2;
-            for (int p = 0; p < capacity; p++) {
-                for (int j = 0; j < half; j++) {
-                    float angle = invFreq[j] * (float) p;
-                    float v = cos ? (float) Math.cos(angle) : (float) Math.sin(angle);
-                    values[p * headDim + j] = v;
-                    values[p * headDim + j + half] = v;
-                }
-            }
-            return ops.toType(ops.floats(values, new Shape(capacity, headDim)), type);
-        });
-        return f.ops().slice(table, 0, 0, t);
-    }
-
-    /**
-     * Rows {@code positions (B, T)} of the cos or sin table, {@code (B, 1, T, head_dim)}: each packed row's positions
-     * start again at 0, as transformers' {@code position_ids}.
-     */
-    private NDArray rotaryAt(Forward f, NDArray positions, int t, DataType type, boolean cos) {
-        Ops ops = f.ops();
-        NDArray table = rotary(f, t, type, cos);
-        return ops.unsqueeze(ops.embedding(positions, table), 1);
+        return rotary.apply(ops, x, cos, sin);
     }
 
     /**
@@ -510,7 +477,8 @@ public final class Llama implements Architecture {
         return ops.slice(ops.slice(mask, 2, 0, t), 3, 0, t);
     }
 
-    private static int capacity(int t) {
+    /** The length shared tables are built for: a power of two, at least 64. */
+    static int capacity(int t) {
         return Math.max(64, Integer.highestOneBit(Math.max(1, t - 1)) << 1);
     }
 
