@@ -22,13 +22,20 @@ import dev.lora4j.lora.TargetMatcher;
 import dev.lora4j.runtime.GradMode;
 import dev.lora4j.runtime.Ops;
 import dev.lora4j.train.CausalLmEval;
+import dev.lora4j.safetensors.DType;
+import dev.lora4j.safetensors.SafetensorsWriter;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -227,6 +234,71 @@ class GemmaForwardTest {
         config.set("layer_types", JSON.readTree("[\"full_attention\", \"full_attention\", \"full_attention\"]"));
         Gemma full = (Gemma) HfModels.architecture(HfConfig.of(config), TaskType.CAUSAL_LM, Set.of());
         assertTrue(!full.describe().contains("sliding window"), full.describe());
+    }
+
+    @Test
+    void shardedAndBf16CheckpointsLoadLikeTheSingleFile(@TempDir Path tmp) throws IOException {
+        Path dir = fixture("gemma2");
+        List<long[]> rows = Fixtures.rows(dir.resolve("data.jsonl"));
+        Map<String, float[]> values = new LinkedHashMap<>();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        double single;
+        try (BaseModel base = HfModels.load(dir.resolve("model"))) {
+            base.weights().forEach((k, w) -> {
+                values.put(k, w.toFloatArray());
+                shapes.put(k, w.getShape().getShape());
+            });
+            single = CausalLmEval.evaluate(base, Adaptation.NONE, rows, 3).loss();
+        }
+        // two shards and model.safetensors.index.json, as save_pretrained(max_shard_size=...) writes them
+        Path sharded = Files.createDirectories(tmp.resolve("sharded"));
+        Files.copy(dir.resolve("model/config.json"), sharded.resolve("config.json"));
+        SafetensorsWriter[] shards = {new SafetensorsWriter(), new SafetensorsWriter()};
+        ObjectNode weightMap = JSON.createObjectNode();
+        int i = 0;
+        for (String k : values.keySet()) {
+            int shard = i++ < values.size() / 2 ? 0 : 1;
+            shards[shard].add(k, shapes.get(k), values.get(k));
+            weightMap.put(k, "model-0000" + (shard + 1) + "-of-00002.safetensors");
+        }
+        for (int s = 0; s < 2; s++) {
+            shards[s].write(sharded.resolve("model-0000" + (s + 1) + "-of-00002.safetensors"));
+        }
+        ObjectNode index = JSON.createObjectNode();
+        index.putObject("metadata");
+        index.set("weight_map", weightMap);
+        Files.writeString(sharded.resolve("model.safetensors.index.json"), index.toString());
+        try (BaseModel base = HfModels.load(sharded)) {
+            assertEquals(single, CausalLmEval.evaluate(base, Adaptation.NONE, rows, 3).loss(), 0, "sharded");
+        }
+        // BF16 (widened to float32 on load) gives the loss of the same rounded values stored as F32
+        Path bf16 = Files.createDirectories(tmp.resolve("bf16"));
+        Path f32 = Files.createDirectories(tmp.resolve("f32"));
+        SafetensorsWriter halves = new SafetensorsWriter();
+        SafetensorsWriter rounded = new SafetensorsWriter();
+        for (String k : values.keySet()) {
+            float[] v = values.get(k);
+            float[] r = new float[v.length];
+            ByteBuffer bits = ByteBuffer.allocate(2 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+            for (int j = 0; j < v.length; j++) {
+                int b = Float.floatToIntBits(v[j]);
+                // round to nearest even on the upper 16 bits (the values here are finite)
+                int upper = (b + 0x7FFF + ((b >>> 16) & 1)) >>> 16;
+                bits.putShort((short) upper);
+                r[j] = Float.intBitsToFloat(upper << 16);
+            }
+            halves.add(k, DType.BF16, shapes.get(k), bits.flip());
+            rounded.add(k, shapes.get(k), r);
+        }
+        halves.write(bf16.resolve("model.safetensors"));
+        rounded.write(f32.resolve("model.safetensors"));
+        Files.copy(dir.resolve("model/config.json"), bf16.resolve("config.json"));
+        Files.copy(dir.resolve("model/config.json"), f32.resolve("config.json"));
+        try (BaseModel a = HfModels.load(bf16); BaseModel b = HfModels.load(f32)) {
+            double loss = CausalLmEval.evaluate(a, Adaptation.NONE, rows, 3).loss();
+            assertEquals(CausalLmEval.evaluate(b, Adaptation.NONE, rows, 3).loss(), loss, 0, "bf16");
+            assertTrue(loss != single, "bf16 rounding changed the weights");
+        }
     }
 
     @Test
