@@ -295,10 +295,8 @@ public final class Gemma implements Architecture {
         DataType type = embedded.getDataType();
         // GemmaModel.forward: normalizer = torch.tensor(hidden_size**0.5, dtype=hidden_states.dtype)
         NDArray x = ops.scale(embedded, Math.sqrt(hidden));
-        NDArray cos = in.positionIds() == null ? rotary.table(f, t, type, true)
-                : rotary.at(f, in.positionIds(), t, type, true);
-        NDArray sin = in.positionIds() == null ? rotary.table(f, t, type, false)
-                : rotary.at(f, in.positionIds(), t, type, false);
+        NDArray cos = rotary.cos(f, in, type);
+        NDArray sin = rotary.sin(f, in, type);
         NDArray pad = in.attentionMask() == null ? null : Llama.padMask(ops, in.attentionMask(), b, t);
         NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
         AttentionMask mask = Llama.decoderMask(f, t, 0, pad, segments);

@@ -336,10 +336,8 @@ public final class Llama implements Architecture {
         }
         NDArray x = f.embedding("model.embed_tokens", in.inputIds());
         DataType type = x.getDataType();
-        NDArray cos = in.positionIds() == null ? rotary.table(f, t, type, true)
-                : rotary.at(f, in.positionIds(), t, type, true);
-        NDArray sin = in.positionIds() == null ? rotary.table(f, t, type, false)
-                : rotary.at(f, in.positionIds(), t, type, false);
+        NDArray cos = rotary.cos(f, in, type);
+        NDArray sin = rotary.sin(f, in, type);
         NDArray pad = in.attentionMask() == null ? null : padMask(ops, in.attentionMask(), b, t);
         NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
         boolean windowed = slidingWindow > 0 && t > slidingWindow;

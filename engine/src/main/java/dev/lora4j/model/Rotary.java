@@ -21,10 +21,28 @@ final class Rotary {
     }
 
     /**
+     * The cos table for a pass over {@code in} in {@code type}: {@code (T, head_dim)}, or {@code (B, 1, T, head_dim)}
+     * at a packed input's positions.
+     */
+    NDArray cos(Forward f, ModelInput in, DataType type) {
+        return forInput(f, in, type, true);
+    }
+
+    /** The sin table for a pass over {@code in}, as {@link #cos}. */
+    NDArray sin(Forward f, ModelInput in, DataType type) {
+        return forInput(f, in, type, false);
+    }
+
+    private NDArray forInput(Forward f, ModelInput in, DataType type, boolean cos) {
+        return in.positionIds() == null ? table(f, in.length(), type, cos)
+                : at(f, in.positionIds(), in.length(), type, cos);
+    }
+
+    /**
      * Rows {@code 0..t-1} of the cos or sin table in {@code type}, a view of a table shared by all passes. Tables are
      * built for power-of-two lengths, so varying batch lengths make a handful of tables, not one per length.
      */
-    NDArray table(Forward f, int t, DataType type, boolean cos) {
+    private NDArray table(Forward f, int t, DataType type, boolean cos) {
         int capacity = Llama.capacity(t);
         NDArray table = f.constant("llama.rope." + (cos ? "cos." : "sin.") + capacity + "." + type, ops -> {
             float[] values = new float[capacity * headDim];
@@ -46,7 +64,7 @@ final class Rotary {
      * Rows {@code positions (B, T)} of the cos or sin table, {@code (B, 1, T, head_dim)}: each packed row's positions
      * start again at 0, as transformers' {@code position_ids}.
      */
-    NDArray at(Forward f, NDArray positions, int t, DataType type, boolean cos) {
+    private NDArray at(Forward f, NDArray positions, int t, DataType type, boolean cos) {
         Ops ops = f.ops();
         NDArray table = table(f, t, type, cos);
         return ops.unsqueeze(ops.embedding(positions, table), 1);
