@@ -16,6 +16,7 @@ import dev.lora4j.config.TaskType;
 import dev.lora4j.data.Batch;
 import dev.lora4j.data.Example;
 import dev.lora4j.lora.Adapter;
+import dev.lora4j.lora.MergedModels;
 import dev.lora4j.lora.MergedWeights;
 import dev.lora4j.lora.PeftAdapters;
 import dev.lora4j.lora.TargetMatcher;
@@ -236,6 +237,26 @@ class GemmaForwardTest {
         config.set("layer_types", JSON.readTree("[\"full_attention\", \"full_attention\", \"full_attention\"]"));
         Gemma full = (Gemma) HfModels.architecture(HfConfig.of(config), TaskType.CAUSAL_LM, Set.of());
         assertTrue(!full.describe().contains("sliding window"), full.describe());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gemma", "gemma2"})
+    void aMergedFolderEvaluatesLikeTheAdapter(String family, @TempDir Path tmp) throws IOException {
+        Path dir = fixture(family);
+        List<long[]> rows = Fixtures.rows(dir.resolve("data.jsonl"));
+        double expected = expected(family).get("dora").asDouble();
+        try (BaseModel base = HfModels.load(dir.resolve("model"));
+                Adapter ad = PeftAdapters.load(base, dir.resolve("adapters/dora"), false).adapter()) {
+            MergedModels.write(ad, tmp.resolve("merged"));
+        }
+        JsonNode config = JSON.readTree(tmp.resolve("merged/config.json").toFile());
+        assertEquals((family.equals("gemma") ? "Gemma" : "Gemma2") + "ForCausalLM",
+                config.get("architectures").get(0).asText());
+        try (BaseModel merged = HfModels.load(tmp.resolve("merged"))) {
+            assertEquals(List.of(), merged.warnings());
+            double loss = CausalLmEval.evaluate(merged, Adaptation.NONE, rows, 3).loss();
+            assertTrue(relative(expected, loss) <= TOLERANCE, "merged folder: " + loss + " vs " + expected);
+        }
     }
 
     @Test
