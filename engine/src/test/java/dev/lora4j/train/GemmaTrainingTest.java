@@ -7,6 +7,8 @@ import dev.lora4j.Fixtures;
 import dev.lora4j.config.LoraConfig;
 import dev.lora4j.config.TaskType;
 import dev.lora4j.data.Batch;
+import dev.lora4j.data.Example;
+import dev.lora4j.data.Packing;
 import dev.lora4j.lora.Adapter;
 import dev.lora4j.lora.PeftAdapters;
 import dev.lora4j.model.Adaptation;
@@ -30,7 +32,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Gemma and Gemma 2 in training: attention in query blocks (Gemma 2's soft-capped scores and sliding window computed
  * block by block) and gradient checkpointing give the logits and gradients of the whole-matrix pass, and an adapter
- * trained here (PEFT's default targets) round-trips through PEFT's file format.
+ * trained here (PEFT's default targets) round-trips through PEFT's file format; packed rows keep their own losses.
  */
 class GemmaTrainingTest {
     /** Queries per block: the fixture's rows of up to 20 tokens make five blocks, more than Gemma 2's window of 6. */
@@ -74,6 +76,26 @@ class GemmaTrainingTest {
                 // blocks sum k's and v's gradients over five blocks here: rounding, measured up to 1.1e-6
                 assertTrue(worst <= 3e-6, pass + ": relative difference " + worst);
             }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gemma", "gemma2"})
+    void packedRowsHaveTheLossOfTheRowsAlone(String family) {
+        // position ids restart per packed row, rows attend only to themselves, and Gemma 2's window counts positions
+        // within the packed sequence, which are the row's own
+        Path dir = fixture(family);
+        List<long[]> ids = Fixtures.rows(dir.resolve("data.jsonl"));
+        List<Example> rows = IntStream.range(0, ids.size()).mapToObj(i -> Example.causal(i + 1, ids.get(i))).toList();
+        List<Example> packed = Packing.bestFitDecreasing(rows, 32);
+        assertTrue(packed.size() < rows.size(), "rows of 2 to 20 tokens share sequences of 32");
+        Batch separate = Batch.of(IntStream.range(0, rows.size()).toArray(), rows, 0);
+        Batch together = Batch.of(IntStream.range(0, packed.size()).toArray(), packed, 0);
+        try (BaseModel base = HfModels.load(dir.resolve("model"));
+                Adapter adapter = PeftAdapters.load(base, dir.resolve("adapters/rslora"), false).adapter()) {
+            double alone = CausalLmEval.evaluate(base, adapter, List.of(separate).iterator()).loss();
+            double inPacks = CausalLmEval.evaluate(base, adapter, List.of(together).iterator()).loss();
+            assertEquals(alone, inPacks, 1e-6 * alone);
         }
     }
 
