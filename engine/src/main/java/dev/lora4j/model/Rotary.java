@@ -14,7 +14,7 @@ final class Rotary {
     private final float[] invFreq;
     private final int headDim;
 
-    /** {@code invFreq}: the inverse frequencies ({@link Llama#inverseFrequencies}); {@code headDim}: the rotated size. */
+    /** {@code invFreq}: the inverse frequencies ({@link Llama#inverseFrequencies}); {@code headDim}: rotated. */
     Rotary(float[] invFreq, int headDim) {
         this.invFreq = invFreq.clone();
         this.headDim = headDim;
