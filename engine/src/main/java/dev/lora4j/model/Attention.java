@@ -32,8 +32,21 @@ public final class Attention {
      * @param scale       multiplies the scores ({@code 1 / sqrt(head_dim)})
      * @param softmaxFp32 softmax in float32 and the probabilities cast back (Llama), else in the scores' type (BERT)
      * @param dropout     dropout on the probabilities in training (BERT's {@code attention_probs_dropout_prob})
+     * @param softcap     when {@code > 0}, the scaled scores become {@code tanh(scores / softcap) * softcap} before
+     *                    the mask is added (Gemma 2's {@code attn_logit_softcapping}); 0 leaves them as they are
      */
-    public record Spec(double scale, boolean softmaxFp32, double dropout) {}
+    public record Spec(double scale, boolean softmaxFp32, double dropout, double softcap) {
+        public Spec {
+            if (!(softcap >= 0)) {
+                throw new IllegalArgumentException("attention soft-capping " + softcap + " must be >= 0");
+            }
+        }
+
+        /** Without soft-capping. */
+        public Spec(double scale, boolean softmaxFp32, double dropout) {
+            this(scale, softmaxFp32, dropout, 0);
+        }
+    }
 
     /**
      * When attention runs in query blocks: with gradient checkpointing always (a recomputed layer would otherwise
@@ -86,7 +99,7 @@ public final class Attention {
 
     private static NDArray whole(Forward f, NDArray q, NDArray k, NDArray v, AttentionMask mask, Spec spec) {
         Ops ops = f.ops();
-        NDArray scores = ops.scale(ops.matmul(q, ops.transpose(k, 2, 3)), spec.scale());
+        NDArray scores = scores(ops, q, k, spec);
         NDArray m = mask == null ? null : mask.full() != null ? mask.full()
                 : mask.block(ops, 0, (int) q.getShape().get(2), 0, (int) k.getShape().get(2));
         if (m != null) {
@@ -94,6 +107,19 @@ public final class Attention {
         }
         NDArray probs = probabilities(ops, scores, q.getDataType(), spec);
         return ops.matmul(f.dropout(probs, spec.dropout()), v);
+    }
+
+    /**
+     * {@code q kᵀ · scale}, soft-capped when the spec asks for it, as Gemma 2's {@code eager_attention_forward}:
+     * {@code scores / softcap}, {@code tanh}, {@code * softcap}, all before the mask.
+     */
+    private static NDArray scores(Ops ops, NDArray q, NDArray k, Spec spec) {
+        NDArray scores = ops.scale(ops.matmul(q, ops.transpose(k, 2, 3)), spec.scale());
+        if (spec.softcap() > 0) {
+            NDArray cap = ops.scalar(spec.softcap(), scores.getDataType());
+            scores = ops.mul(ops.tanh(ops.div(scores, cap)), cap);
+        }
+        return scores;
     }
 
     private static NDArray probabilities(Ops ops, NDArray scores, DataType type, Spec spec) {
@@ -131,7 +157,7 @@ public final class Attention {
         NDArray qb = ops.slice(q, 2, q0, q1);
         NDArray kb = k0 == 0 && k1 == tk ? k : ops.slice(k, 2, k0, k1);
         NDArray vb = k0 == 0 && k1 == tk ? v : ops.slice(v, 2, k0, k1);
-        NDArray scores = ops.scale(ops.matmul(qb, ops.transpose(kb, 2, 3)), spec.scale());
+        NDArray scores = scores(ops, qb, kb, spec);
         NDArray m = mask == null ? null : mask.block(ops, q0, q1, k0, k1);
         if (m != null) {
             scores = ops.add(scores, m);

@@ -30,8 +30,8 @@ public final class HfModels {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HfModels.class);
 
     /** The {@code model_type}s lora4j implements. */
-    public static final List<String> SUPPORTED = List.of("llama", "mistral", "qwen2", "qwen3", "phi3", "bert",
-            "roberta");
+    public static final List<String> SUPPORTED = List.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma",
+            "gemma2", "bert", "roberta");
 
     private HfModels() {}
 
@@ -125,6 +125,14 @@ public final class HfModels {
                 }
                 boolean hasLmHead = checkpointNames.contains("lm_head.weight");
                 return new Llama(config, t, hasLmHead);
+            }
+            case "gemma", "gemma2" -> {
+                TaskType t = task == null ? TaskType.CAUSAL_LM : task;
+                if (t != TaskType.CAUSAL_LM && t != TaskType.SEQ_CLS) {
+                    throw new ModelException(config.source() + ": task " + t + " is not supported for " + type
+                            + " (supported: CAUSAL_LM, SEQ_CLS)");
+                }
+                return new Gemma(config, t, checkpointNames.contains("lm_head.weight"));
             }
             case "bert", "roberta" -> {
                 if (task != null && task != TaskType.SEQ_CLS && task != TaskType.FEATURE_EXTRACTION) {

@@ -101,7 +101,7 @@ public final class Llama implements Architecture {
                     + heads + "), got " + kvHeads);
         }
         this.rotaryDim = rotaryDim(c, headDim);
-        this.rotary = Rotary.of(c, rotaryDim);
+        this.rotary = Rotary.of(c, rotaryDim, headDim);
         this.attentionScale = 1.0 / Math.sqrt(headDim);
         // Qwen3Attention and Phi3Attention drop attention probabilities out in training (attention_dropout); the
         // older families here keep the 0 they always had in lora4j
@@ -207,90 +207,12 @@ public final class Llama implements Architecture {
     }
 
     /** {@code rope_scaling} (transformers 4) or {@code rope_parameters} (transformers 5), when either is set. */
-    private static Optional<JsonNode> ropeParameters(HfConfig c) {
+    static Optional<JsonNode> ropeParameters(HfConfig c) {
         Optional<JsonNode> scaling = c.get("rope_scaling");
         return (scaling.isPresent() ? scaling : c.get("rope_parameters")).filter(JsonNode::isObject);
     }
 
-    /**
-     * The rotary embedding of a model: the inverse frequencies, LongRoPE's second set for sequences longer than
-     * {@code original_max_position_embeddings}, and the factor that multiplies cos and sin ({@code attention_scaling}).
-     *
-     * @param inverse        the inverse frequencies ({@code dim / 2}), LongRoPE's short ones
-     * @param longInverse    LongRoPE's long inverse frequencies, else null
-     * @param originalLength LongRoPE uses the long ones when the largest position + 1 exceeds this
-     * @param scaling        multiplies cos and sin (LongRoPE's attention factor; 1 otherwise)
-     */
-    record Rotary(float[] inverse, float[] longInverse, int originalLength, float scaling) {
-
-        static Rotary of(HfConfig c, int dim) {
-            JsonNode r = ropeParameters(c).orElse(null);
-            String type = ropeType(r);
-            boolean phi3 = c.modelType().equals("phi3");
-            if (phi3 && (type.equals("su") || type.equals("yarn"))) {
-                type = "longrope"; // Phi3Config.convert_rope_params_to_dict: the names of older Phi-3 checkpoints
-            }
-            if (phi3 && !type.equals("default") && !type.equals("longrope")) {
-                throw new ModelException(c.source() + ": rope_scaling type '" + type + "' is not supported for phi3"
-                        + " (supported: default, longrope; su and yarn are read as longrope, as Phi3Config does)");
-            }
-            if (!type.equals("longrope")) {
-                return new Rotary(inverseFrequencies(c, dim), null, Integer.MAX_VALUE, 1f);
-            }
-            // _compute_longrope_parameters: 1 / (ext_factors * base ** (arange(0, dim, 2) / dim)), in fp32
-            double theta = ropeTheta(c);
-            int original = r.hasNonNull("original_max_position_embeddings")
-                    ? positive(c, r, "original_max_position_embeddings")
-                    : c.sizeOr("original_max_position_embeddings", c.sizeOr("max_position_embeddings", 4096));
-            double factor = r.hasNonNull("factor") ? positiveNumber(c, r, "factor")
-                    : (double) c.sizeOr("max_position_embeddings", original) / original;
-            double attention = r.hasNonNull("attention_factor") ? positiveNumber(c, r, "attention_factor")
-                    : factor <= 1 ? 1.0 : Math.sqrt(1 + Math.log(factor) / Math.log(original));
-            return new Rotary(longRope(c, r, "short_factor", theta, dim), longRope(c, r, "long_factor", theta, dim),
-                    original, (float) attention);
-        }
-
-        /** The inverse frequencies for a pass whose largest position is {@code maxPosition}. */
-        float[] inverseFor(long maxPosition) {
-            return longInverse != null && maxPosition + 1 > originalLength ? longInverse : inverse;
-        }
-
-        private static int positive(HfConfig c, JsonNode r, String key) {
-            JsonNode v = r.get(key);
-            if (!v.canConvertToInt() || v.asInt() < 1) {
-                throw c.invalid("rope_scaling." + key, "a positive integer", v);
-            }
-            return v.asInt();
-        }
-
-        private static double positiveNumber(HfConfig c, JsonNode r, String key) {
-            JsonNode v = r.get(key);
-            if (!v.isNumber() || !(v.asDouble() > 0) || !Double.isFinite(v.asDouble())) {
-                throw c.invalid("rope_scaling." + key, "a number > 0", v);
-            }
-            return v.asDouble();
-        }
-
-        private static float[] longRope(HfConfig c, JsonNode r, String key, double theta, int dim) {
-            JsonNode f = r.get(key);
-            if (f == null || !f.isArray() || f.size() != dim / 2) {
-                throw c.invalid("rope_scaling." + key, "a list of " + dim / 2 + " numbers (half the rotated features"
-                        + " of a head) for longrope", f == null ? com.fasterxml.jackson.databind.node.NullNode.instance
-                        : f);
-            }
-            float[] inv = new float[dim / 2];
-            for (int i = 0; i < inv.length; i++) {
-                if (!f.get(i).isNumber() || !(f.get(i).asDouble() > 0)) {
-                    throw c.invalid("rope_scaling." + key, "a list of positive numbers", f);
-                }
-                float pow = (float) Math.pow(theta, (float) (2 * i) / (float) dim);
-                inv[i] = 1.0f / ((float) f.get(i).asDouble() * pow);
-            }
-            return inv;
-        }
-    }
-
-    private static String ropeType(JsonNode r) {
+    static String ropeType(JsonNode r) {
         if (r == null) {
             return "default";
         }
@@ -299,7 +221,7 @@ public final class Llama implements Architecture {
     }
 
     /** {@code rope_theta}: top level (transformers 4) or in {@code rope_parameters} (transformers 5). */
-    private static double ropeTheta(HfConfig c) {
+    static double ropeTheta(HfConfig c) {
         if (c.get("rope_theta").isEmpty()) {
             JsonNode inner = ropeParameters(c).map(r -> r.get("rope_theta")).orElse(null);
             if (inner != null && !inner.isNull()) {
@@ -549,38 +471,13 @@ public final class Llama implements Architecture {
         }
         NDArray x = f.embedding("model.embed_tokens", in.inputIds());
         DataType type = x.getDataType();
-        // LongRoPE's frequencies depend on the pass's largest position (dynamic_rope_update)
-        boolean longRope = rotary.longInverse() != null && rotary.inverseFor(in.positionIds() == null ? t - 1
-                : java.util.Arrays.stream(in.positionIds().toLongArray()).max().orElse(0)) == rotary.longInverse();
-        NDArray cos = in.positionIds() == null ? rotary(f, t, type, true, longRope)
-                : rotaryAt(f, in.positionIds(), t, type, true, longRope);
-        NDArray sin = in.positionIds() == null ? rotary(f, t, type, false, longRope)
-                : rotaryAt(f, in.positionIds(), t, type, false, longRope);
+        NDArray cos = rotary.cos(f, in, type);
+        NDArray sin = rotary.sin(f, in, type);
         NDArray pad = in.attentionMask() == null ? null : padMask(ops, in.attentionMask(), b, t);
         NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
         boolean windowed = slidingWindow > 0 && t > slidingWindow;
-        AttentionMask mask;
-        AttentionMask windowMask;
-        if (f.blockwise(t)) {
-            // made block by block: no (t, t) mask at all
-            mask = AttentionMask.blockwise(true, 0, pad, segments, t);
-            windowMask = windowed ? AttentionMask.blockwise(true, slidingWindow, pad, segments, t) : null;
-        } else {
-            NDArray whole = causalMask(f, t, 0);
-            NDArray wholeWindow = windowed ? causalMask(f, t, slidingWindow) : null;
-            if (pad != null) {
-                // padded keys are never attended, as transformers does for any padding side
-                whole = ops.add(whole, pad);
-                wholeWindow = wholeWindow == null ? null : ops.add(wholeWindow, pad);
-            }
-            if (segments != null) {
-                NDArray rows = AttentionMask.segmentMask(ops, segments);
-                whole = ops.add(whole, rows);
-                wholeWindow = wholeWindow == null ? null : ops.add(wholeWindow, rows);
-            }
-            mask = AttentionMask.whole(whole, true, 0, t);
-            windowMask = wholeWindow == null ? null : AttentionMask.whole(wholeWindow, true, slidingWindow, t);
-        }
+        AttentionMask mask = decoderMask(f, t, 0, pad, segments);
+        AttentionMask windowMask = windowed ? decoderMask(f, t, slidingWindow, pad, segments) : null;
         for (int i = 0; i < layers; i++) {
             int index = i;
             AttentionMask m = slidingLayers[i] && windowMask != null ? windowMask : mask;
@@ -594,7 +491,29 @@ public final class Llama implements Architecture {
         return f.linear("lm_head", x);
     }
 
-    private NDArray lastTokenLogits(Ops ops, NDArray logits, ModelInput in, int b, int t) {
+    /**
+     * The causal mask of a decoder pass over {@code t} tokens, keys {@code window} or more before the query hidden
+     * when {@code window > 0}, plus the additive key padding {@code pad} and the packed rows' {@code segments} (each
+     * optional): made block by block when attention runs in blocks (no {@code (t, t)} mask at all), else whole.
+     */
+    static AttentionMask decoderMask(Forward f, int t, int window, NDArray pad, NDArray segments) {
+        if (f.blockwise(t)) {
+            return AttentionMask.blockwise(true, window, pad, segments, t);
+        }
+        Ops ops = f.ops();
+        NDArray whole = causalMask(f, t, window);
+        if (pad != null) {
+            // padded keys are never attended, as transformers does for any padding side
+            whole = ops.add(whole, pad);
+        }
+        if (segments != null) {
+            whole = ops.add(whole, AttentionMask.segmentMask(ops, segments));
+        }
+        return AttentionMask.whole(whole, true, window, t);
+    }
+
+    /** A classifier's logits {@code (B, labels)}: those of each row's last real token. */
+    static NDArray lastTokenLogits(Ops ops, NDArray logits, ModelInput in, int b, int t) {
         // transformers picks the last non-padding token; with a mask that is sum(mask) - 1 per row
         long[] last = new long[b];
         if (in.attentionMask() != null) {
@@ -691,49 +610,7 @@ public final class Llama implements Architecture {
 
     /** apply_rotary_pos_emb: the first {@code rotaryDim} features rotate, the rest (Phi-3's partial) pass. */
     private NDArray rope(Ops ops, NDArray x, NDArray cos, NDArray sin) {
-        NDArray r = rotaryDim == headDim ? x : ops.slice(x, -1, 0, rotaryDim);
-        int half = rotaryDim / 2;
-        NDArray x1 = ops.slice(r, -1, 0, half);
-        NDArray x2 = ops.slice(r, -1, half, rotaryDim);
-        NDArray rotated = ops.concat(ops.neg(x2), x1, -1);
-        NDArray out = ops.add(ops.mul(r, cos), ops.mul(rotated, sin));
-        return rotaryDim == headDim ? out : ops.concat(out, ops.slice(x, -1, rotaryDim, headDim), -1);
-    }
-
-    /**
-     * Rows {@code 0..t-1} of the cos or sin table in {@code type}, a view of a table shared by all passes. Tables are
-     * built for power-of-two lengths, so varying batch lengths make a handful of tables, not one per length.
-     */
-    private NDArray rotary(Forward f, int t, DataType type, boolean cos, boolean longRope) {
-        int capacity = capacity(t);
-        float[] inv = longRope ? rotary.longInverse() : rotary.inverse();
-        NDArray table = f.constant("llama.rope." + (cos ? "cos." : "sin.") + (longRope ? "long." : "") + capacity
-                + "." + type, ops -> {
-            int width = rotaryDim;
-            float[] values = new float[capacity * width];
-            int half = width / 2;
-            for (int p = 0; p < capacity; p++) {
-                for (int j = 0; j < half; j++) {
-                    float angle = inv[j] * (float) p;
-                    // cos and sin in fp32, times attention_scaling (LongRoPE's; 1 otherwise), then cast
-                    float v = (cos ? (float) Math.cos(angle) : (float) Math.sin(angle)) * rotary.scaling();
-                    values[p * width + j] = v;
-                    values[p * width + j + half] = v;
-                }
-            }
-            return ops.toType(ops.floats(values, new Shape(capacity, width)), type);
-        });
-        return f.ops().slice(table, 0, 0, t);
-    }
-
-    /**
-     * Rows {@code positions (B, T)} of the cos or sin table, {@code (B, 1, T, head_dim)}: each packed row's positions
-     * start again at 0, as transformers' {@code position_ids}.
-     */
-    private NDArray rotaryAt(Forward f, NDArray positions, int t, DataType type, boolean cos, boolean longRope) {
-        Ops ops = f.ops();
-        NDArray table = rotary(f, t, type, cos, longRope);
-        return ops.unsqueeze(ops.embedding(positions, table), 1);
+        return rotary.apply(ops, x, cos, sin);
     }
 
     /**
@@ -756,7 +633,8 @@ public final class Llama implements Architecture {
         return ops.slice(ops.slice(mask, 2, 0, t), 3, 0, t);
     }
 
-    private static int capacity(int t) {
+    /** The length shared tables are built for: a power of two, at least 64. */
+    static int capacity(int t) {
         return Math.max(64, Integer.highestOneBit(Math.max(1, t - 1)) << 1);
     }
 

@@ -1,0 +1,391 @@
+package dev.lora4j.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lora4j.config.TaskType;
+import dev.lora4j.runtime.Ops;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Gemma ({@code gemma}) and Gemma 2 ({@code gemma2}) as transformers computes them ({@code modeling_gemma.py},
+ * {@code modular_gemma2.py}): the Llama layout (rotary embeddings, grouped-query attention, a gated MLP) with
+ * Gemma's numerics: RMSNorm scaled by {@code (1 + weight)} in fp32 before the cast, embeddings multiplied by
+ * {@code sqrt(hidden_size)} rounded to the embedding dtype, a GELU-gated MLP ({@code gelu_pytorch_tanh}),
+ * {@code head_dim} from the config, and an {@code lm_head} tied to the embedding. Gemma 2 adds a norm after
+ * attention and around the MLP, {@code query_pre_attn_scalar} for the attention scale, soft-capping of the attention
+ * scores and of the final logits, and sliding-window attention on alternate layers. {@code *ForCausalLM}, or
+ * {@code *ForSequenceClassification} (a {@code score} head on the last real token, no soft-capping).
+ */
+public final class Gemma implements Architecture {
+    private final String modelType;
+    private final boolean gemma2;
+    private final TaskType task;
+    private final int vocab;
+    private final int hidden;
+    private final int intermediate;
+    private final int layers;
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final double eps;
+    private final boolean attentionBias;
+    private final boolean tied;
+    private final int numLabels;
+    private final boolean exactGelu;
+    private final Rotary rotary;
+    private final double attentionScale;
+    private final double attentionSoftcap;
+    private final double finalSoftcap;
+    private final int slidingWindow;
+    private final boolean[] sliding;
+    private final ModuleTree tree;
+    private final Map<String, long[]> params;
+
+    public Gemma(HfConfig c, TaskType task, boolean checkpointHasLmHead) {
+        this.modelType = c.modelType();
+        this.gemma2 = modelType.equals("gemma2");
+        this.task = task;
+        this.vocab = c.size("vocab_size");
+        this.hidden = c.size("hidden_size");
+        this.intermediate = c.size("intermediate_size");
+        this.layers = c.count("num_hidden_layers");
+        this.heads = c.size("num_attention_heads");
+        this.kvHeads = c.sizeOr("num_key_value_heads", heads);
+        if (heads % kvHeads != 0) {
+            throw new ModelException(c.source() + ": num_key_value_heads must divide num_attention_heads ("
+                    + heads + "), got " + kvHeads);
+        }
+        // GemmaConfig and Gemma2Config default head_dim to 256, not hidden_size / num_attention_heads
+        this.headDim = c.sizeOr("head_dim", 256);
+        if (headDim % 2 != 0) {
+            throw new ModelException(c.source() + ": head_dim " + headDim + " must be even: rotary embeddings rotate"
+                    + " pairs of features");
+        }
+        this.eps = c.numberAtLeast("rms_norm_eps", 1e-6, 0, true);
+        this.attentionBias = c.boolOr("attention_bias", false);
+        // both configs default to tying; a checkpoint without lm_head can only mean tied
+        this.tied = c.boolOr("tie_word_embeddings", true) || (task == TaskType.CAUSAL_LM && !checkpointHasLmHead);
+        this.numLabels = Llama.numLabels(c, task);
+        Llama.padTokenId(c, vocab, 0);
+        // GemmaMLP reads ACT2FN[config.hidden_act], Gemma2MLP ACT2FN[config.hidden_activation]
+        String actKey = gemma2 ? "hidden_activation" : "hidden_act";
+        String act = c.stringOr(actKey, "gelu_pytorch_tanh");
+        if (!act.equals("gelu_pytorch_tanh") && !act.equals("gelu_new") && !act.equals("gelu")) {
+            throw new ModelException(c.source() + ": " + actKey + " " + act + " is not supported for " + modelType
+                    + " (supported: gelu_pytorch_tanh, gelu_new, gelu)");
+        }
+        this.exactGelu = act.equals("gelu");
+        checkRopeParameters(c);
+        this.rotary = new Rotary(Llama.inverseFrequencies(c, headDim), headDim);
+        this.sliding = new boolean[layers];
+        if (gemma2) {
+            this.attentionScale = 1.0 / Math.sqrt(c.numberAtLeast("query_pre_attn_scalar", 256, 0, false));
+            // an absent key takes Gemma2Config's default, an explicit null turns soft-capping off
+            this.attentionSoftcap = softcap(c, "attn_logit_softcapping", 50.0);
+            this.finalSoftcap = softcap(c, "final_logit_softcapping", 30.0);
+            if (c.boolOr("use_bidirectional_attention", false)) {
+                throw new ModelException(c.source() + ": use_bidirectional_attention true is not supported for "
+                        + modelType + " (lora4j runs Gemma 2 as a causal decoder)");
+            }
+            boolean anySliding = layerTypes(c);
+            this.slidingWindow = anySliding ? c.size("sliding_window") : 0;
+        } else {
+            this.attentionScale = 1.0 / Math.sqrt(headDim);
+            this.attentionSoftcap = 0;
+            this.finalSoftcap = 0;
+            this.slidingWindow = 0;
+        }
+        this.params = buildParams();
+        this.tree = buildTree();
+    }
+
+    /**
+     * transformers 5 writes {@code rope_parameters} where 4.x wrote {@code rope_theta} and {@code rope_scaling}; lora4j
+     * reads the latter, so a {@code rope_parameters} that says anything else is refused rather than silently ignored.
+     */
+    private static void checkRopeParameters(HfConfig c) {
+        Optional<JsonNode> p = c.get("rope_parameters");
+        if (p.isEmpty()) {
+            return;
+        }
+        String type = p.get().path("rope_type").asText("default");
+        double theta = p.get().path("rope_theta").asDouble(Double.NaN);
+        if (!type.equals("default") || c.get("rope_theta").map(JsonNode::asDouble).orElse(Double.NaN) != theta) {
+            throw new ModelException(c.source() + ": rope_parameters " + p.get() + " is not supported (lora4j reads"
+                    + " rope_theta and rope_scaling, as transformers 4 writes them; a default rope_parameters must"
+                    + " repeat rope_theta)");
+        }
+    }
+
+    private static double softcap(HfConfig c, String key, double def) {
+        return c.raw().has(key) ? c.numberAtLeast(key, 0, 0, false) : def;
+    }
+
+    /**
+     * Which layers attend in a sliding window: {@code layer_types}, by default {@code "sliding_attention" if
+     * bool((i + 1) % 2)} (layers 0, 2, 4, ...), as Gemma2Config; whether there is any.
+     */
+    private boolean layerTypes(HfConfig c) {
+        Optional<JsonNode> types = c.get("layer_types");
+        boolean any = false;
+        for (int i = 0; i < layers; i++) {
+            if (types.isEmpty()) {
+                sliding[i] = (i + 1) % 2 != 0;
+            } else {
+                JsonNode t = types.get();
+                if (!t.isArray() || t.size() != layers) {
+                    throw c.invalid("layer_types", "a list of " + layers + " (num_hidden_layers) entries, each "
+                            + "\"sliding_attention\" or \"full_attention\"", t);
+                }
+                String kind = t.get(i).asText("");
+                if (!kind.equals("sliding_attention") && !kind.equals("full_attention")) {
+                    throw c.invalid("layer_types", "a list of \"sliding_attention\" or \"full_attention\" entries",
+                            t);
+                }
+                sliding[i] = kind.equals("sliding_attention");
+            }
+            any |= sliding[i];
+        }
+        return any;
+    }
+
+    private String layer(int i) {
+        return "model.layers." + i;
+    }
+
+    private List<String> norms() {
+        return gemma2 ? List.of("input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm",
+                "post_feedforward_layernorm") : List.of("input_layernorm", "post_attention_layernorm");
+    }
+
+    private Map<String, long[]> buildParams() {
+        Map<String, long[]> p = new LinkedHashMap<>();
+        p.put("model.embed_tokens.weight", new long[] {vocab, hidden});
+        int q = heads * headDim;
+        int kv = kvHeads * headDim;
+        for (int i = 0; i < layers; i++) {
+            String l = layer(i);
+            long[][] attention = {{q, hidden}, {kv, hidden}, {kv, hidden}, {hidden, q}};
+            String[] names = {"q_proj", "k_proj", "v_proj", "o_proj"};
+            for (int j = 0; j < names.length; j++) {
+                p.put(l + ".self_attn." + names[j] + ".weight", attention[j]);
+                if (attentionBias) {
+                    p.put(l + ".self_attn." + names[j] + ".bias", new long[] {attention[j][0]});
+                }
+            }
+            p.put(l + ".mlp.gate_proj.weight", new long[] {intermediate, hidden});
+            p.put(l + ".mlp.up_proj.weight", new long[] {intermediate, hidden});
+            p.put(l + ".mlp.down_proj.weight", new long[] {hidden, intermediate});
+            for (String n : norms()) {
+                p.put(l + "." + n + ".weight", new long[] {hidden});
+            }
+        }
+        p.put("model.norm.weight", new long[] {hidden});
+        if (task == TaskType.SEQ_CLS) {
+            p.put("score.weight", new long[] {numLabels, hidden});
+        } else if (!tied) {
+            p.put("lm_head.weight", new long[] {vocab, hidden});
+        }
+        return p;
+    }
+
+    private String family() {
+        return gemma2 ? "Gemma2" : "Gemma";
+    }
+
+    private ModuleTree buildTree() {
+        String cls = family();
+        List<ModuleNode> n = new ArrayList<>();
+        n.add(ModuleNode.other("model", cls + "Model"));
+        n.add(ModuleNode.embedding("model.embed_tokens", vocab, hidden));
+        n.add(ModuleNode.other("model.layers", "ModuleList"));
+        int q = heads * headDim;
+        int kv = kvHeads * headDim;
+        for (int i = 0; i < layers; i++) {
+            String l = layer(i);
+            n.add(ModuleNode.other(l, cls + "DecoderLayer"));
+            n.add(ModuleNode.other(l + ".self_attn", cls + "Attention"));
+            n.add(ModuleNode.linear(l + ".self_attn.q_proj", hidden, q, attentionBias));
+            n.add(ModuleNode.linear(l + ".self_attn.k_proj", hidden, kv, attentionBias));
+            n.add(ModuleNode.linear(l + ".self_attn.v_proj", hidden, kv, attentionBias));
+            n.add(ModuleNode.linear(l + ".self_attn.o_proj", q, hidden, attentionBias));
+            n.add(ModuleNode.other(l + ".mlp", cls + "MLP"));
+            n.add(ModuleNode.linear(l + ".mlp.gate_proj", hidden, intermediate, false));
+            n.add(ModuleNode.linear(l + ".mlp.up_proj", hidden, intermediate, false));
+            n.add(ModuleNode.linear(l + ".mlp.down_proj", intermediate, hidden, false));
+            n.add(ModuleNode.other(l + ".mlp.act_fn", exactGelu ? "GELUActivation" : "PytorchGELUTanh"));
+            for (String norm : norms()) {
+                n.add(ModuleNode.other(l + "." + norm, cls + "RMSNorm"));
+            }
+        }
+        n.add(ModuleNode.other("model.norm", cls + "RMSNorm"));
+        n.add(ModuleNode.other("model.rotary_emb", cls + "RotaryEmbedding"));
+        String output;
+        if (task == TaskType.SEQ_CLS) {
+            n.add(ModuleNode.linear("score", hidden, numLabels, false));
+            output = null;
+        } else {
+            n.add(ModuleNode.linear("lm_head", hidden, vocab, false));
+            output = "lm_head";
+        }
+        return new ModuleTree(modelType, n, output, true);
+    }
+
+    @Override
+    public ModuleTree tree() {
+        return tree;
+    }
+
+    @Override
+    public Map<String, long[]> parameters() {
+        return params;
+    }
+
+    @Override
+    public Map<String, String> aliases() {
+        return tied && task != TaskType.SEQ_CLS ? Map.of("lm_head.weight", "model.embed_tokens.weight") : Map.of();
+    }
+
+    @Override
+    public TaskType task() {
+        return task;
+    }
+
+    @Override
+    public int vocabSize() {
+        return vocab;
+    }
+
+    @Override
+    public int numLabels() {
+        return task == TaskType.SEQ_CLS ? numLabels : 0;
+    }
+
+    @Override
+    public String className() {
+        return family() + (task == TaskType.SEQ_CLS ? "ForSequenceClassification" : "ForCausalLM");
+    }
+
+    @Override
+    public Optional<String> transformersClass() {
+        return Optional.of(className());
+    }
+
+    @Override
+    public String describe() {
+        return String.format("%s: %d layers, hidden %d, %d heads (%d kv), head dim %d, intermediate %d, vocab %d%s%s",
+                modelType, layers, hidden, heads, kvHeads, headDim, intermediate, vocab,
+                tied ? ", tied lm_head" : "", slidingWindow > 0 ? ", sliding window " + slidingWindow : "");
+    }
+
+    @Override
+    public NDArray forward(Forward f, ModelInput in) {
+        Ops ops = f.ops();
+        int b = in.batchSize();
+        int t = in.length();
+        if (in.packed() && task == TaskType.SEQ_CLS) {
+            throw new ModelException("packed sequences are for causal LMs; a classifier reads one row per sequence");
+        }
+        NDArray embedded = f.embedding("model.embed_tokens", in.inputIds());
+        DataType type = embedded.getDataType();
+        // GemmaModel.forward: normalizer = torch.tensor(hidden_size**0.5, dtype=hidden_states.dtype)
+        NDArray x = ops.scale(embedded, Math.sqrt(hidden));
+        NDArray cos = rotary.cos(f, in, type);
+        NDArray sin = rotary.sin(f, in, type);
+        NDArray pad = in.attentionMask() == null ? null : Llama.padMask(ops, in.attentionMask(), b, t);
+        NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
+        AttentionMask mask = Llama.decoderMask(f, t, 0, pad, segments);
+        // a window at least as long as the sequence hides nothing the causal mask does not
+        AttentionMask windowMask = slidingWindow > 0 && t > slidingWindow
+                ? Llama.decoderMask(f, t, slidingWindow, pad, segments) : mask;
+        Attention.Spec spec = new Attention.Spec(attentionScale, true, 0, attentionSoftcap);
+        for (int i = 0; i < layers; i++) {
+            int index = i;
+            AttentionMask m = sliding[i] ? windowMask : mask;
+            x = f.layer(x, (lf, xi) -> decoderLayer(lf, xi, index, cos, sin, m, spec, b, t));
+        }
+        x = rmsNorm(f, x, "model.norm.weight");
+        if (task == TaskType.SEQ_CLS) {
+            return Llama.lastTokenLogits(ops, f.linear("score", x), in, b, t);
+        }
+        NDArray logits = f.linear("lm_head", x);
+        if (finalSoftcap > 0) {
+            // Gemma2ForCausalLM.forward: logits / cap, tanh, * cap
+            NDArray cap = ops.scalar(finalSoftcap, logits.getDataType());
+            logits = ops.mul(ops.tanh(ops.div(logits, cap)), cap);
+        }
+        return logits;
+    }
+
+    /**
+     * One decoder layer ({@code GemmaDecoderLayer.forward}, {@code Gemma2DecoderLayer.forward}), each part in a scope
+     * of its own as in {@link Llama}.
+     */
+    private NDArray decoderLayer(Forward f, NDArray x, int i, NDArray cos, NDArray sin, AttentionMask mask,
+            Attention.Spec spec, int b, int t) {
+        String l = layer(i);
+        NDArray afterAttention = f.scoped(af -> {
+            NDArray h = rmsNorm(af, x, l + ".input_layernorm.weight");
+            NDArray attended = attention(af, h, l, cos, sin, mask, spec, b, t);
+            // Gemma 2 normalises the attention output before the residual sum
+            return af.ops().add(x, gemma2 ? rmsNorm(af, attended, l + ".post_attention_layernorm.weight")
+                    : attended);
+        });
+        return f.scoped(mf -> {
+            NDArray h = rmsNorm(mf, afterAttention, l + (gemma2 ? ".pre_feedforward_layernorm.weight"
+                    : ".post_attention_layernorm.weight"));
+            NDArray act = mf.scoped(af -> af.ops().mul(gelu(af.ops(), af.linear(l + ".mlp.gate_proj", h)),
+                    af.linear(l + ".mlp.up_proj", h)));
+            NDArray out = mf.linear(l + ".mlp.down_proj", act);
+            return mf.ops().add(afterAttention, gemma2 ? rmsNorm(mf, out, l + ".post_feedforward_layernorm.weight")
+                    : out);
+        });
+    }
+
+    /** {@code o_proj} of the attention of the normalised input {@code h}. */
+    private NDArray attention(Forward f, NDArray h, String l, NDArray cos, NDArray sin, AttentionMask mask,
+            Attention.Spec spec, int b, int t) {
+        NDArray q = f.scoped(qf -> rotary.apply(qf.ops(), heads(qf.ops(), qf.linear(l + ".self_attn.q_proj", h), b,
+                t, heads), cos, sin));
+        NDArray k = f.scoped(kf -> repeatKv(kf.ops(), rotary.apply(kf.ops(), heads(kf.ops(),
+                kf.linear(l + ".self_attn.k_proj", h), b, t, kvHeads), cos, sin)));
+        NDArray v = f.scoped(vf -> repeatKv(vf.ops(), heads(vf.ops(), vf.linear(l + ".self_attn.v_proj", h), b, t,
+                kvHeads)));
+        NDArray attended = f.scoped(cf -> cf.ops().reshape(cf.ops().transpose(cf.attention(q, k, v, mask, spec), 1,
+                2), b, t, (long) heads * headDim));
+        return f.linear(l + ".self_attn.o_proj", attended);
+    }
+
+    /** transformers' {@code repeat_kv}: each key/value head repeated for its group of query heads. */
+    private NDArray repeatKv(Ops ops, NDArray x) {
+        return kvHeads == heads ? x : ops.repeatInterleave(x, heads / kvHeads, 1);
+    }
+
+    private NDArray heads(Ops ops, NDArray y, int b, int t, int n) {
+        return ops.transpose(ops.reshape(y, b, t, n, headDim), 1, 2);
+    }
+
+    private NDArray gelu(Ops ops, NDArray x) {
+        return exactGelu ? ops.gelu(x) : ops.geluTanh(x);
+    }
+
+    /**
+     * transformers' {@code GemmaRMSNorm}: normalise in fp32, multiply by {@code 1 + weight} in fp32, then cast back
+     * (Llama casts before scaling by the weight).
+     */
+    private NDArray rmsNorm(Forward f, NDArray x, String weight) {
+        return f.scoped(nf -> {
+            Ops ops = nf.ops();
+            NDArray xf = ops.toType(x, DataType.FLOAT32);
+            NDArray var = ops.mean(ops.square(xf), -1, true);
+            NDArray normed = ops.mul(xf, ops.rsqrt(ops.addScalar(var, eps)));
+            NDArray scale = ops.addScalar(ops.toType(nf.param(weight), DataType.FLOAT32), 1.0);
+            return ops.toType(ops.mul(normed, scale), x.getDataType());
+        });
+    }
+}
