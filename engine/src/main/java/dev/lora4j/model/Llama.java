@@ -103,9 +103,8 @@ public final class Llama implements Architecture {
         this.rotaryDim = rotaryDim(c, headDim);
         this.rotary = Rotary.of(c, rotaryDim, headDim);
         this.attentionScale = 1.0 / Math.sqrt(headDim);
-        // Qwen3Attention and Phi3Attention drop attention probabilities out in training (attention_dropout); the
-        // older families here keep the 0 they always had in lora4j
-        this.attentionDropout = qkNorm || fused ? c.probabilityOr("attention_dropout", 0) : 0;
+        // every family's *Attention drops attention probabilities out in training (attention_dropout, default 0)
+        this.attentionDropout = c.probabilityOr("attention_dropout", 0);
         this.residDropout = fused ? c.probabilityOr("resid_pdrop", 0) : 0;
         this.slidingLayers = new boolean[layers];
         int window = 0;
@@ -113,14 +112,8 @@ public final class Llama implements Architecture {
             // MistralModel and Phi3Model: create_sliding_window_causal_mask on every layer when sliding_window is set
             window = c.sizeOr("sliding_window", 0);
             java.util.Arrays.fill(slidingLayers, true);
-        } else if (modelType.equals("qwen2") && c.boolOr("use_sliding_window", false)) {
-            window = c.sizeOr("sliding_window", 0);
-            int first = c.intInRange("max_window_layers", layers, 0, Integer.MAX_VALUE, "an integer >= 0");
-            for (int i = first; i < layers; i++) {
-                slidingLayers[i] = true;
-            }
-        } else if (qkNorm) {
-            window = qwen3SlidingLayers(c, slidingLayers);
+        } else if (modelType.equals("qwen2") || qkNorm) {
+            window = qwenSlidingLayers(c, slidingLayers);
         }
         this.slidingWindow = window;
         this.padTokenId = padTokenId(c, vocab, -1);
@@ -148,11 +141,12 @@ public final class Llama implements Architecture {
     }
 
     /**
-     * Qwen3Config's {@code layer_types}: given, or from {@code use_sliding_window} and {@code max_window_layers}
-     * (layers from that index on slide); fills {@code sliding} and returns the window (0: none).
+     * Qwen2Config's and Qwen3Config's {@code layer_types}: given, or from {@code use_sliding_window} and
+     * {@code max_window_layers} (layers from that index on slide, 28 by default as in both configs); fills
+     * {@code sliding} and returns the window (0: none).
      */
-    private static int qwen3SlidingLayers(HfConfig c, boolean[] sliding) {
-        // Qwen3Config.__post_init__: sliding_window is None unless use_sliding_window
+    private static int qwenSlidingLayers(HfConfig c, boolean[] sliding) {
+        // Qwen2Config and Qwen3Config: sliding_window is None unless use_sliding_window
         boolean use = c.boolOr("use_sliding_window", false);
         int window = use ? c.sizeOr("sliding_window", 4096) : 0;
         Optional<JsonNode> types = c.get("layer_types");
@@ -178,8 +172,9 @@ public final class Llama implements Architecture {
             if (sliding[i] && window == 0) {
                 // create_sliding_window_causal_mask raises the same way in transformers
                 throw new ModelException(c.source() + ": layer_types has sliding_attention layers but"
-                        + " use_sliding_window is not true (Qwen3Config then sets sliding_window to None); set"
-                        + " use_sliding_window: true and sliding_window, or make every layer full_attention");
+                        + " use_sliding_window is not true (Qwen2Config and Qwen3Config then set sliding_window to"
+                        + " None); set use_sliding_window: true and sliding_window, or make every layer"
+                        + " full_attention");
             }
         }
         return window;
@@ -443,6 +438,11 @@ public final class Llama implements Architecture {
     @Override
     public Optional<String> transformersClass() {
         return Optional.of(className());
+    }
+
+    /** Which layers attend through the sliding window (none when the model has no window). */
+    boolean[] slidingLayers() {
+        return slidingWindow > 0 ? slidingLayers.clone() : new boolean[layers];
     }
 
     public boolean tiedEmbeddings() {

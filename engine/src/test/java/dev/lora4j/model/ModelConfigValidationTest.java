@@ -1,5 +1,6 @@
 package dev.lora4j.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -100,5 +101,28 @@ class ModelConfigValidationTest {
     @Test
     void builtinsShipExactlyTheNamesConfigFilesMayUse() {
         assertEquals(dev.lora4j.run.ModelSpec.BUILTINS.stream().map(n -> "builtin:" + n).toList(), Builtins.names());
+    }
+
+    /**
+     * Qwen2Config (as Qwen3Config) slides the layers from max_window_layers on, 28 by default, or as layer_types says;
+     * use_sliding_window false leaves every layer full.
+     */
+    @Test
+    void qwen2SlidesTheLayersQwen2ConfigSays() throws Exception {
+        ObjectNode c = llama().put("model_type", "qwen2").put("num_hidden_layers", 30).put("use_sliding_window", true)
+                .put("sliding_window", 8);
+        boolean[] expected = new boolean[30];
+        expected[28] = true;
+        expected[29] = true;
+        assertArrayEquals(expected, new Llama(HfConfig.of(c), TaskType.CAUSAL_LM, true).slidingLayers());
+        c.put("max_window_layers", 29);
+        expected[28] = false;
+        assertArrayEquals(expected, new Llama(HfConfig.of(c), TaskType.CAUSAL_LM, true).slidingLayers());
+        c.put("num_hidden_layers", 2).putArray("layer_types").add("sliding_attention").add("full_attention");
+        assertArrayEquals(new boolean[] {true, false}, new Llama(HfConfig.of(c), TaskType.CAUSAL_LM, true)
+                .slidingLayers());
+        c.remove("layer_types");
+        c.put("use_sliding_window", false);
+        assertArrayEquals(new boolean[2], new Llama(HfConfig.of(c), TaskType.CAUSAL_LM, true).slidingLayers());
     }
 }
