@@ -54,6 +54,9 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
     /** Cancels one trial (it ends as cancelled and resumes with the sweep). */
     record CancelTrial(String trialId, String reason) implements Command {}
 
+    /** Stops one trial for good, as the user asked: it ends as stopped and a resumed sweep keeps it. */
+    record StopTrial(String trialId) implements Command {}
+
     /** No stream will open any more: the sweep ends once the open ones are done and their trials ended. */
     record Close() implements Command {}
 
@@ -154,6 +157,13 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
                     Running r = running.get(m.trialId());
                     if (r != null) {
                         r.session().tell(new TrialSession.Cancel(m.reason()));
+                    }
+                    return this;
+                })
+                .onMessage(StopTrial.class, m -> {
+                    Running r = running.get(m.trialId());
+                    if (r != null) {
+                        r.session().tell(new TrialSession.StopByUser());
                     }
                     return this;
                 })
