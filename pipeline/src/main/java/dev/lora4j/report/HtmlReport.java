@@ -118,6 +118,9 @@ public final class HtmlReport {
 
         Page(Path runFolder, SweepReport report, Live live) {
             this.live = live;
+            if (live != null) {
+                m.styleAttributeAs("data-style");
+            }
             this.runFolder = runFolder;
             this.report = report;
             this.metric = report.metric().name();

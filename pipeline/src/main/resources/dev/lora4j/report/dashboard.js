@@ -17,9 +17,9 @@
   var finished = false;
   var polling = null;
 
-  // the policy blocks style attributes in markup; the CSSOM may still set them, from the markup's own text
+  // the policy blocks style attributes in markup, so the server writes them as data-style; the CSSOM sets them
   function applyStyles(root) {
-    root.querySelectorAll('[style]').forEach(function (e) { e.style.cssText = e.getAttribute('style'); });
+    root.querySelectorAll('[data-style]').forEach(function (e) { e.style.cssText = e.getAttribute('data-style'); });
   }
 
   function el(tag, value, cls) {
