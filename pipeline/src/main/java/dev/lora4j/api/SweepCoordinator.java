@@ -103,6 +103,8 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
     private final SweepFolder folder;
     private final TimerScheduler<Command> timers;
     private final Map<String, Running> running = new LinkedHashMap<>();
+    /** Trials the user stopped while they were queued behind the lanes: each is stopped as its session starts. */
+    private final java.util.Set<String> stopWhenStarted = new java.util.HashSet<>();
     private final Map<String, TrialResult> results = new LinkedHashMap<>();
     private final java.util.Set<Long> openFlows = new java.util.HashSet<>();
     private final ActorRef<TrialResult> sessionReports;
@@ -164,6 +166,8 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
                     Running r = running.get(m.trialId());
                     if (r != null) {
                         r.session().tell(new TrialSession.StopByUser());
+                    } else {
+                        stopWhenStarted.add(m.trialId());
                     }
                     return this;
                 })
@@ -235,6 +239,9 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
                 "trial-" + id + "-" + m.spec().index(), DispatcherSelector.blocking());
         getContext().watchWith(session, new SessionDied(id));
         running.put(id, new Running(m.spec(), session, m.done()));
+        if (stopWhenStarted.remove(id)) {
+            session.tell(new TrialSession.StopByUser());
+        }
         return this;
     }
 

@@ -72,7 +72,7 @@ class DashboardHttpTest {
     @Test
     void aTrialStoppedFromTheApiEndsAsStoppedByTheUserAndAResumedSweepKeepsIt(@TempDir Path tmp) throws Exception {
         FakeRuns runs = new FakeRuns().stepMillis(15);
-        SweepSpec spec = Fakes.sweep("stop-one", 600, 10, 10).grid("r", 2, 4).devices("cpu").build();
+        SweepSpec spec = Fakes.sweep("stop-one", 600, 10, 10).grid("r", 2, 4, 8).devices("cpu").build();
         SweepOptions options = SweepOptions.in(tmp).withCpu(2, 1);
         try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
             SweepHandle h = lora4j.sweep(spec, options).start();
@@ -82,11 +82,16 @@ class DashboardHttpTest {
             assertEquals(401, c.get("/api/events", Map.of()).statusCode());
             assertEquals(401, c.post("/api/stop", Map.of()).statusCode());
 
-            JsonNode both = await(() -> trials(c, d.token()), t -> t.size() == 2 && t.get(0).path("steps").asLong() > 12
-                    && t.get(1).path("steps").asLong() > 12, "both trials past their first checkpoint");
-            String id = both.get(0).path("trial_id").asText();
-            String other = both.get(1).path("trial_id").asText();
-            assertEquals("running", both.get(0).path("status").asText());
+            JsonNode all = await(() -> trials(c, d.token()), t -> t.size() == 3 && t.get(0).path("steps").asLong() > 12
+                    && t.get(1).path("steps").asLong() > 12, "two trials past their first checkpoint");
+            String id = all.get(0).path("trial_id").asText();
+            String other = all.get(1).path("trial_id").asText();
+            String queued = all.get(2).path("trial_id").asText();
+            assertEquals("running", all.get(0).path("status").asText());
+            assertEquals("queued", all.get(2).path("status").asText(), "two lanes: the third waits");
+
+            // stopped while it waits for a lane: it ends when its turn comes, without training
+            assertEquals(202, c.post("/api/trials/" + queued + "/stop", bearer(d.token())).statusCode());
 
             // what a cross-site form could send: the cookie alone changes nothing
             assertEquals(401, c.post("/api/trials/" + id + "/stop", Map.of("Cookie", "lora4j_dashboard=" + d.token()))
@@ -105,6 +110,10 @@ class DashboardHttpTest {
             assertEquals(keys(file), keys(stopped), "the API's trial has result.json's keys");
             assertEquals(file.path("status"), stopped.path("status"));
             assertEquals(409, c.post("/api/trials/" + id + "/stop", bearer(d.token())).statusCode(), "ended");
+            JsonNode never = await(() -> trial(c, d.token(), queued), t -> t.path("status").asText().equals("stopped"),
+                    "the queued trial ends once a lane is free");
+            assertEquals("stopped by the user", never.path("reason").asText());
+            assertEquals(0, never.path("steps").asLong());
             assertEquals(404, c.post("/api/trials/nope/stop", bearer(d.token())).statusCode());
             assertEquals("running", trial(c, d.token(), other).path("status").asText(), "the sweep goes on");
 
@@ -128,7 +137,8 @@ class DashboardHttpTest {
             List<TrialEvent> resumed = SweepLifecycleTest.run(lora4j, spec, options.resuming(true));
             assertTrue(resumed.stream().anyMatch(e -> e instanceof TrialEvent.Ended x && x.kept()
                     && x.trialId().equals(id)), "a resumed sweep keeps the trial the user stopped");
-            assertFalse(resumed.stream().anyMatch(e -> e instanceof TrialEvent.Started && e.trialId().equals(id)));
+            assertFalse(resumed.stream().anyMatch(e -> e instanceof TrialEvent.Started && (e.trialId().equals(id)
+                    || e.trialId().equals(queued))), "nor those the user stopped");
             assertTrue(resumed.stream().anyMatch(e -> e instanceof TrialEvent.Started && e.trialId().equals(other)),
                     "and continues the interrupted one");
         }
