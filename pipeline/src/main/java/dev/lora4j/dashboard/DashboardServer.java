@@ -143,9 +143,12 @@ public final class DashboardServer {
         if (!byHeader && !token.matches(cookie(request))) {
             Optional<String> query = request.getUri().query().get("token");
             if (get && query.isPresent() && token.matches(query.get())) {
-                // traded once for a cookie, and the token leaves the address bar (and the history)
+                // traded once for a cookie, and the token leaves the address bar (and the history); only to a path
+                // of this server (//host would be another one)
+                String path = request.getUri().path();
+                String back = path.startsWith("/") && !path.startsWith("//") && !path.contains("\\") ? path : "/";
                 return done(HttpResponse.create().withStatus(StatusCodes.SEE_OTHER)
-                        .addHeader(RawHeader.create("Location", request.getUri().path()))
+                        .addHeader(RawHeader.create("Location", back))
                         .addHeader(RawHeader.create("Set-Cookie", COOKIE + "=" + token.text()
                                 + "; Path=/; HttpOnly; SameSite=Strict")));
             }

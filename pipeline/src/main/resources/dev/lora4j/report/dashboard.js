@@ -14,6 +14,8 @@
   var refreshTimer = null;
   var lastRefresh = 0;
   var refreshes = 0;
+  var requested = 0;
+  var applied = 0;
   var finished = false;
   var polling = null;
 
@@ -236,7 +238,7 @@
   }
 
   function scheduleRefresh() {
-    if (refreshTimer !== null) {
+    if (refreshTimer !== null || finished) {
       return;
     }
     refreshTimer = setTimeout(refresh, Math.max(0, 1000 - (Date.now() - lastRefresh)));
@@ -259,9 +261,15 @@
     refreshTimer = null;
     lastRefresh = Date.now();
     var last = finished;
+    var mine = ++requested;
     return fetch('./', { headers: { 'Authorization': 'Bearer ' + token }, cache: 'no-store' })
       .then(function (res) { return res.ok ? res.text() : Promise.reject(res.status); })
       .then(function (html) {
+        if (mine < applied) {
+          // an older rendering that arrived after a newer one
+          return;
+        }
+        applied = mine;
         // parsed as an inert document: nothing in it runs; only the server's own (escaped) markup is moved over
         var fresh = new DOMParser().parseFromString(html, 'text/html');
         swap(fresh, 'header.top');
@@ -303,6 +311,10 @@
   source.addEventListener('end', function (m) {
     source.close();
     finished = true;
+    if (refreshTimer !== null) {
+      clearTimeout(refreshTimer);
+      refreshTimer = null;
+    }
     sweepState(JSON.parse(m.data));
     if (stopSweep) {
       stopSweep.disabled = true;

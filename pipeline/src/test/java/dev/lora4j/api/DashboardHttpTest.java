@@ -156,9 +156,10 @@ class DashboardHttpTest {
     /** One sweep's steps per second, with a client of its event stream that never reads, or none. */
     private record Run(double stepsPerSecond, int progressSeen, int endedSeen) {}
 
-    private static Run run(Lora4j lora4j, FakeRuns runs, Path dir, int steps, boolean stalledClient)
+    private static Run run(Lora4j lora4j, FakeRuns runs, Path dir, int steps, long stepMillis, boolean stalledClient)
             throws Exception {
         long stepsBefore = runs.steps();
+        runs.stepMillis(stepMillis);
         SweepSpec spec = Fakes.sweep("speed", steps, 0, 0).grid("r", 2, 4).devices("cpu").build();
         SweepHandle h = lora4j.sweep(spec, SweepOptions.in(dir).withCpu(2, 1)).start();
         long t0 = System.nanoTime();
@@ -166,7 +167,7 @@ class DashboardHttpTest {
         Socket stalled = null;
         if (stalledClient) {
             stalled = new Socket();
-            // a tiny window, so the server's writes to it block at once: the client is as slow as one can be
+            // a tiny window, so the server's writes to it block as soon as the socket buffers are full
             stalled.setReceiveBufferSize(1024);
             stalled.connect(new InetSocketAddress("127.0.0.1", d.port()));
             stalled.getOutputStream().write(("GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
@@ -186,6 +187,62 @@ class DashboardHttpTest {
         }
         d.close();
         return new Run((runs.steps() - stepsBefore) / seconds, progress, ended);
+    }
+
+    /**
+     * The hub's drop rules hold for the dashboard's clients: one that never reads loses progress events (the sweep
+     * sends more than the sockets' buffers hold), never a trial's end, and the sweep finishes at its own pace.
+     */
+    @Test
+    void aClientThatNeverReadsLosesProgressButNeverAnEnd(@TempDir Path tmp) throws Exception {
+        int steps = 10_000;
+        FakeRuns runs = new FakeRuns();
+        try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
+            Run r = run(lora4j, runs, tmp.resolve("stalled"), steps, 0, true);
+            System.out.printf("dashboard: a stalled client got %d progress events of %d steps, %d ends of 2 (%.0f"
+                    + " steps/s)%n", r.progressSeen(), 2 * steps, r.endedSeen(), r.stepsPerSecond());
+            assertEquals(2, r.endedSeen(), "lifecycle events are never dropped, however slow the client");
+            assertTrue(r.progressSeen() < 2 * steps, "it stalled for real: progress was dropped for it, not waited"
+                    + " for (" + r.progressSeen() + " of " + 2 * steps + ")");
+        }
+    }
+
+    /**
+     * A client that opens the event stream and never reads does not slow the sweep. Measured with steps that take
+     * time, as training's do (1 ms each: a hub that waited for the client would stall them), in interleaved runs
+     * (ABBA, so a machine that warms up or gets busier favours neither side), medians compared; the bound asserted is
+     * looser than the 5% aimed at, because other builds share this machine; the numbers are printed. Steps that take
+     * no time ({@code -Dlora4j.dashboard.bench-step-millis=0 -Dlora4j.dashboard.bench-steps=10000}) show a
+     * subscriber's fixed CPU cost per event instead.
+     */
+    @Test
+    void aClientThatNeverReadsTheEventStreamDoesNotSlowTheSweep(@TempDir Path tmp) throws Exception {
+        int steps = Integer.getInteger("lora4j.dashboard.bench-steps", 1000);
+        int rounds = Integer.getInteger("lora4j.dashboard.bench-rounds", 4);
+        long stepMillis = Long.getLong("lora4j.dashboard.bench-step-millis", 1);
+        List<Double> without = new ArrayList<>();
+        List<Double> with = new ArrayList<>();
+        FakeRuns runs = new FakeRuns();
+        try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
+            run(lora4j, runs, tmp.resolve("warm-up"), steps / 4, stepMillis, true);
+            for (int i = 0; i < rounds; i++) {
+                boolean plainFirst = i % 2 == 0;
+                if (plainFirst) {
+                    without.add(run(lora4j, runs, tmp.resolve("plain-" + i), steps, stepMillis, false)
+                            .stepsPerSecond());
+                }
+                with.add(run(lora4j, runs, tmp.resolve("stalled-" + i), steps, stepMillis, true).stepsPerSecond());
+                if (!plainFirst) {
+                    without.add(run(lora4j, runs, tmp.resolve("plain-" + i), steps, stepMillis, false)
+                            .stepsPerSecond());
+                }
+            }
+        }
+        double ratio = median(with) / median(without);
+        System.out.printf("dashboard: %d ms steps, steps/s without a client %s (median %.0f), with a stalled client %s"
+                + " (median %.0f): ratio %.3f%n", stepMillis, fmt(without), median(without), fmt(with), median(with),
+                ratio);
+        assertTrue(ratio > 0.8, "a stalled client slowed the sweep: ratio " + ratio);
     }
 
     private static String readUntilEnd(Socket s) throws IOException {
@@ -216,44 +273,7 @@ class DashboardHttpTest {
 
     private static double median(List<Double> xs) {
         double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return a[a.length / 2];
-    }
-
-    /**
-     * A client that opens the event stream and never reads does not slow the sweep: the hub hands each subscriber's
-     * events to a private buffer that drops progress (never lifecycle events) and is never waited on. Asserted exactly:
-     * the stalled client still gets every trial's end, while missing progress it could not take. Measured: steps per
-     * second with and without it, interleaved runs, medians compared; the bound asserted is loose (other builds share
-     * this machine), the numbers are printed.
-     */
-    @Test
-    void aClientThatNeverReadsTheEventStreamDoesNotSlowTheSweep(@TempDir Path tmp) throws Exception {
-        int steps = Integer.getInteger("lora4j.dashboard.bench-steps", 10000);
-        int rounds = Integer.getInteger("lora4j.dashboard.bench-rounds", 5);
-        List<Double> without = new ArrayList<>();
-        List<Double> with = new ArrayList<>();
-        List<Run> stalledRuns = new ArrayList<>();
-        FakeRuns runs = new FakeRuns();
-        try (Lora4j lora4j = Lora4j.create(Fakes.parts(runs))) {
-            run(lora4j, runs, tmp.resolve("warm-up"), steps / 3, true);
-            for (int i = 0; i < rounds; i++) {
-                without.add(run(lora4j, runs, tmp.resolve("plain-" + i), steps, false).stepsPerSecond());
-                Run r = run(lora4j, runs, tmp.resolve("stalled-" + i), steps, true);
-                with.add(r.stepsPerSecond());
-                stalledRuns.add(r);
-            }
-        }
-        double ratio = median(with) / median(without);
-        System.out.printf("dashboard: steps/s without a client %s (median %.0f), with a stalled client %s (median %.0f):"
-                + " ratio %.3f; the stalled client got %s progress events of %d steps%n", fmt(without),
-                median(without), fmt(with), median(with), ratio,
-                stalledRuns.stream().map(r -> Integer.toString(r.progressSeen())).toList(), 2 * steps);
-        for (Run r : stalledRuns) {
-            assertEquals(2, r.endedSeen(), "lifecycle events are never dropped, however slow the client");
-            assertTrue(r.progressSeen() < 2 * steps, "it stalled for real: progress was dropped for it, not waited"
-                    + " for (" + r.progressSeen() + " of " + 2 * steps + ")");
-        }
-        assertTrue(ratio > 0.7, "a stalled client slowed the sweep: ratio " + ratio);
+        return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
     }
 
     private static String fmt(List<Double> xs) {

@@ -20,7 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
 import org.openqa.selenium.chrome.ChromeOptions;
@@ -98,11 +97,10 @@ class DashboardInChromiumTest {
                 // the sweep ends by itself; the page's last rendering is the final leaderboard
                 h.report().toCompletableFuture().get(2, TimeUnit.MINUTES);
                 wait.until(x -> "true".equals(x.findElement(By.tagName("body")).getAttribute("data-final")));
-                List<String> page = new ArrayList<>();
-                for (WebElement row : driver.findElements(By.cssSelector("table#leaderboard tbody tr"))) {
-                    page.add(row.getAttribute("data-trial") + "," + row.findElement(By.cssSelector("span.status"))
-                            .getText());
-                }
+                @SuppressWarnings("unchecked")
+                List<String> page = (List<String>) ((JavascriptExecutor) driver).executeScript("return Array.from("
+                        + "document.querySelectorAll('table#leaderboard tbody tr')).map(function (r) {"
+                        + " return r.getAttribute('data-trial') + ',' + r.querySelector('span.status').textContent; });");
                 assertEquals(leaderboardCsv(run), page, "the page's final leaderboard is leaderboard.csv's");
                 assertTrue(page.contains(id + ",stopped"), page.toString());
                 assertTrue(driver.findElement(By.id("sweep-state")).getText().startsWith("finished"));

@@ -103,6 +103,8 @@ class DashboardFolderTest {
         assertTrue(cookie.startsWith("lora4j_dashboard=" + token() + ";"), cookie);
         assertTrue(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"),
                 cookie);
+        assertEquals("/", client.get("//evil.example/?token=" + token(), Map.of()).headers().firstValue("Location")
+                .orElseThrow(), "never to another host");
         HttpResponse<String> page = client.get("/", Map.of("Cookie", "lora4j_dashboard=" + token()));
         assertEquals(200, page.statusCode());
         assertTrue(page.body().contains("id=\"live-trials\""));
