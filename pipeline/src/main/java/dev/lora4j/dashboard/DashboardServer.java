@@ -65,16 +65,51 @@ public final class DashboardServer {
     private static final Duration HEARTBEAT = Duration.ofSeconds(10);
 
     /** A bound server: where it listens and the token it wants. */
-    public record Bound(String host, int port, DashboardToken token, ServerBinding binding) {
+    public static final class Bound {
+        private final String host;
+        private final int port;
+        private final DashboardToken token;
+        private final ServerBinding binding;
+        private final java.util.concurrent.atomic.AtomicReference<CompletionStage<Void>> closing =
+                new java.util.concurrent.atomic.AtomicReference<>();
+
+        Bound(String host, int port, DashboardToken token, ServerBinding binding) {
+            this.host = host;
+            this.port = port;
+            this.token = token;
+            this.binding = binding;
+        }
+
+        public String host() {
+            return host;
+        }
+
+        public int port() {
+            return port;
+        }
+
+        public DashboardToken token() {
+            return token;
+        }
+
+        public ServerBinding binding() {
+            return binding;
+        }
+
         /** The URL to print once: it carries the token, which the page trades for a cookie. */
         public String url() {
             String h = host.contains(":") ? "[" + host + "]" : host;
             return "http://" + h + ":" + port + "/?token=" + token.text();
         }
 
-        /** Stops listening and ends open connections (event streams included). */
+        /** Stops listening and ends open connections (event streams included); once, however often it is called. */
         public CompletionStage<Void> close() {
-            return binding.terminate(Duration.ofSeconds(2)).thenApply(t -> null);
+            CompletableFuture<Void> mine = new CompletableFuture<>();
+            if (!closing.compareAndSet(null, mine)) {
+                return closing.get();
+            }
+            binding.terminate(Duration.ofSeconds(2)).whenComplete((t, e) -> mine.complete(null));
+            return mine;
         }
     }
 
