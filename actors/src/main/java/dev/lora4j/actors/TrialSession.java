@@ -49,6 +49,15 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
     /** Ends the trial as cancelled: at once if it is not training yet, else at the next step after a checkpoint. */
     public record Cancel(String reason) implements Command, LocalOnly {}
 
+    /**
+     * Ends the trial for good as the user asked (the dashboard's stop button): as {@link Cancel}, after a checkpoint,
+     * but it ends as stopped, which a resumed sweep keeps instead of continuing.
+     */
+    public record StopByUser() implements Command, LocalOnly {}
+
+    /** The reason a trial stopped by the user gives in result.json and the leaderboard. */
+    public static final String STOPPED_BY_USER = "stopped by the user";
+
     /** What the trial's attempt reports from its lane's node; {@code attempt} tells an old attempt's reports apart. */
     public sealed interface AttemptReport extends Command {
         int attempt();
@@ -169,6 +178,8 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
     /** Population-based training decided that the trial copies another one once its lane lets go of it. */
     private StopRule.Exploit pendingExploit;
     private String cancelReason;
+    /** The cancel under way is the user's stop: the trial ends as stopped, not cancelled. */
+    private boolean stoppedByUser;
     /** A fault of the machine seen while training: the lane is asked to stop, then the attempt ends with it. */
     private Failure pendingFault;
 
@@ -234,6 +245,12 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
                 .onMessage(Received.class, this::onReceived)
                 .onMessage(Stopped.class, this::onStopped)
                 .onMessage(Cancel.class, this::onCancel)
+                .onMessage(StopByUser.class, m -> {
+                    if (cancelReason == null && phase != Phase.ENDED) {
+                        stoppedByUser = true;
+                    }
+                    return onCancel(new Cancel(STOPPED_BY_USER));
+                })
                 .onSignal(PostStop.class, s -> {
                     releaseAttempt();
                     return this;
@@ -724,6 +741,12 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         phase = Phase.ENDED;
         releaseAttempt();
         TrialResult result = builder.node(trainedOn).build();
+        if (stoppedByUser && result.status() == TrialResult.Status.CANCELLED
+                && result.failure() instanceof Failure.Cancelled) {
+            // the user's stop is final; a storage fault on the way stays an interruption (it is not Cancelled)
+            result = result.toBuilder().status(TrialResult.Status.STOPPED).failure(null).reason(STOPPED_BY_USER)
+                    .build();
+        }
         try {
             files.writeResult(result);
         } catch (RuntimeException e) {

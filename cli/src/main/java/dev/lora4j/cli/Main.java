@@ -11,7 +11,7 @@ import picocli.CommandLine;
         versionProvider = VersionProvider.class,
         description = "PEFT-exact LoRA fine-tuning and sweeps on the JVM.",
         subcommands = {ValidateCommand.class, InspectCommand.class, EvalCommand.class, MergeCommand.class, TrainCommand.class, SweepCommand.class,
-            WorkerCommand.class, ReportCommand.class, EstimateCommand.class,
+            WorkerCommand.class, ReportCommand.class, ServeCommand.class, EstimateCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

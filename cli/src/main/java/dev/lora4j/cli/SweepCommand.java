@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.api.ClusterOptions;
+import dev.lora4j.api.Dashboard;
 import dev.lora4j.api.Lora4j;
 import dev.lora4j.api.Sweep;
 import dev.lora4j.api.SweepHandle;
@@ -80,12 +81,18 @@ public final class SweepCommand implements Callable<Integer> {
 
     @Mixin TlsOptions tlsOptions;
 
+    @Option(names = "--serve", paramLabel = "[HOST:]PORT", description = "serve the live dashboard of the sweep"
+            + " (page and API; host default: 127.0.0.1, this machine only); its URL, with the run's token, is printed"
+            + " once")
+    String serve;
+
     @Spec CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
         cpu.check();
         ClusterOptions clusterOptions = clusterOptions();
+        DashboardAddress serveAt = serve == null ? null : DashboardAddress.parse("--serve", serve);
         Loaded<SweepSpec> loaded = SweepSpec.read(specFile);
         SweepSpec sweep = loaded.value();
         PrintWriter err = spec.commandLine().getErr();
@@ -118,6 +125,18 @@ public final class SweepCommand implements Callable<Integer> {
             SweepView live = new SweepView(view, sweep.metric().name(), sweep.size(), w -> view.warn(err, w));
             prepared.events().runForeach(live::on, lora4j.system());
             SweepHandle handle = prepared.start();
+            Dashboard dashboard = null;
+            if (serveAt != null) {
+                try {
+                    dashboard = DashboardAddress.await("--serve", serveAt, handle.serve(serveAt.host(), serveAt.port()));
+                } catch (IllegalArgumentException e) {
+                    // taken between the check and the start: nothing trained yet that a resume would not continue
+                    handle.cancel().toCompletableFuture().join();
+                    throw e;
+                }
+                // printed once, as Jupyter does: the URL carries the token the page trades for a cookie
+                view.log("dashboard: " + dashboard.url() + " (token also in " + dir.resolve(".dashboard-token") + ")");
+            }
             AtomicInteger presses = new AtomicInteger();
             Interrupts.onCtrlC(() -> {
                 if (presses.incrementAndGet() == 1) {
@@ -132,6 +151,14 @@ public final class SweepCommand implements Callable<Integer> {
                 }
             });
             report = handle.report().toCompletableFuture().join();
+            if (dashboard != null) {
+                // open pages read the final state before the server goes with the sweep
+                try {
+                    dashboard.stopped().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                    dashboard.stop();
+                }
+            }
         }
         boolean reportWritten = false;
         try {

@@ -29,7 +29,8 @@ class BomTest {
         assertTrue(v.find());
         assertEquals(v.group(1), property(bom, "lora4j.version"));
         assertEquals(v.group(1), property(bom, "version"), "the BOM's own version");
-        for (String p : new String[] {"pekko.version", "jackson.version", "djl.version", "pytorch.version"}) {
+        for (String p : new String[] {"pekko.version", "pekko-http.version", "jackson.version", "djl.version",
+                "pytorch.version"}) {
             assertEquals(property(parent, p), property(bom, p), p);
         }
     }

@@ -164,13 +164,15 @@ final class EventHub {
         Backlog add(TrialEvent e) {
             events.add(e);
             if (e.droppable() && ++progress > progressCap) {
-                events.removeIf(x -> {
-                    if (progress > progressCap && x.droppable()) {
+                // one over the cap: the oldest progress event goes (lifecycle events, few, sit before it at most),
+                // so a subscriber that stalls costs the hub a step or two per event, not a scan of its backlog
+                for (java.util.Iterator<TrialEvent> it = events.iterator(); it.hasNext(); ) {
+                    if (it.next().droppable()) {
+                        it.remove();
                         progress--;
-                        return true;
+                        break;
                     }
-                    return false;
-                });
+                }
             }
             return this;
         }

@@ -7,6 +7,7 @@ import dev.lora4j.actors.TrialFolder;
 import dev.lora4j.config.Loaded;
 import dev.lora4j.sweep.SweepSpec;
 import java.nio.file.Path;
+import java.util.concurrent.CompletionStage;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -167,6 +168,26 @@ public final class Lora4j implements AutoCloseable {
      */
     public ActorSystem<?> system() {
         return system;
+    }
+
+    /**
+     * Serves the dashboard of a run folder from its files, read-only (nothing can be stopped from it): a finished
+     * sweep, or one that another process runs (the page reads the folder again while that sweep holds its lock). It
+     * runs until {@link Dashboard#stop()} or until this instance closes.
+     *
+     * @param runFolder a sweep's run folder
+     * @param host the address to bind, {@code 127.0.0.1} to stay on this machine
+     * @param port the port, 0 for any free one
+     * @return the dashboard once it listens; fails if the port cannot be bound
+     * @throws IllegalArgumentException if the folder holds no sweep ({@code sweep.yaml})
+     */
+    public CompletionStage<Dashboard> serve(Path runFolder, String host, int port) {
+        if (!java.nio.file.Files.isRegularFile(runFolder.resolve(Sweep.SPEC_FILE))) {
+            throw new IllegalArgumentException(runFolder + " is not a sweep's run folder (it has no "
+                    + Sweep.SPEC_FILE + ")");
+        }
+        return dev.lora4j.dashboard.DashboardServer.start(system, new dev.lora4j.dashboard.FolderSweep(runFolder),
+                host, port, Dashboard.LINGER).thenApply(Dashboard::new);
     }
 
     /**

@@ -77,7 +77,8 @@ public final class Sweep {
             throw new IllegalStateException("sweep " + name() + " was started or discarded already");
         }
         ActorRef<SweepCoordinator.Command> coordinator = owner.spawn(SweepCoordinator.ownStream(run), actorName);
-        SweepHandle h = new SweepHandle(name(), folder(), run.hub(), run.report(), coordinator, run.cancelled());
+        SweepHandle h = new SweepHandle(name(), folder(), run.hub(), run.report(), coordinator, run.cancelled(),
+                owner.system());
         owner.started(this, h);
         return h;
     }

@@ -54,6 +54,9 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
     /** Cancels one trial (it ends as cancelled and resumes with the sweep). */
     record CancelTrial(String trialId, String reason) implements Command {}
 
+    /** Stops one trial for good, as the user asked: it ends as stopped and a resumed sweep keeps it. */
+    record StopTrial(String trialId) implements Command {}
+
     /** No stream will open any more: the sweep ends once the open ones are done and their trials ended. */
     record Close() implements Command {}
 
@@ -100,6 +103,8 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
     private final SweepFolder folder;
     private final TimerScheduler<Command> timers;
     private final Map<String, Running> running = new LinkedHashMap<>();
+    /** Trials the user stopped while they were queued behind the lanes: each is stopped as its session starts. */
+    private final java.util.Set<String> stopWhenStarted = new java.util.HashSet<>();
     private final Map<String, TrialResult> results = new LinkedHashMap<>();
     private final java.util.Set<Long> openFlows = new java.util.HashSet<>();
     private final ActorRef<TrialResult> sessionReports;
@@ -154,6 +159,15 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
                     Running r = running.get(m.trialId());
                     if (r != null) {
                         r.session().tell(new TrialSession.Cancel(m.reason()));
+                    }
+                    return this;
+                })
+                .onMessage(StopTrial.class, m -> {
+                    Running r = running.get(m.trialId());
+                    if (r != null) {
+                        r.session().tell(new TrialSession.StopByUser());
+                    } else {
+                        stopWhenStarted.add(m.trialId());
                     }
                     return this;
                 })
@@ -225,6 +239,9 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
                 "trial-" + id + "-" + m.spec().index(), DispatcherSelector.blocking());
         getContext().watchWith(session, new SessionDied(id));
         running.put(id, new Running(m.spec(), session, m.done()));
+        if (stopWhenStarted.remove(id)) {
+            session.tell(new TrialSession.StopByUser());
+        }
         return this;
     }
 

@@ -49,20 +49,55 @@ public final class HtmlReport {
 
     /** The page as text. */
     public static String render(Path runFolder, SweepReport report) {
-        return new Page(runFolder, report).render();
+        return new Page(runFolder, report, null).render();
+    }
+
+    /**
+     * The same page, served live by the dashboard: the stylesheet and scripts are files of the server (its
+     * Content-Security-Policy allows no inline script or style), a live panel that the dashboard's script fills from
+     * the event stream sits under the header, and trials still running show {@code live.states()} as their status.
+     * The dashboard's script swaps in the header and {@code #report} of a fresh rendering as steps arrive, so both
+     * pages are drawn by this one code path.
+     */
+    public static String renderLive(Path runFolder, SweepReport report, Live live) {
+        return new Page(runFolder, report, live).render();
+    }
+
+    /**
+     * What a served page adds.
+     *
+     * @param token the run's dashboard token, for the script's POSTs (the page is only served to its holders)
+     * @param states status text by trial id for trials that have not ended (queued, running)
+     * @param readOnly no sweep process of this server owns the folder: no stop buttons
+     */
+    public record Live(String token, Map<String, String> states, boolean readOnly) {}
+
+    /** The served page's stylesheet and scripts, by file name, as the dashboard serves them. */
+    public static String asset(String name) {
+        return switch (name) {
+            case "report.css" -> STYLE;
+            case "report.js" -> SCRIPT;
+            case "dashboard.css", "dashboard.js" -> file(name);
+            default -> throw new IllegalArgumentException(name);
+        };
     }
 
     private static String resource(String name) {
+        String text = file(name);
+            // they go into the page unescaped: they must be valid XML text as well as CSS and JavaScript
+        if (text.contains("<") || text.contains("&")) {
+            throw new IllegalStateException(name + " must not contain < or &");
+        }
+        return text;
+    }
+
+    /** A resource as text; the dashboard's own files are served as files, never inlined. */
+    private static String file(String name) {
         try (InputStream in = HtmlReport.class.getResourceAsStream(name)) {
             if (in == null) {
                 throw new IllegalStateException("missing resource " + name);
             }
-            String text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            // they go into the page unescaped: they must be valid XML text as well as CSS and JavaScript
-            if (text.contains("<") || text.contains("&")) {
-                throw new IllegalStateException(name + " must not contain < or &");
-            }
-            return text;
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -79,8 +114,13 @@ public final class HtmlReport {
         private final List<String> parameters;
         private final Map<String, String> labels = new LinkedHashMap<>();
         private final Markup m = new Markup();
+        private final Live live;
 
-        Page(Path runFolder, SweepReport report) {
+        Page(Path runFolder, SweepReport report, Live live) {
+            this.live = live;
+            if (live != null) {
+                m.styleAttributeAs("data-style");
+            }
             this.runFolder = runFolder;
             this.report = report;
             this.metric = report.metric().name();
@@ -118,27 +158,73 @@ public final class HtmlReport {
             // an empty icon keeps the browser from asking for /favicon.ico
             m.empty("link", "rel", "icon", "href", "data:,");
             m.element("title", report.name() + " · lora4j sweep report").newline();
-            m.open("style").raw(STYLE).close("style").newline();
-            m.close("head").newline().open("body").newline().open("main");
+            if (live == null) {
+                m.open("style").raw(STYLE).close("style").newline();
+            } else {
+                m.empty("link", "rel", "stylesheet", "href", "static/report.css");
+                m.empty("link", "rel", "stylesheet", "href", "static/dashboard.css");
+                m.empty("meta", "name", "lora4j-token", "content", live.token());
+            }
+            m.close("head").newline().open("body", "data-live", live == null ? null : live.readOnly() ? "read-only"
+                    : "control").newline().open("main");
             header();
+            if (live != null) {
+                liveSection();
+                m.open("div", "id", "report");
+            }
             curvesSection();
             parametersSection();
             lineageSection();
             m.open("section", "id", "leaderboard-section").element("h2", "Leaderboard");
-            LeaderboardTable.render(m, runFolder, report, parameters, labels, colors);
+            LeaderboardTable.render(m, runFolder, report, parameters, labels, colors,
+                    live == null ? Map.of() : live.states());
             m.close("section").newline();
-            m.open("footer").text("Generated by lora4j from the run folder's files (leaderboard.csv, trials/*/"
+            m.open("footer").text(live != null ? "Served live by lora4j from the sweep's events and its run folder's"
+                    + " files; it loads nothing from elsewhere. Hover a trial to highlight it in every chart."
+                    : "Generated by lora4j from the run folder's files (leaderboard.csv, trials/*/"
                     + "progress.csv). Self-contained: it loads nothing from the network. Hover a trial to "
                     + "highlight it in every chart.").close("footer");
+            if (live != null) {
+                m.close("div");
+            }
             m.close("main").newline();
-            m.open("script").raw(SCRIPT).close("script").newline();
+            if (live == null) {
+                m.open("script").raw(SCRIPT).close("script").newline();
+            } else {
+                m.open("script", "src", "static/report.js").close("script").newline();
+                m.open("script", "src", "static/dashboard.js").close("script").newline();
+            }
             m.close("body").newline().close("html").newline();
             return m.toString();
         }
 
+        /** The panel the dashboard's script fills from the event stream (text only, never markup from data). */
+        private void liveSection() {
+            m.open("section", "id", "live").element("h2", "Live");
+            m.open("div", "class", "live-bar");
+            m.element("span", "connecting", "id", "sweep-state", "class", "status");
+            m.element("span", "", "id", "throughput");
+            if (!live.readOnly()) {
+                m.element("button", "Stop the sweep", "id", "stop-sweep", "type", "button");
+            }
+            m.close("div");
+            m.open("div", "class", "charts");
+            m.open("figure").element("figcaption", "Device lanes").open("ul", "id", "lanes").close("ul")
+                    .close("figure");
+            m.open("figure").element("figcaption", "Failures and stops").open("ul", "id", "incidents").close("ul")
+                    .close("figure");
+            m.close("div");
+            m.open("div", "class", "table-wrap").open("table", "id", "live-trials").open("thead").open("tr")
+                    .element("th", "trial").element("th", "state").element("th", "lane")
+                    .element("th", "step", "class", "num").element("th", "loss", "class", "num")
+                    .element("th", metric, "class", "num").element("th", "why").element("th", "")
+                    .close("tr").close("thead").open("tbody").close("tbody").close("table").close("div");
+            m.close("section").newline();
+        }
+
         private void header() {
             m.open("header", "class", "top");
-            m.element("p", "lora4j sweep report", "class", "kicker");
+            m.element("p", live == null ? "lora4j sweep report" : "lora4j sweep · live", "class", "kicker");
             m.element("h1", report.name());
             m.open("div", "class", "facts");
             fact("metric", metric, report.metric().goal() == Goal.MINIMIZE ? "lower is better"

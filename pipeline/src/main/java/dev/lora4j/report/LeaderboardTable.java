@@ -16,7 +16,7 @@ final class LeaderboardTable {
     private LeaderboardTable() {}
 
     static void render(Markup m, Path runFolder, SweepReport report, List<String> parameters,
-            Map<String, String> labels, Map<String, String> colors) {
+            Map<String, String> labels, Map<String, String> colors, Map<String, String> liveStates) {
         String metric = report.metric().name();
         List<String> metrics = report.metricNames();
         m.open("div", "class", "table-wrap").open("table", "id", "leaderboard").open("thead").open("tr");
@@ -49,7 +49,8 @@ final class LeaderboardTable {
             }
             m.element("td", Long.toString(t.steps()), "class", "num");
             m.element("td", Figures.duration(t.seconds()), "class", "num");
-            String status = t.status().name().toLowerCase(Locale.ROOT);
+            // a trial still running has no final status yet; the live page says what it is doing instead
+            String status = liveStates.getOrDefault(t.trialId(), t.status().name().toLowerCase(Locale.ROOT));
             m.open("td").element("span", status, "class", "status " + status).close("td");
             m.open("td");
             String adapter = relativeAdapter(runFolder, t);

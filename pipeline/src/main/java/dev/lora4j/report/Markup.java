@@ -7,6 +7,16 @@ package dev.lora4j.report;
  */
 final class Markup {
     private final StringBuilder out = new StringBuilder(1 << 16);
+    private String styleAttribute = "style";
+
+    /**
+     * Writes every {@code style} attribute as {@code name} instead: the live dashboard's policy forbids style
+     * attributes in markup, and its script applies them through the CSSOM.
+     */
+    Markup styleAttributeAs(String name) {
+        styleAttribute = name;
+        return this;
+    }
 
     /** Opens {@code tag}; {@code attributes} are name, value pairs, and a null value leaves its attribute out. */
     Markup open(String tag, String... attributes) {
@@ -58,7 +68,8 @@ final class Markup {
         }
         for (int i = 0; i < attributes.length; i += 2) {
             if (attributes[i + 1] != null) {
-                out.append(' ').append(attributes[i]).append("=\"").append(escape(attributes[i + 1])).append('"');
+                String name = attributes[i].equals("style") ? styleAttribute : attributes[i];
+                out.append(' ').append(name).append("=\"").append(escape(attributes[i + 1])).append('"');
             }
         }
     }

@@ -16,9 +16,14 @@
     });
     body.classList.add('focusing');
   }
-  document.querySelectorAll('[data-trial]').forEach(function (e) {
-    e.addEventListener('mouseenter', function () { focus(e.getAttribute('data-trial')); });
-    e.addEventListener('mouseleave', function () { focus(null); });
-  });
+  function bind(root) {
+    root.querySelectorAll('[data-trial]').forEach(function (e) {
+      e.addEventListener('mouseenter', function () { focus(e.getAttribute('data-trial')); });
+      e.addEventListener('mouseleave', function () { focus(null); });
+    });
+  }
+  // the live dashboard calls it on each part it swaps in
+  window.lora4jHighlight = bind;
+  bind(document);
   body.setAttribute('data-rendered', 'true');
 })();
