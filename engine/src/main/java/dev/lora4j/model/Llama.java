@@ -125,7 +125,11 @@ public final class Llama implements Architecture {
 
     /** transformers' default RoPE, with the {@code linear} and {@code llama3} scalings. */
     static float[] inverseFrequencies(HfConfig c, int dim) {
-        double theta = c.numberAtLeast("rope_theta", 10000.0, 0, false);
+        return inverseFrequencies(c, dim, c.numberAtLeast("rope_theta", 10000.0, 0, false));
+    }
+
+    /** {@link #inverseFrequencies(HfConfig, int)} for a base read elsewhere (GPT-NeoX's {@code rotary_emb_base}). */
+    static float[] inverseFrequencies(HfConfig c, int dim, double theta) {
         float[] inv = new float[dim / 2];
         for (int i = 0; i < inv.length; i++) {
             // transformers computes base ** (arange(0, dim, 2) / dim) in fp32, then its reciprocal
@@ -336,34 +340,11 @@ public final class Llama implements Architecture {
         }
         NDArray x = f.embedding("model.embed_tokens", in.inputIds());
         DataType type = x.getDataType();
-        NDArray cos = in.positionIds() == null ? rotary(f, t, type, true) : rotaryAt(f, in.positionIds(), t, type, true);
-        NDArray sin = in.positionIds() == null ? rotary(f, t, type, false)
-                : rotaryAt(f, in.positionIds(), t, type, false);
-        NDArray pad = in.attentionMask() == null ? null : padMask(ops, in.attentionMask(), b, t);
-        NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
+        NDArray cos = rotary(f, in, invFreq, headDim, type, true);
+        NDArray sin = rotary(f, in, invFreq, headDim, type, false);
         boolean windowed = slidingWindow > 0 && t > slidingWindow;
-        AttentionMask mask;
-        AttentionMask windowMask;
-        if (f.blockwise(t)) {
-            // made block by block: no (t, t) mask at all
-            mask = AttentionMask.blockwise(true, 0, pad, segments, t);
-            windowMask = windowed ? AttentionMask.blockwise(true, slidingWindow, pad, segments, t) : null;
-        } else {
-            NDArray whole = causalMask(f, t, 0);
-            NDArray wholeWindow = windowed ? causalMask(f, t, slidingWindow) : null;
-            if (pad != null) {
-                // padded keys are never attended, as transformers does for any padding side
-                whole = ops.add(whole, pad);
-                wholeWindow = wholeWindow == null ? null : ops.add(wholeWindow, pad);
-            }
-            if (segments != null) {
-                NDArray rows = AttentionMask.segmentMask(ops, segments);
-                whole = ops.add(whole, rows);
-                wholeWindow = wholeWindow == null ? null : ops.add(wholeWindow, rows);
-            }
-            mask = AttentionMask.whole(whole, true, 0, t);
-            windowMask = wholeWindow == null ? null : AttentionMask.whole(wholeWindow, true, slidingWindow, t);
-        }
+        AttentionMask mask = decoderMask(f, in, 0);
+        AttentionMask windowMask = windowed ? decoderMask(f, in, slidingWindow) : null;
         for (int i = 0; i < layers; i++) {
             int index = i;
             AttentionMask m = i >= firstSlidingLayer && windowMask != null ? windowMask : mask;
@@ -372,15 +353,29 @@ public final class Llama implements Architecture {
         x = rmsNorm(f, x, "model.norm.weight");
         if (task == TaskType.SEQ_CLS) {
             NDArray logits = f.linear("score", x); // (B, T, labels)
-            return lastTokenLogits(ops, logits, in, b, t);
+            return lastTokenLogits(ops, logits, in, null);
         }
         return f.linear("lm_head", x);
     }
 
-    private NDArray lastTokenLogits(Ops ops, NDArray logits, ModelInput in, int b, int t) {
-        // transformers picks the last non-padding token; with a mask that is sum(mask) - 1 per row
+    /**
+     * {@code (B, labels)}: each row's logits at its last token. With {@code padTokenId} transformers' rule for GPT-2
+     * and GPT-NeoX (and Llama in transformers): the rightmost token that is not {@code pad_token_id}, found in the
+     * ids ({@code (token_indices * non_pad_mask).argmax(-1)}: 0 when every token is padding); without it the last
+     * token the attention mask keeps ({@code sum(mask) - 1}), the same token whenever no real token is the pad id.
+     */
+    static NDArray lastTokenLogits(Ops ops, NDArray logits, ModelInput in, Integer padTokenId) {
+        int b = in.batchSize();
+        int t = in.length();
         long[] last = new long[b];
-        if (in.attentionMask() != null) {
+        if (padTokenId != null) {
+            long[] ids = ops.toType(in.inputIds(), DataType.INT64).toLongArray();
+            for (int r = 0; r < b; r++) {
+                for (int j = 0; j < t; j++) {
+                    last[r] = ids[r * t + j] != padTokenId ? j : last[r];
+                }
+            }
+        } else if (in.attentionMask() != null) {
             // cast in the caller's scope, not in the manager of the mask (which may outlive this pass)
             float[] m = ops.toType(in.attentionMask(), DataType.FLOAT32).toFloatArray();
             for (int r = 0; r < b; r++) {
@@ -396,6 +391,30 @@ public final class Llama implements Architecture {
         long labels = logits.getShape().get(2);
         NDArray idx = ops.broadcast(ops.longs(last, new Shape(b, 1, 1)), new Shape(b, 1, labels));
         return ops.reshape(ops.gather(logits, idx, 1), b, labels);
+    }
+
+    /**
+     * A decoder's attention mask for one pass: causal (within {@code window} keys when positive), padded keys never
+     * attended (as transformers does for any padding side), packed rows kept apart; built block by block when the
+     * pass computes attention in blocks, else the whole {@code (B, 1, T, T)} matrix.
+     */
+    static AttentionMask decoderMask(Forward f, ModelInput in, int window) {
+        Ops ops = f.ops();
+        int t = in.length();
+        NDArray pad = in.attentionMask() == null ? null : padMask(ops, in.attentionMask(), in.batchSize(), t);
+        NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
+        if (f.blockwise(t)) {
+            // made block by block: no (t, t) mask at all
+            return AttentionMask.blockwise(true, window, pad, segments, t);
+        }
+        NDArray whole = causalMask(f, t, window);
+        if (pad != null) {
+            whole = ops.add(whole, pad);
+        }
+        if (segments != null) {
+            whole = ops.add(whole, AttentionMask.segmentMask(ops, segments));
+        }
+        return AttentionMask.whole(whole, true, window, t);
     }
 
     /**
@@ -450,51 +469,56 @@ public final class Llama implements Architecture {
         });
     }
 
-    private NDArray rope(Ops ops, NDArray x, NDArray cos, NDArray sin) {
-        int half = headDim / 2;
+    /** transformers' {@code apply_rotary_pos_emb}: {@code x * cos + rotate_half(x) * sin} over x's last axis. */
+    static NDArray rope(Ops ops, NDArray x, NDArray cos, NDArray sin) {
+        long dim = x.getShape().get(x.getShape().dimension() - 1);
+        long half = dim / 2;
         NDArray x1 = ops.slice(x, -1, 0, half);
-        NDArray x2 = ops.slice(x, -1, half, headDim);
+        NDArray x2 = ops.slice(x, -1, half, dim);
         NDArray rotated = ops.concat(ops.neg(x2), x1, -1);
         return ops.add(ops.mul(x, cos), ops.mul(rotated, sin));
+    }
+
+    /**
+     * The cos or sin table of a pass over {@code dim} rotated features: rows {@code 0..T-1} {@code (T, dim)}, or for
+     * packed rows (each with positions from 0, as transformers' {@code position_ids}) {@code (B, 1, T, dim)}.
+     */
+    static NDArray rotary(Forward f, ModelInput in, float[] invFreq, int dim, DataType type, boolean cos) {
+        NDArray table = rotary(f, invFreq, dim, in.length(), type, cos);
+        if (in.positionIds() == null) {
+            return table;
+        }
+        Ops ops = f.ops();
+        return ops.unsqueeze(ops.embedding(in.positionIds(), table), 1);
     }
 
     /**
      * Rows {@code 0..t-1} of the cos or sin table in {@code type}, a view of a table shared by all passes. Tables are
      * built for power-of-two lengths, so varying batch lengths make a handful of tables, not one per length.
      */
-    private NDArray rotary(Forward f, int t, DataType type, boolean cos) {
+    private static NDArray rotary(Forward f, float[] invFreq, int dim, int t, DataType type, boolean cos) {
         int capacity = capacity(t);
-        NDArray table = f.constant("llama.rope." + (cos ? "cos." : "sin.") + capacity + "." + type, ops -> {
-            float[] values = new float[capacity * headDim];
-            int half = headDim / 2;
+        NDArray table = f.constant("rope." + dim + "." + (cos ? "cos." : "sin.") + capacity + "." + type, ops -> {
+            float[] values = new float[capacity * dim];
+            int half = dim / 2;
             for (int p = 0; p < capacity; p++) {
                 for (int j = 0; j < half; j++) {
                     float angle = invFreq[j] * (float) p;
                     float v = cos ? (float) Math.cos(angle) : (float) Math.sin(angle);
-                    values[p * headDim + j] = v;
-                    values[p * headDim + j + half] = v;
+                    values[p * dim + j] = v;
+                    values[p * dim + j + half] = v;
                 }
             }
-            return ops.toType(ops.floats(values, new Shape(capacity, headDim)), type);
+            return ops.toType(ops.floats(values, new Shape(capacity, dim)), type);
         });
         return f.ops().slice(table, 0, 0, t);
-    }
-
-    /**
-     * Rows {@code positions (B, T)} of the cos or sin table, {@code (B, 1, T, head_dim)}: each packed row's positions
-     * start again at 0, as transformers' {@code position_ids}.
-     */
-    private NDArray rotaryAt(Forward f, NDArray positions, int t, DataType type, boolean cos) {
-        Ops ops = f.ops();
-        NDArray table = rotary(f, t, type, cos);
-        return ops.unsqueeze(ops.embedding(positions, table), 1);
     }
 
     /**
      * The additive mask {@code (1, 1, t, t)}: 0 where key j is visible from query i, the most negative float
      * elsewhere; the top-left corner of a shared mask built for a power-of-two length.
      */
-    private static NDArray causalMask(Forward f, int t, int window) {
+    static NDArray causalMask(Forward f, int t, int window) {
         int capacity = capacity(t);
         NDArray mask = f.constant("llama.causal." + capacity + "." + window, ops -> {
             float[] m = new float[capacity * capacity];
