@@ -40,7 +40,9 @@ class LoraConfigJsonTest {
         List<String> names = Fixtures.peftConfigs().stream().map(p -> Fixtures.dir().relativize(p).toString()).toList();
         assertTrue(names.contains("peft-adapters/sanaear-adapter_config.json"), names.toString());
         assertTrue(names.contains("tiny-llama-s3/adapters/rslora-all-linear/adapter_config.json"), names.toString());
-        assertEquals(10, names.size(), names.toString());
+        assertTrue(names.contains("tiny-gpt2/adapters/dora/adapter_config.json"), names.toString());
+        // the real PEFT files and the model families' fixture adapters (each family adds its own)
+        assertTrue(names.size() >= 17, names.toString());
     }
 
     @ParameterizedTest

@@ -224,7 +224,9 @@ public class BertForwardTest {
         Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"t5\"}");
         new SafetensorsWriter().add("x", new long[] {1}, new float[] {1}).write(dir.resolve("model.safetensors"));
         String msg = assertThrows(ModelException.class, () -> HfModels.load(dir)).getMessage();
-        assertTrue(msg.contains("model_type 't5' is not supported (supported: llama, mistral, qwen2, bert, roberta)"), msg);
+        assertTrue(msg.contains("model_type 't5' is not supported (supported: llama, mistral, qwen2, bert, roberta,"),
+                msg);
+        assertTrue(msg.endsWith("(supported: " + String.join(", ", HfModels.SUPPORTED) + ")"), msg);
     }
 
     private static long[] flat(long[][] a) {
