@@ -12,12 +12,19 @@ import java.util.List;
 enum Activation {
     /** {@code gelu}: {@code GELUActivation}, exact erf. */
     GELU("GELUActivation"),
-    /** {@code gelu_new} ({@code NewGELUActivation}), {@code gelu_pytorch_tanh}: the tanh approximation. */
-    GELU_TANH("NewGELUActivation"),
+    /** {@code gelu_new}: {@code NewGELUActivation}, the tanh approximation (GPT-2's default). */
+    GELU_NEW("NewGELUActivation"),
+    /** {@code gelu_pytorch_tanh}: {@code PytorchGELUTanh}, the same tanh approximation. */
+    GELU_PYTORCH_TANH("PytorchGELUTanh"),
+    /**
+     * {@code gelu_fast}: {@code FastGELUActivation} (GPT-NeoX-20B), the tanh approximation with sqrt(2/pi) written
+     * as 0.7978845608, 3e-11 relative from it: far below float32's resolution, so computed as {@code gelu_new}.
+     */
+    GELU_FAST("FastGELUActivation"),
     /** {@code relu}. */
     RELU("ReLU");
 
-    private static final List<String> NAMES = List.of("gelu", "gelu_new", "gelu_pytorch_tanh", "relu");
+    private static final List<String> NAMES = List.of("gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "relu");
 
     private final String module;
 
@@ -30,7 +37,9 @@ enum Activation {
         String name = c.stringOr(key, def);
         return switch (name) {
             case "gelu" -> GELU;
-            case "gelu_new", "gelu_pytorch_tanh" -> GELU_TANH;
+            case "gelu_new" -> GELU_NEW;
+            case "gelu_pytorch_tanh" -> GELU_PYTORCH_TANH;
+            case "gelu_fast" -> GELU_FAST;
             case "relu" -> RELU;
             default -> throw new ModelException(c.source() + ": " + key + " " + name + " is not supported for "
                     + family + " (supported: " + String.join(", ", NAMES) + ")");
@@ -45,7 +54,7 @@ enum Activation {
     NDArray apply(Ops ops, NDArray x) {
         return switch (this) {
             case GELU -> ops.gelu(x);
-            case GELU_TANH -> ops.geluTanh(x);
+            case GELU_NEW, GELU_PYTORCH_TANH, GELU_FAST -> ops.geluTanh(x);
             case RELU -> ops.relu(x);
         };
     }
