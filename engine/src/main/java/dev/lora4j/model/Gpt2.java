@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * GPT-2 ({@code model_type: gpt2}) as transformers' {@code modeling_gpt2.py} computes it: token plus learned position
@@ -20,9 +19,7 @@ import java.util.Optional;
  * rightmost token that is not {@code pad_token_id}). Parameters under {@code transformer.}; checkpoints saved
  * without the prefix (the original {@code gpt2}) load as well.
  */
-public final class Gpt2 implements Architecture {
-    private final TaskType task;
-    private final int vocab;
+public final class Gpt2 extends GptDecoder {
     private final int positions;
     private final int embd;
     private final int layers;
@@ -37,14 +34,9 @@ public final class Gpt2 implements Architecture {
     private final double attnDropout;
     private final double residDropout;
     private final boolean tied;
-    private final int numLabels;
-    private final Integer padTokenId;
-    private final ModuleTree tree;
-    private final Map<String, long[]> params;
 
     public Gpt2(HfConfig c, TaskType task, boolean checkpointHasLmHead) {
-        this.task = task;
-        this.vocab = c.size("vocab_size");
+        super(c, task);
         this.positions = c.sizeOr("n_positions", 1024);
         this.embd = c.size("n_embd");
         this.layers = c.count("n_layer");
@@ -71,10 +63,7 @@ public final class Gpt2 implements Architecture {
         this.residDropout = c.probabilityOr("resid_pdrop", 0.1);
         // GPT2Config leaves tie_word_embeddings at PretrainedConfig's True; a checkpoint without lm_head is tied
         this.tied = c.boolOr("tie_word_embeddings", true) || (task == TaskType.CAUSAL_LM && !checkpointHasLmHead);
-        this.numLabels = Llama.numLabels(c, task);
-        this.padTokenId = c.get("pad_token_id").isPresent() ? Llama.padTokenId(c, vocab, -1) : null;
-        this.params = buildParams();
-        this.tree = buildTree();
+        define(buildParams(), buildTree());
     }
 
     private static String layer(int i) {
@@ -144,43 +133,13 @@ public final class Gpt2 implements Architecture {
     }
 
     @Override
-    public ModuleTree tree() {
-        return tree;
-    }
-
-    @Override
-    public Map<String, long[]> parameters() {
-        return params;
-    }
-
-    @Override
     public Map<String, String> aliases() {
         return tied && task != TaskType.SEQ_CLS ? Map.of("lm_head.weight", "transformer.wte.weight") : Map.of();
     }
 
     @Override
-    public TaskType task() {
-        return task;
-    }
-
-    @Override
-    public int vocabSize() {
-        return vocab;
-    }
-
-    @Override
-    public int numLabels() {
-        return task == TaskType.SEQ_CLS ? numLabels : 0;
-    }
-
-    @Override
     public String className() {
         return task == TaskType.SEQ_CLS ? "GPT2ForSequenceClassification" : "GPT2LMHeadModel";
-    }
-
-    @Override
-    public Optional<String> transformersClass() {
-        return Optional.of(className());
     }
 
     @Override
@@ -195,9 +154,7 @@ public final class Gpt2 implements Architecture {
         Ops ops = f.ops();
         int b = in.batchSize();
         int t = in.length();
-        if (in.packed() && task == TaskType.SEQ_CLS) {
-            throw new ModelException("packed sequences are for causal LMs; a classifier reads one row per sequence");
-        }
+        checkPacking(in);
         if (t > positions) {
             throw new ModelException("sequence of " + t + " tokens is longer than gpt2's n_positions " + positions
                     + " (its learned position embeddings)");
@@ -212,15 +169,7 @@ public final class Gpt2 implements Architecture {
             int index = i;
             x = f.layer(x, (lf, xi) -> block(lf, xi, index, mask, b, t));
         }
-        x = layerNorm(f, x, "transformer.ln_f");
-        if (task == TaskType.SEQ_CLS) {
-            return Llama.lastTokenLogits(ops, f.linear("score", x), in, padTokenId);
-        }
-        return f.linear("lm_head", x);
-    }
-
-    private NDArray layerNorm(Forward f, NDArray x, String module) {
-        return f.ops().layerNorm(x, f.param(module + ".weight"), f.param(module + ".bias"), eps);
+        return head(f, layerNorm(f, x, "transformer.ln_f", eps), in, "lm_head");
     }
 
     /** GPT2Block: {@code h + attn(ln_1(h))}, then {@code h + mlp(ln_2(h))}, each half in a scope of its own. */
@@ -232,7 +181,7 @@ public final class Gpt2 implements Architecture {
         double scale = (scaleWeights ? 1.0 / Math.sqrt(hd) : 1.0) / (inverseLayerScale ? i + 1 : 1);
         NDArray afterAttention = f.scoped(af -> {
             Ops ops = af.ops();
-            NDArray qkv = af.linear(l + ".attn.c_attn", layerNorm(af, x, l + ".ln_1"));
+            NDArray qkv = af.linear(l + ".attn.c_attn", layerNorm(af, x, l + ".ln_1", eps));
             // c_attn(h).split(n_embd, dim=2): [q | k | v], each head's features contiguous within its part
             NDArray q = heads(ops, ops.slice(qkv, -1, 0, embd), b, t, hd);
             NDArray k = heads(ops, ops.slice(qkv, -1, embd, 2L * embd), b, t, hd);
@@ -244,7 +193,7 @@ public final class Gpt2 implements Architecture {
         return f.scoped(mf -> {
             Ops ops = mf.ops();
             NDArray h = mf.scoped(hf -> act.apply(hf.ops(), hf.linear(l + ".mlp.c_fc",
-                    layerNorm(hf, afterAttention, l + ".ln_2"))));
+                    layerNorm(hf, afterAttention, l + ".ln_2", eps))));
             return ops.add(afterAttention, mf.dropout(mf.linear(l + ".mlp.c_proj", h), residDropout));
         });
     }

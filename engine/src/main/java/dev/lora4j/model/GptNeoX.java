@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 /**
  * GPT-NeoX ({@code model_type: gpt_neox}: Pythia, GPT-NeoX-20B, open-calm, RedPajama-INCITE, Dolly v2) as
@@ -18,9 +17,7 @@ import java.util.Optional;
  * untied {@code embed_out}; {@code GPTNeoXForCausalLM}, or {@code GPTNeoXForSequenceClassification} (a {@code score}
  * head on the rightmost token that is not {@code pad_token_id}). Parameters under {@code gpt_neox.}.
  */
-public final class GptNeoX implements Architecture {
-    private final TaskType task;
-    private final int vocab;
+public final class GptNeoX extends GptDecoder {
     private final int hidden;
     private final int intermediate;
     private final int layers;
@@ -35,14 +32,9 @@ public final class GptNeoX implements Architecture {
     private final double attentionDropout;
     private final double hiddenDropout;
     private final boolean tied;
-    private final int numLabels;
-    private final Integer padTokenId;
-    private final ModuleTree tree;
-    private final Map<String, long[]> params;
 
     public GptNeoX(HfConfig c, TaskType task, boolean checkpointHasEmbedOut) {
-        this.task = task;
-        this.vocab = c.size("vocab_size");
+        super(c, task);
         this.hidden = c.size("hidden_size");
         this.intermediate = c.size("intermediate_size");
         this.layers = c.count("num_hidden_layers");
@@ -79,10 +71,7 @@ public final class GptNeoX implements Architecture {
         this.hiddenDropout = c.probabilityOr("hidden_dropout", 0.0);
         // GPTNeoXConfig defaults tie_word_embeddings to False; a checkpoint without embed_out can only mean tied
         this.tied = c.boolOr("tie_word_embeddings", false) || (task == TaskType.CAUSAL_LM && !checkpointHasEmbedOut);
-        this.numLabels = Llama.numLabels(c, task);
-        this.padTokenId = c.get("pad_token_id").isPresent() ? Llama.padTokenId(c, vocab, -1) : null;
-        this.params = buildParams();
-        this.tree = buildTree();
+        define(buildParams(), buildTree());
     }
 
     private static String layer(int i) {
@@ -154,43 +143,13 @@ public final class GptNeoX implements Architecture {
     }
 
     @Override
-    public ModuleTree tree() {
-        return tree;
-    }
-
-    @Override
-    public Map<String, long[]> parameters() {
-        return params;
-    }
-
-    @Override
     public Map<String, String> aliases() {
         return tied && task != TaskType.SEQ_CLS ? Map.of("embed_out.weight", "gpt_neox.embed_in.weight") : Map.of();
     }
 
     @Override
-    public TaskType task() {
-        return task;
-    }
-
-    @Override
-    public int vocabSize() {
-        return vocab;
-    }
-
-    @Override
-    public int numLabels() {
-        return task == TaskType.SEQ_CLS ? numLabels : 0;
-    }
-
-    @Override
     public String className() {
         return task == TaskType.SEQ_CLS ? "GPTNeoXForSequenceClassification" : "GPTNeoXForCausalLM";
-    }
-
-    @Override
-    public Optional<String> transformersClass() {
-        return Optional.of(className());
     }
 
     @Override
@@ -205,9 +164,7 @@ public final class GptNeoX implements Architecture {
     public NDArray forward(Forward f, ModelInput in) {
         int b = in.batchSize();
         int t = in.length();
-        if (in.packed() && task == TaskType.SEQ_CLS) {
-            throw new ModelException("packed sequences are for causal LMs; a classifier reads one row per sequence");
-        }
+        checkPacking(in);
         NDArray x = f.dropout(f.embedding("gpt_neox.embed_in", in.inputIds()), hiddenDropout);
         DataType type = x.getDataType();
         NDArray cos = rotaryDims == 0 ? null : Llama.rotary(f, in, invFreq, rotaryDims, type, true);
@@ -217,15 +174,7 @@ public final class GptNeoX implements Architecture {
             String l = layer(i);
             x = f.layer(x, (lf, xi) -> decoderLayer(lf, xi, l, cos, sin, mask, b, t));
         }
-        x = layerNorm(f, x, "gpt_neox.final_layer_norm");
-        if (task == TaskType.SEQ_CLS) {
-            return Llama.lastTokenLogits(f.ops(), f.linear("score", x), in, padTokenId);
-        }
-        return f.linear("embed_out", x);
-    }
-
-    private NDArray layerNorm(Forward f, NDArray x, String module) {
-        return f.ops().layerNorm(x, f.param(module + ".weight"), f.param(module + ".bias"), eps);
+        return head(f, layerNorm(f, x, "gpt_neox.final_layer_norm", eps), in, "embed_out");
     }
 
     /**
@@ -235,11 +184,11 @@ public final class GptNeoX implements Architecture {
      */
     private NDArray decoderLayer(Forward f, NDArray x, String l, NDArray cos, NDArray sin, AttentionMask mask, int b,
             int t) {
-        NDArray attn = f.scoped(af -> af.dropout(attention(af, layerNorm(af, x, l + ".input_layernorm"), l, cos, sin,
-                mask, b, t), hiddenDropout));
+        NDArray attn = f.scoped(af -> af.dropout(attention(af, layerNorm(af, x, l + ".input_layernorm", eps), l, cos,
+                sin, mask, b, t), hiddenDropout));
         NDArray residual = parallelResidual ? x : f.ops().add(attn, x);
         NDArray mlp = f.scoped(mf -> {
-            NDArray h = layerNorm(mf, residual, l + ".post_attention_layernorm");
+            NDArray h = layerNorm(mf, residual, l + ".post_attention_layernorm", eps);
             NDArray up = mf.scoped(uf -> act.apply(uf.ops(), uf.linear(l + ".mlp.dense_h_to_4h", h)));
             return mf.dropout(mf.linear(l + ".mlp.dense_4h_to_h", up), hiddenDropout);
         });
