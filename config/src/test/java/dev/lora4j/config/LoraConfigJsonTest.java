@@ -40,6 +40,7 @@ class LoraConfigJsonTest {
         List<String> names = Fixtures.peftConfigs().stream().map(p -> Fixtures.dir().relativize(p).toString()).toList();
         assertTrue(names.contains("peft-adapters/sanaear-adapter_config.json"), names.toString());
         assertTrue(names.contains("tiny-llama-s3/adapters/rslora-all-linear/adapter_config.json"), names.toString());
+        assertTrue(names.contains("tiny-gpt2/adapters/dora/adapter_config.json"), names.toString());
         // the real PEFT files and the Llama fixtures' adapters; every other model family's fixtures add their own
         assertEquals(10, names.stream().filter(n -> n.startsWith("peft-adapters/") || n.startsWith("tiny-llama-"))
                 .count(), names.toString());

@@ -40,7 +40,7 @@ public final class Bert implements Architecture {
     private final double attentionDropout;
     private final double classifierDropout;
     private final int numLabels;
-    private final String act;
+    private final Activation act;
     private final ModuleTree tree;
     private final Map<String, long[]> params;
 
@@ -62,11 +62,7 @@ public final class Bert implements Architecture {
         this.attentionDropout = c.probabilityOr("attention_probs_dropout_prob", 0.1);
         this.classifierDropout = c.probabilityOr("classifier_dropout", hiddenDropout);
         this.numLabels = Llama.numLabels(c, task);
-        this.act = c.stringOr("hidden_act", "gelu");
-        if (!act.equals("gelu") && !act.equals("gelu_new") && !act.equals("gelu_pytorch_tanh") && !act.equals("relu")) {
-            throw new ModelException(c.source() + ": hidden_act " + act
-                    + " is not supported for " + family + " (supported: gelu, gelu_new, gelu_pytorch_tanh, relu)");
-        }
+        this.act = Activation.of(c, "hidden_act", "gelu", family);
         String pos = c.stringOr("position_embedding_type", "absolute");
         if (!pos.equals("absolute")) {
             throw new ModelException(c.source() + ": position_embedding_type " + pos
@@ -332,19 +328,11 @@ public final class Bert implements Architecture {
         });
         return f.scoped(mf -> {
             Ops ops = mf.ops();
-            NDArray inter = mf.scoped(inf -> activation(inf.ops(), inf.linear(l + ".intermediate.dense", attn)));
+            NDArray inter = mf.scoped(inf -> act.apply(inf.ops(), inf.linear(l + ".intermediate.dense", attn)));
             NDArray out = mf.dropout(mf.linear(l + ".output.dense", inter), hiddenDropout);
             return ops.layerNorm(ops.add(out, attn), mf.param(l + ".output.LayerNorm.weight"),
                     mf.param(l + ".output.LayerNorm.bias"), eps);
         });
-    }
-
-    private NDArray activation(Ops ops, NDArray x) {
-        return switch (act) {
-            case "gelu_new", "gelu_pytorch_tanh" -> ops.geluTanh(x);
-            case "relu" -> ops.relu(x);
-            default -> ops.gelu(x);
-        };
     }
 
     private NDArray heads(Ops ops, NDArray y, int b, int t, int hd) {

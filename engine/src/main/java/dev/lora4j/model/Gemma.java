@@ -36,6 +36,7 @@ public final class Gemma implements Architecture {
     private final boolean attentionBias;
     private final boolean tied;
     private final int numLabels;
+    private final Integer padTokenId;
     private final boolean exactGelu;
     private final Rotary rotary;
     private final double attentionScale;
@@ -71,7 +72,8 @@ public final class Gemma implements Architecture {
         // both configs default to tying; a checkpoint without lm_head can only mean tied
         this.tied = c.boolOr("tie_word_embeddings", true) || (task == TaskType.CAUSAL_LM && !checkpointHasLmHead);
         this.numLabels = Llama.numLabels(c, task);
-        Llama.padTokenId(c, vocab, 0);
+        // GemmaConfig and Gemma2Config default pad_token_id to 0
+        this.padTokenId = Llama.poolingPadId(c, vocab, 0);
         // GemmaMLP reads ACT2FN[config.hidden_act], Gemma2MLP ACT2FN[config.hidden_activation]
         String actKey = gemma2 ? "hidden_activation" : "hidden_act";
         String act = c.stringOr(actKey, "gelu_pytorch_tanh");
@@ -311,7 +313,7 @@ public final class Gemma implements Architecture {
         }
         x = rmsNorm(f, x, "model.norm.weight");
         if (task == TaskType.SEQ_CLS) {
-            return Llama.lastTokenLogits(ops, f.linear("score", x), in, b, t);
+            return Llama.lastTokenLogits(ops, f.linear("score", x), in, padTokenId);
         }
         NDArray logits = f.linear("lm_head", x);
         if (finalSoftcap > 0) {

@@ -31,7 +31,7 @@ public final class HfModels {
 
     /** The {@code model_type}s lora4j implements. */
     public static final List<String> SUPPORTED = List.of("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma",
-            "gemma2", "bert", "roberta");
+            "gemma2", "gpt2", "gpt_neox", "bert", "roberta");
 
     private HfModels() {}
 
@@ -117,22 +117,19 @@ public final class HfModels {
             task = TaskType.SEQ_CLS;
         }
         switch (type) {
-            case "llama", "mistral", "qwen2", "qwen3", "phi3" -> {
+            case "llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gpt2", "gpt_neox" -> {
                 TaskType t = task == null ? TaskType.CAUSAL_LM : task;
                 if (t != TaskType.CAUSAL_LM && t != TaskType.SEQ_CLS) {
                     throw new ModelException(config.source() + ": task " + t + " is not supported for " + type
                             + " (supported: CAUSAL_LM, SEQ_CLS)");
                 }
                 boolean hasLmHead = checkpointNames.contains("lm_head.weight");
-                return new Llama(config, t, hasLmHead);
-            }
-            case "gemma", "gemma2" -> {
-                TaskType t = task == null ? TaskType.CAUSAL_LM : task;
-                if (t != TaskType.CAUSAL_LM && t != TaskType.SEQ_CLS) {
-                    throw new ModelException(config.source() + ": task " + t + " is not supported for " + type
-                            + " (supported: CAUSAL_LM, SEQ_CLS)");
-                }
-                return new Gemma(config, t, checkpointNames.contains("lm_head.weight"));
+                return switch (type) {
+                    case "gemma", "gemma2" -> new Gemma(config, t, hasLmHead);
+                    case "gpt2" -> new Gpt2(config, t, hasLmHead);
+                    case "gpt_neox" -> new GptNeoX(config, t, checkpointNames.contains("embed_out.weight"));
+                    default -> new Llama(config, t, hasLmHead);
+                };
             }
             case "bert", "roberta" -> {
                 if (task != null && task != TaskType.SEQ_CLS && task != TaskType.FEATURE_EXTRACTION) {
@@ -270,14 +267,17 @@ public final class HfModels {
 
     /** Non-persistent buffers that older checkpoints saved: not weights, and unused by design. */
     private static boolean isBuffer(String n) {
+        // GPT-2's and older GPT-NeoX checkpoints' causal-mask buffers: attn.bias, attn.masked_bias,
+        // attention.bias, attention.masked_bias
         return n.endsWith(".position_ids") || n.endsWith("embeddings.token_type_ids")
-                || n.endsWith("rotary_emb.inv_freq");
+                || n.endsWith("rotary_emb.inv_freq") || n.matches(".*\\.(attn|attention)\\.(masked_)?bias");
     }
 
     /** A tensor of a task head or pooler, which a model built for another task leaves alone. */
     private static boolean isOtherHead(String n) {
-        String bare = n.replaceFirst("^(bert|roberta|model)\\.", "");
-        return bare.contains("pooler.") || bare.startsWith("lm_head.") || bare.startsWith("cls.")
+        String bare = n.replaceFirst("^(bert|roberta|model|transformer|gpt_neox)\\.", "");
+        return bare.contains("pooler.") || bare.startsWith("lm_head.") || bare.startsWith("embed_out.")
+                || bare.startsWith("cls.")
                 || bare.startsWith("score.") || bare.startsWith("classifier.") || bare.startsWith("qa_outputs.");
     }
 
@@ -298,7 +298,8 @@ public final class HfModels {
         if (names.contains(p)) {
             return p;
         }
-        for (String family : new String[] {"bert.", "roberta."}) {
+        // GPT-2 checkpoints (the original gpt2) are saved by GPT2Model, without the transformer. prefix
+        for (String family : new String[] {"bert.", "roberta.", "transformer.", "gpt_neox."}) {
             if (p.startsWith(family) && names.contains(p.substring(family.length()))) {
                 return p.substring(family.length());
             }

@@ -53,7 +53,7 @@ public final class Llama implements Architecture {
     private final double residDropout;
     private final int slidingWindow;
     private final boolean[] slidingLayers;
-    private final int padTokenId;
+    private final Integer padTokenId;
     private final String hiddenAct;
     private final ModuleTree tree;
     private final Map<String, long[]> params;
@@ -116,7 +116,8 @@ public final class Llama implements Architecture {
             window = qwenSlidingLayers(c, slidingLayers);
         }
         this.slidingWindow = window;
-        this.padTokenId = padTokenId(c, vocab, -1);
+        // Phi3Config's pad_token_id defaults to 32000; LlamaConfig's, MistralConfig's and the Qwen configs' to None
+        this.padTokenId = poolingPadId(c, vocab, fused ? 32000 : null);
         this.params = buildParams();
         this.tree = buildTree();
     }
@@ -231,7 +232,11 @@ public final class Llama implements Architecture {
 
     /** transformers' default RoPE, with the {@code linear} and {@code llama3} scalings. */
     static float[] inverseFrequencies(HfConfig c, int dim) {
-        double theta = ropeTheta(c);
+        return inverseFrequencies(c, dim, ropeTheta(c));
+    }
+
+    /** {@link #inverseFrequencies(HfConfig, int)} for a base read elsewhere (GPT-NeoX's {@code rotary_emb_base}). */
+    static float[] inverseFrequencies(HfConfig c, int dim, double theta) {
         float[] inv = new float[dim / 2];
         for (int i = 0; i < inv.length; i++) {
             // transformers computes base ** (arange(0, dim, 2) / dim) in fp32, then its reciprocal
@@ -486,7 +491,7 @@ public final class Llama implements Architecture {
         x = rmsNorm(f, x, "model.norm.weight");
         if (task == TaskType.SEQ_CLS) {
             NDArray logits = f.linear("score", x); // (B, T, labels)
-            return lastTokenLogits(ops, logits, in, b, t);
+            return lastTokenLogits(ops, logits, in, padTokenId);
         }
         return f.linear("lm_head", x);
     }
@@ -496,6 +501,15 @@ public final class Llama implements Architecture {
      * when {@code window > 0}, plus the additive key padding {@code pad} and the packed rows' {@code segments} (each
      * optional): made block by block when attention runs in blocks (no {@code (t, t)} mask at all), else whole.
      */
+    static AttentionMask decoderMask(Forward f, ModelInput in, int window) {
+        Ops ops = f.ops();
+        int t = in.length();
+        NDArray pad = in.attentionMask() == null ? null : padMask(ops, in.attentionMask(), in.batchSize(), t);
+        NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
+        return decoderMask(f, t, window, pad, segments);
+    }
+
+    /** {@link #decoderMask(Forward, ModelInput, int)} with the padding and segments of the pass already made. */
     static AttentionMask decoderMask(Forward f, int t, int window, NDArray pad, NDArray segments) {
         if (f.blockwise(t)) {
             return AttentionMask.blockwise(true, window, pad, segments, t);
@@ -512,26 +526,44 @@ public final class Llama implements Architecture {
         return AttentionMask.whole(whole, true, window, t);
     }
 
-    /** A classifier's logits {@code (B, labels)}: those of each row's last real token. */
-    static NDArray lastTokenLogits(Ops ops, NDArray logits, ModelInput in, int b, int t) {
-        // transformers picks the last non-padding token; with a mask that is sum(mask) - 1 per row
+    /**
+     * A classifier's logits {@code (B, labels)}: each row's at its last token, as transformers'
+     * {@code *ForSequenceClassification} picks it: the rightmost token that is not {@code pad_token_id}
+     * ({@code (token_indices * non_pad_mask).argmax(-1)}, 0 when there is none), among the tokens the attention mask
+     * keeps. The mask only adds to transformers' rule where the batch pads with another id than the config's (which
+     * transformers would pool as real tokens); without {@code pad_token_id} it is the last kept token (transformers
+     * then takes the last token, and refuses batches of more than one row).
+     *
+     * @param padTokenId the config's {@code pad_token_id}, or null
+     */
+    static NDArray lastTokenLogits(Ops ops, NDArray logits, ModelInput in, Integer padTokenId) {
+        int b = in.batchSize();
+        int t = in.length();
+        // cast in the caller's scope, not in the manager of the inputs (which may outlive this pass)
+        long[] ids = padTokenId == null ? null : ops.toType(in.inputIds(), DataType.INT64).toLongArray();
+        float[] kept = in.attentionMask() == null ? null
+                : ops.toType(in.attentionMask(), DataType.FLOAT32).toFloatArray();
         long[] last = new long[b];
-        if (in.attentionMask() != null) {
-            // cast in the caller's scope, not in the manager of the mask (which may outlive this pass)
-            float[] m = ops.toType(in.attentionMask(), DataType.FLOAT32).toFloatArray();
-            for (int r = 0; r < b; r++) {
-                int cnt = 0;
-                for (int j = 0; j < t; j++) {
-                    cnt += m[r * t + j] > 0 ? 1 : 0;
-                }
-                last[r] = Math.max(cnt - 1, 0);
+        for (int r = 0; r < b; r++) {
+            for (int j = 0; j < t; j++) {
+                boolean real = (ids == null || ids[r * t + j] != padTokenId) && (kept == null || kept[r * t + j] > 0);
+                last[r] = real ? j : last[r];
             }
-        } else {
-            java.util.Arrays.fill(last, t - 1);
         }
         long labels = logits.getShape().get(2);
         NDArray idx = ops.broadcast(ops.longs(last, new Shape(b, 1, 1)), new Shape(b, 1, labels));
         return ops.reshape(ops.gather(logits, idx, 1), b, labels);
+    }
+
+    /**
+     * The config's {@code pad_token_id} for the classifier's pooling: the value when set (null when null), else the
+     * family config's default ({@code def}, null for none).
+     */
+    static Integer poolingPadId(HfConfig c, int vocab, Integer def) {
+        if (c.get("pad_token_id").isEmpty()) {
+            return def;
+        }
+        return c.get("pad_token_id").get().isNull() ? null : padTokenId(c, vocab, 0);
     }
 
     /**

@@ -25,6 +25,11 @@ public record ModuleNode(String path, String type, Kind kind, long[] weightShape
         return new ModuleNode(path, "Linear", Kind.LINEAR, new long[] {out, in}, bias);
     }
 
+    /** transformers' {@code Conv1D(nf=out, nx=in)}: the weight stored (in, out). */
+    public static ModuleNode conv1d(String path, long in, long out) {
+        return new ModuleNode(path, "Conv1D", Kind.CONV1D, new long[] {in, out}, true);
+    }
+
     public static ModuleNode embedding(String path, long num, long dim) {
         return new ModuleNode(path, "Embedding", Kind.EMBEDDING, new long[] {num, dim}, false);
     }

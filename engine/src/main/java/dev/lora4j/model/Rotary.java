@@ -41,7 +41,12 @@ final class Rotary {
 
     /** Plain RoPE over the whole head with {@code inverse} ({@link Llama#inverseFrequencies}). */
     Rotary(float[] inverse, int headDim) {
-        this(inverse, null, Integer.MAX_VALUE, 1f, headDim, headDim);
+        this(inverse, headDim, headDim);
+    }
+
+    /** Plain RoPE over the first {@code dim} features of each head (GPT-NeoX's {@code rotary_ndims}). */
+    Rotary(float[] inverse, int dim, int headDim) {
+        this(inverse, null, Integer.MAX_VALUE, 1f, dim, headDim);
     }
 
     static Rotary of(HfConfig c, int dim, int headDim) {
@@ -146,7 +151,7 @@ final class Rotary {
     private NDArray table(Forward f, int t, DataType type, boolean cos, boolean useLong) {
         int capacity = Llama.capacity(t);
         float[] inv = useLong ? longInverse : inverse;
-        NDArray table = f.constant("rope." + (cos ? "cos." : "sin.") + (useLong ? "long." : "") + capacity + "."
+        NDArray table = f.constant("rope." + dim + (cos ? ".cos." : ".sin.") + (useLong ? "long." : "") + capacity + "."
                 + type, ops -> {
                     float[] values = new float[capacity * dim];
                     int half = dim / 2;

@@ -223,7 +223,7 @@ public final class MemoryEstimate {
                 continue; // a lookup keeps no input
             }
             long bytes = loraPerToken(m, sel.config(), half);
-            if (m.path().contains(".layers.") || m.path().contains(".layer.")) {
+            if (m.path().contains(".layers.") || m.path().contains(".layer.") || m.path().contains(".h.")) {
                 inLayers += bytes;
             } else {
                 outside += bytes;
@@ -249,12 +249,31 @@ public final class MemoryEstimate {
         return kept;
     }
 
+    /**
+     * A decoder's hidden size, MLP width, layers and heads, under the config names of its family (GPT-2's
+     * {@code n_embd}, {@code n_inner} (null: 4 x n_embd), {@code n_layer}, {@code n_head}).
+     */
+    private static long[] decoderShape(HfConfig c) {
+        if (c.modelType().equals("gpt2")) {
+            long h = c.size("n_embd");
+            return new long[] {h, c.sizeOr("n_inner", (int) (4 * h)), c.count("n_layer"), c.size("n_head")};
+        }
+        return new long[] {c.size("hidden_size"), c.size("intermediate_size"), c.count("num_hidden_layers"),
+            c.size("num_attention_heads")};
+    }
+
+    /**
+     * Llama's coefficients (SwiGLU keeps two MLP projections of width {@code inter} and their product; GPT-2's and
+     * GPT-NeoX's GELU MLP keeps one and its activation, with LayerNorm inputs in place of RMSNorm's: within the
+     * estimate's 20%).
+     */
     private static long llama(HfConfig c, Architecture arch, LoraConfig lora, TrainingConfig t, int batch,
             int length, int e) {
-        long h = c.size("hidden_size");
-        long inter = c.size("intermediate_size");
-        int layers = c.count("num_hidden_layers");
-        long heads = c.size("num_attention_heads");
+        long[] shape = decoderShape(c);
+        long h = shape[0];
+        long inter = shape[1];
+        int layers = (int) shape[2];
+        long heads = shape[3];
         long vocab = arch.task() == TaskType.SEQ_CLS ? arch.numLabels() : c.size("vocab_size");
         long tokens = (long) batch * length;
         boolean half = e == 2;

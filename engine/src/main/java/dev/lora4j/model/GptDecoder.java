@@ -1,0 +1,88 @@
+package dev.lora4j.model;
+
+import ai.djl.ndarray.NDArray;
+import dev.lora4j.config.TaskType;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What GPT-2 and GPT-NeoX share around their layers: LayerNorm with biases, a causal-LM head or a {@code score}
+ * head read at the rightmost non-pad token ({@code GPT2ForSequenceClassification},
+ * {@code GPTNeoXForSequenceClassification}), and the accessors of {@link Architecture}. A subclass builds its parameters and module tree last, in its
+ * constructor, through {@link #define}.
+ */
+abstract class GptDecoder implements Architecture {
+    protected final TaskType task;
+    protected final int vocab;
+    protected final int numLabels;
+    /** transformers' {@code pad_token_id} for the classifier's pooling, or null when config.json has none. */
+    protected final Integer padTokenId;
+    private Map<String, long[]> params;
+    private ModuleTree tree;
+
+    GptDecoder(HfConfig c, TaskType task) {
+        this.task = task;
+        this.vocab = c.size("vocab_size");
+        this.numLabels = Llama.numLabels(c, task);
+        this.padTokenId = Llama.poolingPadId(c, vocab, null); // GPT2Config and GPTNeoXConfig: None
+    }
+
+    /** Sets the parameters and the module tree (at the end of the subclass's constructor). */
+    protected final void define(Map<String, long[]> parameters, ModuleTree modules) {
+        this.params = parameters;
+        this.tree = modules;
+    }
+
+    /** {@code nn.LayerNorm} at {@code module} (weight and bias). */
+    protected static NDArray layerNorm(Forward f, NDArray x, String module, double eps) {
+        return f.ops().layerNorm(x, f.param(module + ".weight"), f.param(module + ".bias"), eps);
+    }
+
+    /**
+     * The head on the final hidden states: {@code lmHead}'s logits {@code (B, T, vocab)}, or for a classifier
+     * {@code score}'s logits at each row's rightmost token that is not {@code pad_token_id} {@code (B, labels)}.
+     */
+    protected final NDArray head(Forward f, NDArray x, ModelInput in, String lmHead) {
+        if (task == TaskType.SEQ_CLS) {
+            return Llama.lastTokenLogits(f.ops(), f.linear("score", x), in, padTokenId);
+        }
+        return f.linear(lmHead, x);
+    }
+
+    /** Packed sequences are for causal LMs. */
+    protected final void checkPacking(ModelInput in) {
+        if (in.packed() && task == TaskType.SEQ_CLS) {
+            throw new ModelException("packed sequences are for causal LMs; a classifier reads one row per sequence");
+        }
+    }
+
+    @Override
+    public ModuleTree tree() {
+        return tree;
+    }
+
+    @Override
+    public Map<String, long[]> parameters() {
+        return params;
+    }
+
+    @Override
+    public TaskType task() {
+        return task;
+    }
+
+    @Override
+    public int vocabSize() {
+        return vocab;
+    }
+
+    @Override
+    public int numLabels() {
+        return task == TaskType.SEQ_CLS ? numLabels : 0;
+    }
+
+    @Override
+    public Optional<String> transformersClass() {
+        return Optional.of(className());
+    }
+}
