@@ -21,11 +21,9 @@ import java.util.Optional;
  * scores and of the final logits, and sliding-window attention on alternate layers. {@code *ForCausalLM}, or
  * {@code *ForSequenceClassification} (a {@code score} head on the last real token, no soft-capping).
  */
-public final class Gemma implements Architecture {
+public final class Gemma extends Decoder {
     private final String modelType;
     private final boolean gemma2;
-    private final TaskType task;
-    private final int vocab;
     private final int hidden;
     private final int intermediate;
     private final int layers;
@@ -35,8 +33,6 @@ public final class Gemma implements Architecture {
     private final double eps;
     private final boolean attentionBias;
     private final boolean tied;
-    private final int numLabels;
-    private final Integer padTokenId;
     private final boolean exactGelu;
     private final Rotary rotary;
     private final double attentionScale;
@@ -44,14 +40,12 @@ public final class Gemma implements Architecture {
     private final double finalSoftcap;
     private final int slidingWindow;
     private final boolean[] sliding;
-    private final ModuleTree tree;
-    private final Map<String, long[]> params;
 
     public Gemma(HfConfig c, TaskType task, boolean checkpointHasLmHead) {
+        // GemmaConfig and Gemma2Config default pad_token_id to 0
+        super(c, task, 0);
         this.modelType = c.modelType();
         this.gemma2 = modelType.equals("gemma2");
-        this.task = task;
-        this.vocab = c.size("vocab_size");
         this.hidden = c.size("hidden_size");
         this.intermediate = c.size("intermediate_size");
         this.layers = c.count("num_hidden_layers");
@@ -71,9 +65,6 @@ public final class Gemma implements Architecture {
         this.attentionBias = c.boolOr("attention_bias", false);
         // both configs default to tying; a checkpoint without lm_head can only mean tied
         this.tied = c.boolOr("tie_word_embeddings", true) || (task == TaskType.CAUSAL_LM && !checkpointHasLmHead);
-        this.numLabels = Llama.numLabels(c, task);
-        // GemmaConfig and Gemma2Config default pad_token_id to 0
-        this.padTokenId = Llama.poolingPadId(c, vocab, 0);
         // GemmaMLP reads ACT2FN[config.hidden_act], Gemma2MLP ACT2FN[config.hidden_activation]
         String actKey = gemma2 ? "hidden_activation" : "hidden_act";
         String act = c.stringOr(actKey, "gelu_pytorch_tanh");
@@ -102,8 +93,7 @@ public final class Gemma implements Architecture {
             this.finalSoftcap = 0;
             this.slidingWindow = 0;
         }
-        this.params = buildParams();
-        this.tree = buildTree();
+        define(buildParams(), buildTree());
     }
 
     /**
@@ -188,11 +178,7 @@ public final class Gemma implements Architecture {
             }
         }
         p.put("model.norm.weight", new long[] {hidden});
-        if (task == TaskType.SEQ_CLS) {
-            p.put("score.weight", new long[] {numLabels, hidden});
-        } else if (!tied) {
-            p.put("lm_head.weight", new long[] {vocab, hidden});
-        }
+        putHead(p, "lm_head", hidden, tied);
         return p;
     }
 
@@ -227,55 +213,17 @@ public final class Gemma implements Architecture {
         }
         n.add(ModuleNode.other("model.norm", cls + "RMSNorm"));
         n.add(ModuleNode.other("model.rotary_emb", cls + "RotaryEmbedding"));
-        String output;
-        if (task == TaskType.SEQ_CLS) {
-            n.add(ModuleNode.linear("score", hidden, numLabels, false));
-            output = null;
-        } else {
-            n.add(ModuleNode.linear("lm_head", hidden, vocab, false));
-            output = "lm_head";
-        }
-        return new ModuleTree(modelType, n, output, true);
-    }
-
-    @Override
-    public ModuleTree tree() {
-        return tree;
-    }
-
-    @Override
-    public Map<String, long[]> parameters() {
-        return params;
+        return treeWithHead(modelType, n, "lm_head", hidden);
     }
 
     @Override
     public Map<String, String> aliases() {
-        return tied && task != TaskType.SEQ_CLS ? Map.of("lm_head.weight", "model.embed_tokens.weight") : Map.of();
-    }
-
-    @Override
-    public TaskType task() {
-        return task;
-    }
-
-    @Override
-    public int vocabSize() {
-        return vocab;
-    }
-
-    @Override
-    public int numLabels() {
-        return task == TaskType.SEQ_CLS ? numLabels : 0;
+        return tiedHead(tied, "lm_head", "model.embed_tokens");
     }
 
     @Override
     public String className() {
         return family() + (task == TaskType.SEQ_CLS ? "ForSequenceClassification" : "ForCausalLM");
-    }
-
-    @Override
-    public Optional<String> transformersClass() {
-        return Optional.of(className());
     }
 
     @Override
@@ -290,9 +238,7 @@ public final class Gemma implements Architecture {
         Ops ops = f.ops();
         int b = in.batchSize();
         int t = in.length();
-        if (in.packed() && task == TaskType.SEQ_CLS) {
-            throw new ModelException("packed sequences are for causal LMs; a classifier reads one row per sequence");
-        }
+        checkPacking(in);
         NDArray embedded = f.embedding("model.embed_tokens", in.inputIds());
         DataType type = embedded.getDataType();
         // GemmaModel.forward: normalizer = torch.tensor(hidden_size**0.5, dtype=hidden_states.dtype)
@@ -312,11 +258,8 @@ public final class Gemma implements Architecture {
             x = f.layer(x, (lf, xi) -> decoderLayer(lf, xi, index, cos, sin, m, spec, b, t));
         }
         x = rmsNorm(f, x, "model.norm.weight");
-        if (task == TaskType.SEQ_CLS) {
-            return Llama.lastTokenLogits(ops, f.linear("score", x), in, padTokenId);
-        }
-        NDArray logits = f.linear("lm_head", x);
-        if (finalSoftcap > 0) {
+        NDArray logits = head(f, x, in, "lm_head");
+        if (task != TaskType.SEQ_CLS && finalSoftcap > 0) {
             // Gemma2ForCausalLM.forward: logits / cap, tanh, * cap
             NDArray cap = ops.scalar(finalSoftcap, logits.getDataType());
             logits = ops.mul(ops.tanh(ops.div(logits, cap)), cap);

@@ -19,7 +19,7 @@ import java.util.Map;
  * rightmost token that is not {@code pad_token_id}). Parameters under {@code transformer.}; checkpoints saved
  * without the prefix (the original {@code gpt2}) load as well.
  */
-public final class Gpt2 extends GptDecoder {
+public final class Gpt2 extends Decoder {
     private final int positions;
     private final int embd;
     private final int layers;
@@ -36,7 +36,7 @@ public final class Gpt2 extends GptDecoder {
     private final boolean tied;
 
     public Gpt2(HfConfig c, TaskType task, boolean checkpointHasLmHead) {
-        super(c, task);
+        super(c, task, null); // GPT2Config and GPTNeoXConfig: pad_token_id None
         this.positions = c.sizeOr("n_positions", 1024);
         this.embd = c.size("n_embd");
         this.layers = c.count("n_layer");
@@ -92,11 +92,7 @@ public final class Gpt2 extends GptDecoder {
         }
         p.put("transformer.ln_f.weight", new long[] {embd});
         p.put("transformer.ln_f.bias", new long[] {embd});
-        if (task == TaskType.SEQ_CLS) {
-            p.put("score.weight", new long[] {numLabels, embd});
-        } else if (!tied) {
-            p.put("lm_head.weight", new long[] {vocab, embd});
-        }
+        putHead(p, "lm_head", embd, tied);
         return p;
     }
 
@@ -124,17 +120,12 @@ public final class Gpt2 extends GptDecoder {
             n.add(ModuleNode.other(l + ".mlp.dropout", "Dropout"));
         }
         n.add(ModuleNode.other("transformer.ln_f", "LayerNorm"));
-        if (task == TaskType.SEQ_CLS) {
-            n.add(ModuleNode.linear("score", embd, numLabels, false));
-            return new ModuleTree("gpt2", n, null, true);
-        }
-        n.add(ModuleNode.linear("lm_head", embd, vocab, false));
-        return new ModuleTree("gpt2", n, "lm_head", true);
+        return treeWithHead("gpt2", n, "lm_head", embd);
     }
 
     @Override
     public Map<String, String> aliases() {
-        return tied && task != TaskType.SEQ_CLS ? Map.of("lm_head.weight", "transformer.wte.weight") : Map.of();
+        return tiedHead(tied, "lm_head", "transformer.wte");
     }
 
     @Override

@@ -17,7 +17,7 @@ import java.util.Map;
  * untied {@code embed_out}; {@code GPTNeoXForCausalLM}, or {@code GPTNeoXForSequenceClassification} (a {@code score}
  * head on the rightmost token that is not {@code pad_token_id}). Parameters under {@code gpt_neox.}.
  */
-public final class GptNeoX extends GptDecoder {
+public final class GptNeoX extends Decoder {
     private final int hidden;
     private final int intermediate;
     private final int layers;
@@ -34,7 +34,7 @@ public final class GptNeoX extends GptDecoder {
     private final boolean tied;
 
     public GptNeoX(HfConfig c, TaskType task, boolean checkpointHasEmbedOut) {
-        super(c, task);
+        super(c, task, null); // GPT2Config and GPTNeoXConfig: pad_token_id None
         this.hidden = c.size("hidden_size");
         this.intermediate = c.size("intermediate_size");
         this.layers = c.count("num_hidden_layers");
@@ -103,11 +103,7 @@ public final class GptNeoX extends GptDecoder {
         }
         p.put("gpt_neox.final_layer_norm.weight", new long[] {hidden});
         p.put("gpt_neox.final_layer_norm.bias", new long[] {hidden});
-        if (task == TaskType.SEQ_CLS) {
-            p.put("score.weight", new long[] {numLabels, hidden});
-        } else if (!tied) {
-            p.put("embed_out.weight", new long[] {vocab, hidden});
-        }
+        putHead(p, "embed_out", hidden, tied);
         return p;
     }
 
@@ -135,17 +131,12 @@ public final class GptNeoX extends GptDecoder {
         }
         n.add(ModuleNode.other("gpt_neox.final_layer_norm", "LayerNorm"));
         n.add(ModuleNode.other("gpt_neox.rotary_emb", "GPTNeoXRotaryEmbedding"));
-        if (task == TaskType.SEQ_CLS) {
-            n.add(ModuleNode.linear("score", hidden, numLabels, false));
-            return new ModuleTree("gpt_neox", n, null, true);
-        }
-        n.add(ModuleNode.linear("embed_out", hidden, vocab, false));
-        return new ModuleTree("gpt_neox", n, "embed_out", true);
+        return treeWithHead("gpt_neox", n, "embed_out", hidden);
     }
 
     @Override
     public Map<String, String> aliases() {
-        return tied && task != TaskType.SEQ_CLS ? Map.of("embed_out.weight", "gpt_neox.embed_in.weight") : Map.of();
+        return tiedHead(tied, "embed_out", "gpt_neox.embed_in");
     }
 
     @Override

@@ -26,12 +26,10 @@ import java.util.Optional;
  * first {@code partial_rotary_factor} of each head, drops out each residual branch ({@code resid_pdrop}) and may use
  * LongRoPE. PEFT puts LoRA on a fused projection as on any Linear: one A and one B over all of its outputs.
  */
-public final class Llama implements Architecture {
+public final class Llama extends Decoder {
     private static final float MASKED = AttentionMask.HIDDEN;
 
     private final String modelType;
-    private final TaskType task;
-    private final int vocab;
     private final int hidden;
     private final int intermediate;
     private final int layers;
@@ -43,7 +41,6 @@ public final class Llama implements Architecture {
     private final boolean oBias;
     private final boolean mlpBias;
     private final boolean tied;
-    private final int numLabels;
     private final boolean qkNorm;
     private final boolean fused;
     private final int rotaryDim;
@@ -53,15 +50,12 @@ public final class Llama implements Architecture {
     private final double residDropout;
     private final int slidingWindow;
     private final boolean[] slidingLayers;
-    private final Integer padTokenId;
     private final String hiddenAct;
-    private final ModuleTree tree;
-    private final Map<String, long[]> params;
 
     public Llama(HfConfig c, TaskType task, boolean checkpointHasLmHead) {
+        // Phi3Config's pad_token_id defaults to 32000; LlamaConfig's, MistralConfig's and the Qwen configs' to None
+        super(c, task, c.modelType().equals("phi3") ? 32000 : null);
         this.modelType = c.modelType();
-        this.task = task;
-        this.vocab = c.size("vocab_size");
         this.hidden = c.size("hidden_size");
         this.intermediate = c.size("intermediate_size");
         this.layers = c.count("num_hidden_layers");
@@ -90,7 +84,6 @@ public final class Llama implements Architecture {
         // checkpoint without lm_head can only mean tied
         this.tied = c.boolOr("tie_word_embeddings", modelType.equals("qwen2"))
                 || (task == TaskType.CAUSAL_LM && !checkpointHasLmHead);
-        this.numLabels = numLabels(c, task);
         this.hiddenAct = c.stringOr("hidden_act", "silu");
         if (!hiddenAct.equals("silu") && !hiddenAct.equals("swish")) {
             throw new ModelException(c.source() + ": hidden_act " + hiddenAct + " is not supported for " + modelType
@@ -116,10 +109,7 @@ public final class Llama implements Architecture {
             window = qwenSlidingLayers(c, slidingLayers);
         }
         this.slidingWindow = window;
-        // Phi3Config's pad_token_id defaults to 32000; LlamaConfig's, MistralConfig's and the Qwen configs' to None
-        this.padTokenId = poolingPadId(c, vocab, fused ? 32000 : null);
-        this.params = buildParams();
-        this.tree = buildTree();
+        define(buildParams(), buildTree());
     }
 
     /** The classifier's outputs: num_labels, else the size of id2label, else 2; a classifier needs at least one. */
@@ -337,11 +327,7 @@ public final class Llama implements Architecture {
             p.put(l + ".post_attention_layernorm.weight", new long[] {hidden});
         }
         p.put("model.norm.weight", new long[] {hidden});
-        if (task == TaskType.SEQ_CLS) {
-            p.put("score.weight", new long[] {numLabels, hidden});
-        } else if (!tied) {
-            p.put("lm_head.weight", new long[] {vocab, hidden});
-        }
+        putHead(p, "lm_head", hidden, tied);
         return p;
     }
 
@@ -399,50 +385,12 @@ public final class Llama implements Architecture {
         }
         n.add(ModuleNode.other("model.norm", cls + "RMSNorm"));
         n.add(ModuleNode.other("model.rotary_emb", cls + "RotaryEmbedding"));
-        String output;
-        if (task == TaskType.SEQ_CLS) {
-            n.add(ModuleNode.linear("score", hidden, numLabels, false));
-            output = null;
-        } else {
-            n.add(ModuleNode.linear("lm_head", hidden, vocab, false));
-            output = "lm_head";
-        }
-        return new ModuleTree(modelType, n, output, true);
-    }
-
-    @Override
-    public ModuleTree tree() {
-        return tree;
-    }
-
-    @Override
-    public Map<String, long[]> parameters() {
-        return params;
+        return treeWithHead(modelType, n, "lm_head", hidden);
     }
 
     @Override
     public Map<String, String> aliases() {
-        return tied && task != TaskType.SEQ_CLS ? Map.of("lm_head.weight", "model.embed_tokens.weight") : Map.of();
-    }
-
-    @Override
-    public TaskType task() {
-        return task;
-    }
-
-    @Override
-    public int vocabSize() {
-        return vocab;
-    }
-
-    @Override
-    public int numLabels() {
-        return task == TaskType.SEQ_CLS ? numLabels : 0;
-    }
-
-    @Override
-    public Optional<String> transformersClass() {
-        return Optional.of(className());
+        return tiedHead(tied, "lm_head", "model.embed_tokens");
     }
 
     /** Which layers attend through the sliding window (none when the model has no window). */
@@ -471,9 +419,7 @@ public final class Llama implements Architecture {
         Ops ops = f.ops();
         int b = in.batchSize();
         int t = in.length();
-        if (in.packed() && task == TaskType.SEQ_CLS) {
-            throw new ModelException("packed sequences are for causal LMs; a classifier reads one row per sequence");
-        }
+        checkPacking(in);
         NDArray x = f.embedding("model.embed_tokens", in.inputIds());
         DataType type = x.getDataType();
         NDArray cos = rotary.cos(f, in, type);
@@ -489,11 +435,7 @@ public final class Llama implements Architecture {
             x = f.layer(x, (lf, xi) -> decoderLayer(lf, xi, index, cos, sin, m, b, t));
         }
         x = rmsNorm(f, x, "model.norm.weight");
-        if (task == TaskType.SEQ_CLS) {
-            NDArray logits = f.linear("score", x); // (B, T, labels)
-            return lastTokenLogits(ops, logits, in, padTokenId);
-        }
-        return f.linear("lm_head", x);
+        return head(f, x, in, "lm_head");
     }
 
     /**

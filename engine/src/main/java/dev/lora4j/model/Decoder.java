@@ -2,16 +2,17 @@ package dev.lora4j.model;
 
 import ai.djl.ndarray.NDArray;
 import dev.lora4j.config.TaskType;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * What GPT-2 and GPT-NeoX share around their layers: LayerNorm with biases, a causal-LM head or a {@code score}
- * head read at the rightmost non-pad token ({@code GPT2ForSequenceClassification},
- * {@code GPTNeoXForSequenceClassification}), and the accessors of {@link Architecture}. A subclass builds its parameters and module tree last, in its
+ * What the decoder-only families share around their layers: a causal-LM head or a {@code score} head read at the
+ * rightmost non-pad token (transformers' {@code *ForSequenceClassification}), LayerNorm with biases (GPT-2,
+ * GPT-NeoX), and the accessors of {@link Architecture}. A subclass builds its parameters and module tree last, in its
  * constructor, through {@link #define}.
  */
-abstract class GptDecoder implements Architecture {
+abstract class Decoder implements Architecture {
     protected final TaskType task;
     protected final int vocab;
     protected final int numLabels;
@@ -20,11 +21,12 @@ abstract class GptDecoder implements Architecture {
     private Map<String, long[]> params;
     private ModuleTree tree;
 
-    GptDecoder(HfConfig c, TaskType task) {
+    /** {@code defaultPad}: the config class's {@code pad_token_id} when config.json has none (null: None). */
+    Decoder(HfConfig c, TaskType task, Integer defaultPad) {
         this.task = task;
         this.vocab = c.size("vocab_size");
         this.numLabels = Llama.numLabels(c, task);
-        this.padTokenId = Llama.poolingPadId(c, vocab, null); // GPT2Config and GPTNeoXConfig: None
+        this.padTokenId = Llama.poolingPadId(c, vocab, defaultPad);
     }
 
     /** Sets the parameters and the module tree (at the end of the subclass's constructor). */
@@ -47,6 +49,33 @@ abstract class GptDecoder implements Architecture {
             return Llama.lastTokenLogits(f.ops(), f.linear("score", x), in, padTokenId);
         }
         return f.linear(lmHead, x);
+    }
+
+    /** The head's parameters: a classifier's {@code score}, else {@code lmHead} unless it is tied to the embedding. */
+    protected final void putHead(Map<String, long[]> p, String lmHead, int hidden, boolean tied) {
+        if (task == TaskType.SEQ_CLS) {
+            p.put("score.weight", new long[] {numLabels, hidden});
+        } else if (!tied) {
+            p.put(lmHead + ".weight", new long[] {vocab, hidden});
+        }
+    }
+
+    /**
+     * The module tree {@code n} ends with the head: {@code score} for a classifier, else {@code lmHead}, which is the
+     * tree's output layer (the one {@code all-linear} leaves out, as PEFT does; a classifier's {@code score} has none).
+     */
+    protected final ModuleTree treeWithHead(String modelType, List<ModuleNode> n, String lmHead, int hidden) {
+        if (task == TaskType.SEQ_CLS) {
+            n.add(ModuleNode.linear("score", hidden, numLabels, false));
+            return new ModuleTree(modelType, n, null, true);
+        }
+        n.add(ModuleNode.linear(lmHead, hidden, vocab, false));
+        return new ModuleTree(modelType, n, lmHead, true);
+    }
+
+    /** A tied causal-LM head is the embedding under a second name. */
+    protected final Map<String, String> tiedHead(boolean tied, String lmHead, String embedding) {
+        return tied && task != TaskType.SEQ_CLS ? Map.of(lmHead + ".weight", embedding + ".weight") : Map.of();
     }
 
     /** Packed sequences are for causal LMs. */
