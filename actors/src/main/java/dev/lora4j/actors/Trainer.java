@@ -67,6 +67,13 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
     public record Cancel(ActorRef<?> owner) implements Command {}
 
     /**
+     * Ends {@code owner}'s trial for good before its next step, as an early termination ends it: stopped with
+     * {@code reason}, its final evaluation, metrics and best adapter. Ignored once the trial left the lane or is
+     * already ending.
+     */
+    public record StopEarly(ActorRef<?> owner, String reason) implements Command {}
+
+    /**
      * Drops {@code owner}'s trial at once, without a checkpoint (the owner can no longer record it: its disk failed);
      * the lane answers with {@link Crashed} carrying {@code failure}, and the trial resumes from its last checkpoint.
      */
@@ -159,6 +166,14 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
                     }
                     return this;
                 })
+                .onMessage(StopEarly.class, m -> {
+                    Active a = active.get(m.owner());
+                    if (a != null && a.stopReason == null && !a.finishing) {
+                        a.stopReason = m.reason();
+                        tick();
+                    }
+                    return this;
+                })
                 .onMessage(Abandon.class, m -> {
                     Active a = active.get(m.owner());
                     if (a != null) {
@@ -231,6 +246,9 @@ public final class Trainer extends AbstractBehavior<Trainer.Command> {
         if (a != null) {
             if (a.cancelled) {
                 cancel(a);
+            } else if (a.stopReason != null) {
+                // stopped between steps (a verdict's stop ends the trial in afterStep at once)
+                afterStep(a);
             } else {
                 step(a);
             }

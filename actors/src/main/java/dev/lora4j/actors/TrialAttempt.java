@@ -47,6 +47,9 @@ public final class TrialAttempt extends AbstractBehavior<TrialAttempt.Command> {
     /** Stop at the next step boundary, after a checkpoint of what was trained since the last. */
     public record Cancel() implements Command, CrossNode {}
 
+    /** End the trial for good before its next step, as an early termination does, with {@code reason}. */
+    public record StopEarly(String reason) implements Command, CrossNode {}
+
     /** Drop the trial at once without a checkpoint (the session can no longer record it). */
     public record Abandon(Failure failure) implements Command, CrossNode {}
 
@@ -182,6 +185,12 @@ public final class TrialAttempt extends AbstractBehavior<TrialAttempt.Command> {
                 .onMessage(Cancel.class, m -> {
                     if (phase == Phase.TRAINING) {
                         start.lane().tell(new Trainer.Cancel(getContext().getSelf()));
+                    }
+                    return this;
+                })
+                .onMessage(StopEarly.class, m -> {
+                    if (phase == Phase.TRAINING) {
+                        start.lane().tell(new Trainer.StopEarly(getContext().getSelf(), m.reason()));
                     }
                     return this;
                 })

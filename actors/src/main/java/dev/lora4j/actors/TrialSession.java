@@ -50,8 +50,9 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
     public record Cancel(String reason) implements Command, LocalOnly {}
 
     /**
-     * Ends the trial for good as the user asked (the dashboard's stop button): as {@link Cancel}, after a checkpoint,
-     * but it ends as stopped, which a resumed sweep keeps instead of continuing.
+     * Ends the trial for good as the user asked (the dashboard's stop button): before its next step, as an early
+     * termination ends it (final evaluation, metrics, best adapter), with status stopped, which a resumed sweep keeps
+     * instead of continuing. A trial that has not started training ends at once, stopped without training.
      */
     public record StopByUser() implements Command, LocalOnly {}
 
@@ -245,12 +246,7 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
                 .onMessage(Received.class, this::onReceived)
                 .onMessage(Stopped.class, this::onStopped)
                 .onMessage(Cancel.class, this::onCancel)
-                .onMessage(StopByUser.class, m -> {
-                    if (cancelReason == null && phase != Phase.ENDED) {
-                        stoppedByUser = true;
-                    }
-                    return onCancel(new Cancel(STOPPED_BY_USER));
-                })
+                .onMessage(StopByUser.class, m -> onStopByUser())
                 .onSignal(PostStop.class, s -> {
                     releaseAttempt();
                     return this;
@@ -552,6 +548,11 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
         if (pendingFault != null) {
             return attemptFailed(pendingFault, steps, false);
         }
+        if (stoppedByUser && status == TrialResult.Status.STOPPED) {
+            // the user's stop is final, even where population-based training meant to copy another trial here
+            pendingExploit = null;
+            reason = STOPPED_BY_USER;
+        }
         if (pendingExploit != null && status == TrialResult.Status.STOPPED) {
             if (cancelReason == null) {
                 return exploitNow();
@@ -667,6 +668,19 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
             }
         }
         return true;
+    }
+
+    private Behavior<Command> onStopByUser() {
+        if (stoppedByUser || cancelReason != null || phase == Phase.ENDED) {
+            return this;
+        }
+        stoppedByUser = true;
+        if (phase == Phase.TRAINING) {
+            attemptRef.tell(new TrialAttempt.StopEarly(STOPPED_BY_USER));
+            return this;
+        }
+        // not training yet: it ends now, as a cancel would, and end() records it as stopped
+        return onCancel(new Cancel(STOPPED_BY_USER));
     }
 
     private Behavior<Command> onCancel(Cancel m) {

@@ -118,6 +118,8 @@ public final class DashboardServer {
     private final DashboardToken token;
     private final TrialStates states;
     private final Executor blocking;
+    /** The sweep's name (sweep.yaml's, else the folder's), the same in every answer. */
+    private final String name;
 
     private DashboardServer(ActorSystem<?> system, LiveSweep sweep, DashboardToken token) {
         this.system = system;
@@ -125,6 +127,7 @@ public final class DashboardServer {
         this.token = token;
         this.states = new TrialStates(sweep.folder());
         this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+        this.name = sweepName(sweep.folder());
     }
 
     /**
@@ -300,13 +303,23 @@ public final class DashboardServer {
         return TRIAL_ID.matcher(id).matches() ? states.get(id) : null;
     }
 
+    private static String sweepName(Path folder) {
+        try {
+            JsonNode spec = new YAMLMapper().readTree(folder.resolve(SweepFolder.SPEC).toFile());
+            return spec == null ? folder.getFileName().toString()
+                    : spec.path("name").asText(folder.getFileName().toString());
+        } catch (IOException e) {
+            return folder.getFileName().toString();
+        }
+    }
+
     /** The sweep: its spec as run, its state and its trials by status. */
     private ObjectNode sweepJson(boolean withSpec) {
         ObjectNode o = EventJson.JSON.createObjectNode();
         Optional<SweepReport> done = sweep.finalReport();
         String state = done.isPresent() ? done.get().cancelled() ? "cancelled" : "finished"
                 : sweep.readOnly() ? FolderSweep.running(sweep.folder()) ? "running" : "ended" : "running";
-        o.put("name", sweep.folder().getFileName().toString());
+        o.put("name", name);
         o.put("state", state);
         o.put("read_only", sweep.readOnly());
         ObjectNode counts = o.putObject("counts");
@@ -317,7 +330,6 @@ public final class DashboardServer {
         if (withSpec) {
             try {
                 JsonNode spec = new YAMLMapper().readTree(sweep.folder().resolve(SweepFolder.SPEC).toFile());
-                o.put("name", spec.path("name").asText(o.get("name").asText()));
                 o.set("metric", spec.path("metric"));
                 o.set("spec", spec);
             } catch (IOException e) {

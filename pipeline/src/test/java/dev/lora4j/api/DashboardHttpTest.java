@@ -106,6 +106,11 @@ class DashboardHttpTest {
             assertEquals("stopped", stopped.path("status").asText(), stopped.toString());
             assertEquals("stopped by the user", stopped.path("reason").asText());
             assertFalse(stopped.has("failure"), "not a failure, not an interruption");
+            // ended as an early termination ends a trial: its final metrics, its time and its best adapter
+            assertTrue(stopped.path("metrics").has("train_loss"), stopped.toString());
+            assertTrue(stopped.path("seconds").asDouble() > 0, stopped.toString());
+            assertTrue(Files.isRegularFile(tmp.resolve("trials").resolve(id).resolve("adapter")
+                    .resolve("adapter_model.safetensors")), "the stopped trial's adapter");
             JsonNode file = JSON.readTree(tmp.resolve("trials").resolve(id).resolve("result.json").toFile());
             assertEquals(keys(file), keys(stopped), "the API's trial has result.json's keys");
             assertEquals(file.path("status"), stopped.path("status"));
