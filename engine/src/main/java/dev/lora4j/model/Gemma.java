@@ -73,8 +73,7 @@ public final class Gemma extends Decoder {
                     + " (supported: gelu_pytorch_tanh, gelu_new, gelu)");
         }
         this.exactGelu = act.equals("gelu");
-        checkRopeParameters(c);
-        this.rotary = new Rotary(Llama.inverseFrequencies(c, headDim), headDim);
+        this.rotary = Rotary.of(c, headDim, headDim);
         this.sliding = new boolean[layers];
         if (gemma2) {
             this.attentionScale = 1.0 / Math.sqrt(c.numberAtLeast("query_pre_attn_scalar", 256, 0, false));
@@ -94,24 +93,6 @@ public final class Gemma extends Decoder {
             this.slidingWindow = 0;
         }
         define(buildParams(), buildTree());
-    }
-
-    /**
-     * transformers 5 writes {@code rope_parameters} where 4.x wrote {@code rope_theta} and {@code rope_scaling}; lora4j
-     * reads the latter, so a {@code rope_parameters} that says anything else is refused rather than silently ignored.
-     */
-    private static void checkRopeParameters(HfConfig c) {
-        Optional<JsonNode> p = c.get("rope_parameters");
-        if (p.isEmpty()) {
-            return;
-        }
-        String type = p.get().path("rope_type").asText("default");
-        double theta = p.get().path("rope_theta").asDouble(Double.NaN);
-        if (!type.equals("default") || c.get("rope_theta").map(JsonNode::asDouble).orElse(Double.NaN) != theta) {
-            throw new ModelException(c.source() + ": rope_parameters " + p.get() + " is not supported (lora4j reads"
-                    + " rope_theta and rope_scaling, as transformers 4 writes them; a default rope_parameters must"
-                    + " repeat rope_theta)");
-        }
     }
 
     private static double softcap(HfConfig c, String key, double def) {

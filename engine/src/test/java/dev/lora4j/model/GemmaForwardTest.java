@@ -212,8 +212,8 @@ class GemmaForwardTest {
         "gemma2: query_pre_attn_scalar|{\"query_pre_attn_scalar\": -1}|query_pre_attn_scalar must be a number > 0",
         "gemma2: rope_scaling|{\"rope_scaling\": {\"rope_type\": \"yarn\"}}|rope_scaling type 'yarn' is not"
                 + " supported",
-        "gemma2: rope_parameters|{\"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 1000.0}}"
-                + "|rope_parameters {\"rope_type\":\"default\",\"rope_theta\":1000.0} is not supported",
+        "gemma2: rope_parameters|{\"rope_parameters\": {\"rope_type\": \"dynamic\", \"factor\": 2.0}}"
+                + "|rope_scaling type 'dynamic' is not supported",
         "gemma: hidden_act relu|{\"hidden_act\": \"relu\"}|hidden_act relu is not supported for gemma"})
     void configsAskingForWhatIsNotImplementedAreRefused(String name, String patch, String message)
             throws IOException {
