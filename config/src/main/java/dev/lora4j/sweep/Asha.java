@@ -37,6 +37,19 @@ public final class Asha implements EarlyTerminate {
         return maxT == null ? OptionalInt.empty() : OptionalInt.of(maxT);
     }
 
+    /**
+     * The optimizer steps of the rungs when an evaluation comes every {@code evalSteps} steps: grace_period,
+     * grace_period * reduction_factor, ... evaluations, below max_t (or below 2^40 steps without one).
+     */
+    public java.util.List<Long> rungSteps(long evalSteps) {
+        long end = maxT == null ? 1L << 40 : (long) maxT * evalSteps;
+        java.util.List<Long> out = new java.util.ArrayList<>();
+        for (long r = gracePeriod * evalSteps; r < end; r *= reductionFactor) {
+            out.add(r);
+        }
+        return java.util.List.copyOf(out);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof Asha a && gracePeriod == a.gracePeriod && reductionFactor == a.reductionFactor

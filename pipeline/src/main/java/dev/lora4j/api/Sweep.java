@@ -78,7 +78,7 @@ public final class Sweep {
         }
         ActorRef<SweepCoordinator.Command> coordinator = owner.spawn(SweepCoordinator.ownStream(run), actorName);
         SweepHandle h = new SweepHandle(name(), folder(), run.hub(), run.report(), coordinator, run.cancelled(),
-                owner.system());
+                owner.system(), spec());
         owner.started(this, h);
         return h;
     }

@@ -3,6 +3,7 @@ package dev.lora4j.api;
 import dev.lora4j.api.trial.TrialEvent;
 import dev.lora4j.dashboard.DashboardServer;
 import dev.lora4j.dashboard.LiveSweep;
+import dev.lora4j.sweep.SweepSpec;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -22,10 +23,13 @@ public final class SweepHandle {
     private final ActorRef<SweepCoordinator.Command> coordinator;
     private final AtomicBoolean cancelled;
     private final ActorSystem<?> system;
+    private final SweepSpec spec;
 
     SweepHandle(String name, Path folder, EventHub hub, CompletionStage<SweepReport> report,
-            ActorRef<SweepCoordinator.Command> coordinator, AtomicBoolean cancelled, ActorSystem<?> system) {
+            ActorRef<SweepCoordinator.Command> coordinator, AtomicBoolean cancelled, ActorSystem<?> system,
+            SweepSpec spec) {
         this.system = system;
+        this.spec = spec;
         this.name = name;
         this.folder = folder;
         this.hub = hub;
@@ -138,6 +142,11 @@ public final class SweepHandle {
         public Optional<SweepReport> finalReport() {
             CompletableFuture<SweepReport> f = report.toCompletableFuture();
             return f.isDone() && !f.isCompletedExceptionally() ? Optional.of(f.join()) : Optional.empty();
+        }
+
+        @Override
+        public Optional<SweepSpec> spec() {
+            return Optional.of(spec);
         }
 
         @Override

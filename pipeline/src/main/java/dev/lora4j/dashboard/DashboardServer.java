@@ -9,6 +9,9 @@ import dev.lora4j.api.trial.TrialEvent;
 import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.report.HtmlReport;
 import dev.lora4j.report.SweepFolder;
+import dev.lora4j.sweep.Asha;
+import dev.lora4j.sweep.Hyperband;
+import dev.lora4j.sweep.SweepSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -120,6 +123,8 @@ public final class DashboardServer {
     private final Executor blocking;
     /** The sweep's name (sweep.yaml's, else the folder's), the same in every answer. */
     private final String name;
+    /** The sweep's early termination and the steps it decides at (ASHA's rungs, Hyperband's bands), or null. */
+    private final ObjectNode earlyTerminate;
 
     private DashboardServer(ActorSystem<?> system, LiveSweep sweep, DashboardToken token) {
         this.system = system;
@@ -128,6 +133,7 @@ public final class DashboardServer {
         this.states = new TrialStates(sweep.folder());
         this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
         this.name = sweepName(sweep.folder());
+        this.earlyTerminate = sweep.spec().map(DashboardServer::earlyTerminate).orElse(null);
     }
 
     /**
@@ -303,6 +309,31 @@ public final class DashboardServer {
         return TRIAL_ID.matcher(id).matches() ? states.get(id) : null;
     }
 
+    /**
+     * {@code {"type": "asha", "rungs": [steps...]}} (or Hyperband's bands, in steps), as the sweep applies them; null
+     * without early termination (or with PBT, which has no rungs).
+     */
+    private static ObjectNode earlyTerminate(SweepSpec spec) {
+        long every = spec.base().training().evalSteps().orElse(1);
+        List<Long> rungs;
+        String type;
+        if (spec.earlyTerminate().orElse(null) instanceof Asha a) {
+            type = "asha";
+            // without max_t the rungs go on; the page wants those before the trials' last step
+            int last = spec.base().training().maxSteps();
+            rungs = a.rungSteps(every).stream().filter(r -> last <= 0 || r < last).toList();
+        } else if (spec.earlyTerminate().orElse(null) instanceof Hyperband h) {
+            type = "hyperband";
+            rungs = h.bands().stream().map(b -> b * every).toList();
+        } else {
+            return null;
+        }
+        ObjectNode o = EventJson.JSON.createObjectNode().put("type", type);
+        ArrayNode steps = o.putArray("rungs");
+        rungs.forEach(steps::add);
+        return o;
+    }
+
     private static String sweepName(Path folder) {
         try {
             JsonNode spec = new YAMLMapper().readTree(folder.resolve(SweepFolder.SPEC).toFile());
@@ -327,6 +358,9 @@ public final class DashboardServer {
             counts.put(s.state(), counts.path(s.state()).asInt() + 1);
         }
         o.put("trials", states.all().size());
+        if (earlyTerminate != null) {
+            o.set("early_terminate", earlyTerminate);
+        }
         if (withSpec) {
             try {
                 JsonNode spec = new YAMLMapper().readTree(sweep.folder().resolve(SweepFolder.SPEC).toFile());

@@ -3,6 +3,8 @@ package dev.lora4j.dashboard;
 import dev.lora4j.api.SweepReport;
 import dev.lora4j.api.trial.TrialEvent;
 import dev.lora4j.api.trial.TrialResult;
+import dev.lora4j.report.SweepFolder;
+import dev.lora4j.sweep.SweepSpec;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -10,13 +12,12 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import dev.lora4j.report.SweepFolder;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.stream.javadsl.Source;
@@ -96,6 +97,15 @@ public final class FolderSweep implements LiveSweep {
     @Override
     public Optional<SweepReport> finalReport() {
         return Optional.empty();
+    }
+
+    @Override
+    public Optional<SweepSpec> spec() {
+        try {
+            return Optional.of(SweepSpec.read(folder.resolve(SweepFolder.SPEC)).value());
+        } catch (RuntimeException e) {
+            return Optional.empty(); // its relative paths point elsewhere from here: the page does without it
+        }
     }
 
     @Override

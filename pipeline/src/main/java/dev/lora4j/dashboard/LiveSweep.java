@@ -2,6 +2,7 @@ package dev.lora4j.dashboard;
 
 import dev.lora4j.api.SweepReport;
 import dev.lora4j.api.trial.TrialEvent;
+import dev.lora4j.sweep.SweepSpec;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
@@ -28,6 +29,12 @@ public interface LiveSweep {
 
     /** The final report once the sweep ended. */
     Optional<SweepReport> finalReport();
+
+    /**
+     * The sweep's spec: a running sweep's own; a folder's when its sweep.yaml reads where it lies now (its paths are
+     * relative to where it was written), else empty.
+     */
+    Optional<SweepSpec> spec();
 
     /** Whether this process only reads the folder: no stop, no cancel. */
     boolean readOnly();

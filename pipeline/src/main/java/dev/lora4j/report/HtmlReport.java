@@ -217,7 +217,8 @@ public final class HtmlReport {
             m.open("div", "class", "table-wrap").open("table", "id", "live-trials").open("thead").open("tr")
                     .element("th", "trial").element("th", "state").element("th", "lane")
                     .element("th", "step", "class", "num").element("th", "loss", "class", "num")
-                    .element("th", metric, "class", "num").element("th", "why").element("th", "")
+                    .element("th", metric, "class", "num").element("th", "rung", "class", "num")
+                    .element("th", "why").element("th", "")
                     .close("tr").close("thead").open("tbody").close("tbody").close("table").close("div");
             m.close("section").newline();
         }

@@ -10,6 +10,7 @@
   var metric = document.querySelector('#live-trials thead th:nth-child(6)').textContent;
   var rows = {};
   var lanes = {};
+  var rungs = [];
   var stepTimes = [];
   var refreshTimer = null;
   var lastRefresh = 0;
@@ -56,9 +57,9 @@
     var tr = document.createElement('tr');
     tr.setAttribute('data-trial', id);
     var cells = {};
-    ['trial', 'state', 'lane', 'step', 'loss', 'metric', 'why', 'action'].forEach(function (k) {
+    ['trial', 'state', 'lane', 'step', 'loss', 'metric', 'rung', 'why', 'action'].forEach(function (k) {
       var td = document.createElement('td');
-      td.className = k === 'step' || k === 'loss' || k === 'metric' ? k + ' num' : k;
+      td.className = k === 'step' || k === 'loss' || k === 'metric' || k === 'rung' ? k + ' num' : k;
       tr.appendChild(td);
       cells[k] = td;
     });
@@ -106,6 +107,19 @@
       r.total = total;
     }
     r.cells.step.textContent = r.total > 0 ? r.step + ' / ' + r.total : String(r.step);
+    rung(r);
+  }
+
+  // the early termination's rungs (steps) the trial has reached, of those before its last step: it is evaluated
+  // at each, so reaching a rung's step is being judged there
+  function rung(r) {
+    if (rungs.length === 0) {
+      r.cells.rung.textContent = '—';
+      return;
+    }
+    var reached = rungs.filter(function (s) { return s <= r.step; }).length;
+    var of = r.total > 0 ? rungs.filter(function (s) { return s < r.total; }).length : rungs.length;
+    r.cells.rung.textContent = reached + ' / ' + of;
   }
 
   function lane(id, name) {
@@ -303,6 +317,8 @@
   var source = new EventSource('api/events');
   source.addEventListener('snapshot', function (m) {
     var s = JSON.parse(m.data);
+    var et = s.sweep.early_terminate;
+    rungs = et && Array.isArray(et.rungs) ? et.rungs.filter(function (x) { return typeof x === 'number'; }) : [];
     sweepState(s.sweep);
     s.trials.forEach(trialJson);
     body.setAttribute('data-connected', 'true');
