@@ -139,7 +139,8 @@ public final class SweepCommand implements Callable<Integer> {
             }
             AtomicInteger presses = new AtomicInteger();
             Interrupts.onCtrlC(() -> {
-                if (presses.incrementAndGet() == 1) {
+                // a sweep the dashboard stopped already counts as pressed once: Ctrl-C now stops at once
+                if (presses.incrementAndGet() == 1 && !handle.isCancelled()) {
                     // the flag is set before cancel() returns: from here on no trial starts
                     handle.cancel();
                     view.log("stopping: every running trial checkpoints at its next step (Ctrl-C again to stop now)");

@@ -89,6 +89,15 @@ public final class SweepHandle {
     }
 
     /**
+     * Whether the sweep was asked to stop ({@link #cancel()}, the dashboard's stop): no trial starts any more.
+     *
+     * @return true once cancelled
+     */
+    public boolean isCancelled() {
+        return cancelled.get();
+    }
+
+    /**
      * Stops one trial as {@link #cancel()} stops them all (it ends as cancelled and resumes with the sweep); the sweep
      * goes on. Unknown or ended trials are ignored.
      *

@@ -124,6 +124,7 @@ class DashboardHttpTest {
 
             // as Ctrl-C once: the other trial checkpoints and the sweep ends, resumable
             assertEquals(202, c.post("/api/stop", bearer(d.token())).statusCode());
+            assertTrue(h.isCancelled(), "as Ctrl-C once: the CLI's next Ctrl-C stops at once");
             SweepReport report = h.report().toCompletableFuture().get(1, TimeUnit.MINUTES);
             assertTrue(report.cancelled());
             TrialResult mine = report.leaderboard().stream().filter(r -> r.trialId().equals(id)).findFirst()
