@@ -279,9 +279,11 @@ public final class MemoryEstimate {
         boolean half = e == 2;
         long[] loraBytes = loraPerToken(arch, lora, layers, half);
         long loraLayer = loraBytes[0];
-        // what one layer keeps per token: rotated q, repeated k and v, the residual after attention, the output,
-        // the MLP's gate, sigmoid, SiLU and up projections, the attention output that o_proj reads
-        long layerKept = e * (6 * h + 4 * inter) + loraLayer;
+        // heads x head_dim: hidden_size but where head_dim says otherwise (Qwen3, Gemma: wider or narrower)
+        long width = heads * c.sizeOr("head_dim", (int) (h / heads));
+        // what one layer keeps per token: rotated q, repeated k and v, the attention output that o_proj reads, the
+        // residual after attention, the output, the MLP's gate, sigmoid, SiLU and up projections
+        long layerKept = e * (4 * width + 2 * h + 4 * inter) + loraLayer;
         long scores = 4L * batch * heads * length * length; // one layer's probabilities, float32
         boolean checkpointing = t.gradientCheckpointing();
         int block = Attention.Policy.DEFAULT.blockFor(length, checkpointing);
