@@ -28,6 +28,20 @@ public final class Fixtures {
         return root().resolve("tiny-llama-" + variant);
     }
 
+    /** A model family's fixture ({@code fixtures/tiny-<family>}, written by {@code fixtures/reference/}). */
+    public static Path tiny(String family) {
+        return root().resolve("tiny-" + family);
+    }
+
+    /** A model family's fixture's expected.json. */
+    public static JsonNode tinyExpected(String family) {
+        try {
+            return JSON.readTree(tiny(family).resolve("expected.json").toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The {@code input_ids} rows of a fixture's data.jsonl. */
     public static List<long[]> rows(Path jsonl) {
         List<long[]> rows = new ArrayList<>();

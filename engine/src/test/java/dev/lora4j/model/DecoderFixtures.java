@@ -19,7 +19,6 @@ import dev.lora4j.runtime.Ops;
 import dev.lora4j.safetensors.SafetensorsWriter;
 import dev.lora4j.train.CausalLmEval;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -37,20 +36,8 @@ final class DecoderFixtures {
 
     private DecoderFixtures() {}
 
-    static Path dir(String family) {
-        return Fixtures.root().resolve("tiny-" + family);
-    }
-
-    static JsonNode expected(String family) {
-        try {
-            return JSON.readTree(dir(family).resolve("expected.json").toFile());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     static List<long[]> rows(String family) {
-        return Fixtures.rows(dir(family).resolve("data.jsonl"));
+        return Fixtures.rows(Fixtures.tiny(family).resolve("data.jsonl"));
     }
 
     /** The relative error, asserted within {@link #RELATIVE}; returned for the report. */
@@ -67,8 +54,8 @@ final class DecoderFixtures {
      */
     static void adapterMatches(String family, BaseModel base, String adapter, String key, int batch) {
         List<long[]> rows = rows(family);
-        double expected = expected(family).get(key).asDouble();
-        PeftAdapters.LoadedAdapter loaded = PeftAdapters.load(base, dir(family).resolve("adapters").resolve(adapter),
+        double expected = Fixtures.tinyExpected(family).get(key).asDouble();
+        PeftAdapters.LoadedAdapter loaded = PeftAdapters.load(base, Fixtures.tiny(family).resolve("adapters").resolve(adapter),
                 false);
         try (Adapter ad = loaded.adapter()) {
             assertEquals(List.of(), loaded.unexpectedKeys());
@@ -93,8 +80,8 @@ final class DecoderFixtures {
      * fixture's model with the reference's {@code score} head in a second shard (so sharded loading is exercised).
      */
     static void sequenceClassifierMatches(String family, Path tmp) throws IOException {
-        JsonNode cls = expected(family).get("seq_cls");
-        Path model = dir(family).resolve("model");
+        JsonNode cls = Fixtures.tinyExpected(family).get("seq_cls");
+        Path model = Fixtures.tiny(family).resolve("model");
         ObjectNode config = (ObjectNode) JSON.readTree(model.resolve("config.json").toFile());
         String cap = config.get("architectures").get(0).asText().replace("ForCausalLM", "ForSequenceClassification");
         config.putArray("architectures").add(cap);
@@ -153,7 +140,7 @@ final class DecoderFixtures {
 
     /** A copy of the fixture's model folder with {@code edit} applied to its config.json. */
     static Path withConfig(String family, Path tmp, java.util.function.Consumer<ObjectNode> edit) throws IOException {
-        Path model = dir(family).resolve("model");
+        Path model = Fixtures.tiny(family).resolve("model");
         ObjectNode config = (ObjectNode) JSON.readTree(model.resolve("config.json").toFile());
         edit.accept(config);
         Files.writeString(tmp.resolve("config.json"), config.toPrettyString());

@@ -54,14 +54,6 @@ class GemmaForwardTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final double TOLERANCE = 1e-6;
 
-    static Path fixture(String family) {
-        return Fixtures.root().resolve("tiny-" + family);
-    }
-
-    static JsonNode expected(String family) throws IOException {
-        return JSON.readTree(fixture(family).resolve("expected.json").toFile());
-    }
-
     static double relative(double expected, double actual) {
         return Math.abs(actual - expected) / Math.abs(expected);
     }
@@ -70,9 +62,9 @@ class GemmaForwardTest {
     @CsvSource({"gemma,base", "gemma,lora", "gemma,rslora", "gemma,dora", "gemma2,base", "gemma2,lora",
             "gemma2,rslora", "gemma2,dora"})
     void causalLossMatchesTheReference(String family, String adapter) throws IOException {
-        Path dir = fixture(family);
+        Path dir = Fixtures.tiny(family);
         List<long[]> rows = Fixtures.rows(dir.resolve("data.jsonl"));
-        double expected = expected(family).get(adapter).asDouble();
+        double expected = Fixtures.tinyExpected(family).get(adapter).asDouble();
         try (BaseModel base = HfModels.load(dir.resolve("model"))) {
             assertEquals(List.of(), base.warnings());
             if (adapter.equals("base")) {
@@ -111,15 +103,15 @@ class GemmaForwardTest {
     void theFixtureExercisesWhatGemma2AddsAndWouldCatchItsAbsence() throws IOException {
         // the reference's own measurements: each Gemma 2 piece left out (or the window one longer) moves the base loss
         // by far more than the tolerance, so the tests above would fail without it
-        JsonNode s = expected("gemma2").get("sensitivity");
+        JsonNode s = Fixtures.tinyExpected("gemma2").get("sensitivity");
         for (String piece : List.of("attn_logit_softcapping", "final_logit_softcapping", "sliding_window",
                 "sliding_window_plus_one")) {
             assertTrue(Math.abs(s.get(piece).asDouble()) > 100 * TOLERANCE, piece + ": " + s.get(piece));
         }
         // the exact (erf) GELU instead of the tanh approximation: 3.8e-6 on tiny-gemma, above the tolerance
-        assertTrue(Math.abs(expected("gemma").get("sensitivity").get("erf_gelu").asDouble()) > 2 * TOLERANCE);
-        JsonNode config = JSON.readTree(fixture("gemma2").resolve("model/config.json").toFile());
-        int longest = Fixtures.rows(fixture("gemma2").resolve("data.jsonl")).stream().mapToInt(r -> r.length).max()
+        assertTrue(Math.abs(Fixtures.tinyExpected("gemma").get("sensitivity").get("erf_gelu").asDouble()) > 2 * TOLERANCE);
+        JsonNode config = JSON.readTree(Fixtures.tiny("gemma2").resolve("model/config.json").toFile());
+        int longest = Fixtures.rows(Fixtures.tiny("gemma2").resolve("data.jsonl")).stream().mapToInt(r -> r.length).max()
                 .orElse(0);
         assertTrue(longest > 2 * config.get("sliding_window").asInt(), "rows longer than the window: " + longest);
         assertTrue(config.get("head_dim").asInt() * config.get("num_attention_heads").asInt()
@@ -129,8 +121,8 @@ class GemmaForwardTest {
     @ParameterizedTest
     @ValueSource(strings = {"gemma", "gemma2"})
     void sequenceClassifierLogitsMatchTheReference(String family) throws IOException {
-        Path dir = fixture(family);
-        JsonNode cls = expected(family).get("seq_cls");
+        Path dir = Fixtures.tiny(family);
+        JsonNode cls = Fixtures.tinyExpected(family).get("seq_cls");
         List<Example> examples = new ArrayList<>();
         for (JsonNode row : cls.get("rows")) {
             long[] ids = new long[row.size()];
@@ -178,7 +170,7 @@ class GemmaForwardTest {
     @ParameterizedTest
     @ValueSource(strings = {"gemma", "gemma2"})
     void peftsDefaultTargetsAndAllLinear(String family) {
-        try (BaseModel base = HfModels.load(fixture(family).resolve("model"))) {
+        try (BaseModel base = HfModels.load(Fixtures.tiny(family).resolve("model"))) {
             ModuleTree tree = base.tree();
             LoraConfig none = LoraConfig.builder().r(4).loraAlpha(8).build();
             // TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING: "gemma" and "gemma2": ["q_proj", "v_proj"]
@@ -218,7 +210,7 @@ class GemmaForwardTest {
     void configsAskingForWhatIsNotImplementedAreRefused(String name, String patch, String message)
             throws IOException {
         String family = name.substring(0, name.indexOf(':'));
-        ObjectNode config = (ObjectNode) JSON.readTree(fixture(family).resolve("model/config.json").toFile());
+        ObjectNode config = (ObjectNode) JSON.readTree(Fixtures.tiny(family).resolve("model/config.json").toFile());
         config.setAll((ObjectNode) JSON.readTree(patch));
         HfConfig c = HfConfig.of(config);
         String msg = assertThrows(ModelException.class,
@@ -230,7 +222,7 @@ class GemmaForwardTest {
     void gemma2DefaultsAreThoseOfGemma2Config() throws IOException {
         // no layer_types: "sliding_attention" if bool((i + 1) % 2); absent soft-capping keys: 50 and 30; explicit
         // nulls: none
-        ObjectNode config = (ObjectNode) JSON.readTree(fixture("gemma2").resolve("model/config.json").toFile());
+        ObjectNode config = (ObjectNode) JSON.readTree(Fixtures.tiny("gemma2").resolve("model/config.json").toFile());
         config.remove(List.of("attn_logit_softcapping", "final_logit_softcapping", "head_dim"));
         Gemma g = (Gemma) HfModels.architecture(HfConfig.of(config), TaskType.CAUSAL_LM, Set.of());
         assertTrue(g.describe().contains("head dim 256") && g.describe().contains("sliding window 6"),
@@ -243,9 +235,9 @@ class GemmaForwardTest {
     @ParameterizedTest
     @ValueSource(strings = {"gemma", "gemma2"})
     void aMergedFolderEvaluatesLikeTheAdapter(String family, @TempDir Path tmp) throws IOException {
-        Path dir = fixture(family);
+        Path dir = Fixtures.tiny(family);
         List<long[]> rows = Fixtures.rows(dir.resolve("data.jsonl"));
-        double expected = expected(family).get("dora").asDouble();
+        double expected = Fixtures.tinyExpected(family).get("dora").asDouble();
         try (BaseModel base = HfModels.load(dir.resolve("model"));
                 Adapter ad = PeftAdapters.load(base, dir.resolve("adapters/dora"), false).adapter()) {
             MergedModels.write(ad, tmp.resolve("merged"));
@@ -265,8 +257,8 @@ class GemmaForwardTest {
     void inFloat16TheLossStaysNearTheReference(String family) throws IOException {
         // fp16 compute (a GPU's precision; CPU kernels here): norms and softmax in fp32 as transformers does them, the
         // rest rounded to fp16, sqrt(hidden_size) included
-        Path dir = fixture(family);
-        double expected = expected(family).get("dora").asDouble();
+        Path dir = Fixtures.tiny(family);
+        double expected = Fixtures.tinyExpected(family).get("dora").asDouble();
         try (BaseModel base = HfModels.load(dir.resolve("model"),
                 HfModels.Options.cpu().withDataType(ai.djl.ndarray.types.DataType.FLOAT16));
                 Adapter ad = PeftAdapters.load(base, dir.resolve("adapters/dora"), false).adapter()) {
@@ -278,7 +270,7 @@ class GemmaForwardTest {
 
     @Test
     void shardedAndBf16CheckpointsLoadLikeTheSingleFile(@TempDir Path tmp) throws IOException {
-        Path dir = fixture("gemma2");
+        Path dir = Fixtures.tiny("gemma2");
         List<long[]> rows = Fixtures.rows(dir.resolve("data.jsonl"));
         Map<String, float[]> values = new LinkedHashMap<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();
@@ -343,7 +335,7 @@ class GemmaForwardTest {
 
     @Test
     void aMissingLmHeadMeansTiedAndAnUntiedCheckpointKeepsItsOwn() throws IOException {
-        ObjectNode config = (ObjectNode) JSON.readTree(fixture("gemma").resolve("model/config.json").toFile());
+        ObjectNode config = (ObjectNode) JSON.readTree(Fixtures.tiny("gemma").resolve("model/config.json").toFile());
         config.put("tie_word_embeddings", false);
         HfConfig c = HfConfig.of(config);
         assertEquals(Map.of(), HfModels.architecture(c, TaskType.CAUSAL_LM, Set.of("lm_head.weight")).aliases());

@@ -45,33 +45,15 @@ class GptForwardTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final double REL = 1e-6;
 
-    static Path dir(String family) {
-        return Fixtures.root().resolve("tiny-" + family);
-    }
-
-    static JsonNode expected(String family) {
-        try {
-            return JSON.readTree(dir(family).resolve("expected.json").toFile());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    static void assertRelative(double expected, double got, String what) {
-        double rel = Math.abs(got - expected) / Math.abs(expected);
-        System.out.printf("%s: expected %.12f got %.12f relative error %.2e%n", what, expected, got, rel);
-        assertEquals(expected, got, Math.abs(expected) * REL, what);
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt-neox"})
     void baseLossMatchesTheReference(String family) {
-        List<long[]> rows = Fixtures.rows(dir(family).resolve("data.jsonl"));
-        double expected = expected(family).get("base").asDouble();
-        try (BaseModel base = HfModels.load(dir(family).resolve("model"))) {
+        List<long[]> rows = Fixtures.rows(Fixtures.tiny(family).resolve("data.jsonl"));
+        double expected = Fixtures.tinyExpected(family).get("base").asDouble();
+        try (BaseModel base = HfModels.load(Fixtures.tiny(family).resolve("model"))) {
             assertEquals(List.of(), base.warnings());
             for (int batch : new int[] {1, 4}) {
-                assertRelative(expected, CausalLmEval.evaluate(base, Adaptation.NONE, rows, batch).loss(),
+                DecoderFixtures.assertClose(expected, CausalLmEval.evaluate(base, Adaptation.NONE, rows, batch).loss(),
                         family + " base, batch " + batch);
             }
         }
@@ -80,10 +62,10 @@ class GptForwardTest {
     @ParameterizedTest(name = "{0}/{1}")
     @CsvSource({"gpt2,lora", "gpt2,rslora", "gpt2,dora", "gpt-neox,lora", "gpt-neox,rslora", "gpt-neox,dora"})
     void adapterMergedAndUnmergedMatchTheReference(String family, String adapter) {
-        List<long[]> rows = Fixtures.rows(dir(family).resolve("data.jsonl"));
-        JsonNode e = expected(family);
-        try (BaseModel base = HfModels.load(dir(family).resolve("model"))) {
-            PeftAdapters.LoadedAdapter loaded = PeftAdapters.load(base, dir(family).resolve("adapters/" + adapter),
+        List<long[]> rows = Fixtures.rows(Fixtures.tiny(family).resolve("data.jsonl"));
+        JsonNode e = Fixtures.tinyExpected(family);
+        try (BaseModel base = HfModels.load(Fixtures.tiny(family).resolve("model"))) {
+            PeftAdapters.LoadedAdapter loaded = PeftAdapters.load(base, Fixtures.tiny(family).resolve("adapters/" + adapter),
                     false);
             try (Adapter ad = loaded.adapter()) {
                 assertEquals(List.of(), loaded.unexpectedKeys());
@@ -94,11 +76,11 @@ class GptForwardTest {
                         ad.warnings().contains(fanInFanOut) || loaded.warnings().contains(fanInFanOut),
                         loaded.warnings() + " " + ad.warnings());
                 for (int batch : new int[] {1, 4}) {
-                    assertRelative(e.get(adapter).asDouble(), CausalLmEval.evaluate(base, ad, rows, batch).loss(),
+                    DecoderFixtures.assertClose(e.get(adapter).asDouble(), CausalLmEval.evaluate(base, ad, rows, batch).loss(),
                             family + " " + adapter + ", batch " + batch);
                 }
                 try (MergedWeights mw = MergedWeights.of(ad).merge(true); BaseModel merged = mw.asBaseModel()) {
-                    assertRelative(e.get(adapter + "-merged").asDouble(),
+                    DecoderFixtures.assertClose(e.get(adapter + "-merged").asDouble(),
                             CausalLmEval.evaluate(merged, Adaptation.NONE, rows, 4).loss(), family + " " + adapter
                                     + " merged");
                     mw.unmerge();
@@ -149,10 +131,10 @@ class GptForwardTest {
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt-neox"})
     void sequenceClassificationPoolsTheLastNonPadToken(String family) {
-        List<long[]> rows = Fixtures.rows(dir(family).resolve("seqcls-data.jsonl"));
-        JsonNode e = expected(family);
+        List<long[]> rows = Fixtures.rows(Fixtures.tiny(family).resolve("seqcls-data.jsonl"));
+        JsonNode e = Fixtures.tinyExpected(family);
         // the folder's architectures names the classifier: loaded as SEQ_CLS without asking
-        try (BaseModel base = HfModels.load(dir(family).resolve("seqcls"))) {
+        try (BaseModel base = HfModels.load(Fixtures.tiny(family).resolve("seqcls"))) {
             assertEquals(TaskType.SEQ_CLS, base.architecture().task());
             assertEquals(3, base.architecture().numLabels());
             float[] batched = classify(base, Adaptation.NONE, rows, 7);
@@ -164,7 +146,7 @@ class GptForwardTest {
             }
             if (family.equals("gpt2")) {
                 // a SEQ_CLS adapter with its score head in modules_to_save
-                PeftAdapters.LoadedAdapter loaded = PeftAdapters.load(base, dir(family).resolve("adapters/seqcls"),
+                PeftAdapters.LoadedAdapter loaded = PeftAdapters.load(base, Fixtures.tiny(family).resolve("adapters/seqcls"),
                         false);
                 try (Adapter ad = loaded.adapter()) {
                     assertEquals(List.of(), loaded.unexpectedKeys());
@@ -181,7 +163,7 @@ class GptForwardTest {
     @ParameterizedTest
     @CsvSource({"gpt2,c_attn,lm_head", "gpt-neox,query_key_value,embed_out"})
     void defaultTargetsAndAllLinearFollowPeft(String family, String target, String head) {
-        try (BaseModel base = HfModels.load(dir(family).resolve("model"))) {
+        try (BaseModel base = HfModels.load(Fixtures.tiny(family).resolve("model"))) {
             LoraConfig none = LoraConfig.builder().r(2).loraAlpha(4).build();
             try (Adapter ad = Adapter.create(base, none, 1)) {
                 assertFalse(ad.layers().isEmpty());
@@ -199,7 +181,7 @@ class GptForwardTest {
 
     @Test
     void theGpt2TreeHasConv1dLayersStoredInOut() {
-        try (BaseModel base = HfModels.load(dir("gpt2").resolve("model"))) {
+        try (BaseModel base = HfModels.load(Fixtures.tiny("gpt2").resolve("model"))) {
             ModuleNode cAttn = base.tree().require("transformer.h.0.attn.c_attn");
             assertEquals(ModuleNode.Kind.CONV1D, cAttn.kind());
             assertEquals("Conv1D(nf=72, nx=24)", cAttn.describe());
@@ -256,7 +238,7 @@ class GptForwardTest {
     void gpt2CheckpointsWithoutThePrefixAndWithMaskBuffersLoadQuietly(@org.junit.jupiter.api.io.TempDir Path tmp)
             throws IOException {
         // the original gpt2 checkpoint is saved by GPT2Model: h.0.attn.c_attn.weight, wte.weight, and h.0.attn.bias
-        Path src = dir("gpt2").resolve("model");
+        Path src = Fixtures.tiny("gpt2").resolve("model");
         Map<String, dev.lora4j.lora.HostTensor> tensors = readAll(src.resolve("model.safetensors"));
         dev.lora4j.safetensors.SafetensorsWriter w = new dev.lora4j.safetensors.SafetensorsWriter();
         tensors.forEach((k, v) -> w.add(k.replaceFirst("^(base_model\\.model\\.)?transformer\\.", ""), v.shape(),
@@ -267,10 +249,10 @@ class GptForwardTest {
         Files.createDirectories(folder);
         Files.copy(src.resolve("config.json"), folder.resolve("config.json"));
         w.write(folder.resolve("model.safetensors"));
-        List<long[]> rows = Fixtures.rows(dir("gpt2").resolve("data.jsonl"));
+        List<long[]> rows = Fixtures.rows(Fixtures.tiny("gpt2").resolve("data.jsonl"));
         try (BaseModel base = HfModels.load(folder)) {
             assertEquals(List.of(), base.warnings());
-            assertRelative(expected("gpt2").get("base").asDouble(),
+            DecoderFixtures.assertClose(Fixtures.tinyExpected("gpt2").get("base").asDouble(),
                     CausalLmEval.evaluate(base, Adaptation.NONE, rows, 3).loss(), "gpt2 without prefix");
         }
     }

@@ -46,11 +46,6 @@ class GptPeftFixturesTest {
     private static final List<long[]> ROWS = List.of(new long[] {5, 17, 33, 2, 60, 11, 9},
             new long[] {40, 3, 3, 28, 51, 7, 19, 22, 1, 0, 44, 12}, new long[] {8, 30, 63, 63});
 
-    private static JsonNode expected(String family) throws IOException {
-        return JSON.readTree(Fixtures.root().resolve("tiny-" + family + "/expected.json").toFile())
-                .get("peft-adapters");
-    }
-
     private static BaseModel hashedBase(String json, long seed, String dtype, TaskType task, Path tmp)
             throws IOException {
         HfConfig config = HfConfig.of((ObjectNode) JSON.readTree(json));
@@ -76,10 +71,10 @@ class GptPeftFixturesTest {
 
     @Test
     void distilgpt2AdaptersEvaluateLikeTheReference(@TempDir Path tmp) throws IOException {
-        JsonNode e = expected("gpt2");
+        JsonNode e = Fixtures.tinyExpected("gpt2").get("peft-adapters");
         List<long[]> rows = ROWS.subList(0, 2);
         try (BaseModel base = hashedBase(DISTILGPT2, 1, "F32", null, tmp)) {
-            GptForwardTest.assertRelative(e.get("distilgpt2-base").asDouble(),
+            DecoderFixtures.assertClose(e.get("distilgpt2-base").asDouble(),
                     CausalLmEval.evaluate(base, Adaptation.NONE, rows, 2).loss(), "distilgpt2 hashed base");
             // sanaear's config says fan_in_fan_out false for c_attn (a Conv1D): PEFT warns and sets it to True
             PeftAdapters.LoadedAdapter sanaear = PeftAdapters.load(base, adapter(tmp,
@@ -92,7 +87,7 @@ class GptPeftFixturesTest {
                 assertTrue(warnings.contains(CONV1D_WARNING), warnings.toString());
                 assertTrue(ad.config().fanInFanOut(), "the layers run with fan_in_fan_out");
                 for (int batch : new int[] {1, 2}) {
-                    GptForwardTest.assertRelative(e.get("sanaear").asDouble(),
+                    DecoderFixtures.assertClose(e.get("sanaear").asDouble(),
                             CausalLmEval.evaluate(base, ad, rows, batch).loss(), "sanaear r8 c_attn, batch " + batch);
                 }
             }
@@ -102,7 +97,7 @@ class GptPeftFixturesTest {
                 assertEquals(List.of(), shahidmo.unexpectedKeys());
                 assertEquals(12, ad.layers().size());
                 assertTrue(!shahidmo.warnings().contains(CONV1D_WARNING) && !ad.warnings().contains(CONV1D_WARNING));
-                GptForwardTest.assertRelative(e.get("shahidmo").asDouble(),
+                DecoderFixtures.assertClose(e.get("shahidmo").asDouble(),
                         CausalLmEval.evaluate(base, ad, rows, 2).loss(), "shahidmo r16 c_attn + c_proj");
             }
         }
@@ -110,7 +105,7 @@ class GptPeftFixturesTest {
 
     @Test
     void gpt2ClassifierAdapterWithItsScoreHeadEvaluatesLikeTheReference(@TempDir Path tmp) throws IOException {
-        JsonNode e = expected("gpt2").get("deepbiolab-logits");
+        JsonNode e = Fixtures.tinyExpected("gpt2").get("peft-adapters").get("deepbiolab-logits");
         // the repository has no adapter_config.json: r 8 from the tensors, lora_alpha chosen (the reference uses 16)
         String config = "{\"peft_type\": \"LORA\", \"task_type\": \"SEQ_CLS\", \"r\": 8, \"lora_alpha\": 16,"
                 + " \"target_modules\": [\"c_attn\", \"c_proj\"], \"fan_in_fan_out\": true, \"modules_to_save\":"
@@ -136,12 +131,12 @@ class GptPeftFixturesTest {
 
     @Test
     void openCalmFusedQkvAdapterInHalfPrecisionEvaluatesLikeTheReference(@TempDir Path tmp) throws IOException {
-        JsonNode e = expected("gpt-neox");
+        JsonNode e = Fixtures.tinyExpected("gpt-neox").get("peft-adapters");
         List<long[]> rows = ROWS.subList(0, 2);
         String config = "{\"peft_type\": \"LORA\", \"task_type\": \"CAUSAL_LM\", \"r\": 1, \"lora_alpha\": 2,"
                 + " \"target_modules\": [\"query_key_value\"], \"bias\": \"none\", \"lora_dropout\": 0.0}";
         try (BaseModel base = hashedBase(OPEN_CALM, 3, "F16", null, tmp)) {
-            GptForwardTest.assertRelative(e.get("open-calm-base").asDouble(),
+            DecoderFixtures.assertClose(e.get("open-calm-base").asDouble(),
                     CausalLmEval.evaluate(base, Adaptation.NONE, rows, 2).loss(), "open-calm hashed base");
             PeftAdapters.LoadedAdapter loaded = PeftAdapters.load(base, adapter(tmp,
                     "bk7195-opencalm1b-qkv-r1.safetensors", config), false);
@@ -151,7 +146,7 @@ class GptPeftFixturesTest {
                 assertTrue(loaded.unexpectedKeys().stream().noneMatch(k -> k.contains(".layers.0.")
                         || k.contains(".layers.1.")));
                 for (int batch : new int[] {1, 2}) {
-                    GptForwardTest.assertRelative(e.get("bk7195").asDouble(),
+                    DecoderFixtures.assertClose(e.get("bk7195").asDouble(),
                             CausalLmEval.evaluate(base, ad, rows, batch).loss(), "bk7195 r1 query_key_value, batch "
                                     + batch);
                 }

@@ -1,5 +1,6 @@
 package dev.lora4j.model;
 
+import dev.lora4j.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -32,7 +33,7 @@ class Phi3ForwardTest {
 
     @BeforeAll
     static void load() {
-        base = HfModels.load(DecoderFixtures.dir("phi3").resolve("model"));
+        base = HfModels.load(Fixtures.tiny("phi3").resolve("model"));
     }
 
     @AfterAll
@@ -55,7 +56,7 @@ class Phi3ForwardTest {
             "dora,dora_batch4,4"})
     void lossesEqualTheReference(String adapter, String key, int batch) {
         if (adapter.equals("base")) {
-            DecoderFixtures.assertClose(DecoderFixtures.expected("phi3").get(key).asDouble(),
+            DecoderFixtures.assertClose(Fixtures.tinyExpected("phi3").get(key).asDouble(),
                     CausalLmEval.evaluate(base, Adaptation.NONE, DecoderFixtures.rows("phi3"), batch).loss(),
                     "phi3/" + key);
         } else {
@@ -66,8 +67,8 @@ class Phi3ForwardTest {
     @Test
     void longRopeFollowsTheBatchsPaddedLengthAsTransformersDoes() {
         // rows of 8 and 11 tokens padded to 25 use the long factors: the loss differs from one row at a time
-        double one = DecoderFixtures.expected("phi3").get("base").asDouble();
-        double four = DecoderFixtures.expected("phi3").get("base_batch4").asDouble();
+        double one = Fixtures.tinyExpected("phi3").get("base").asDouble();
+        double four = Fixtures.tinyExpected("phi3").get("base_batch4").asDouble();
         assertFalse(Math.abs(one - four) < 1e-4, one + " vs " + four);
     }
 
@@ -76,13 +77,13 @@ class Phi3ForwardTest {
         Path su = DecoderFixtures.withConfig("phi3", Files.createDirectories(tmp.resolve("su")),
                 c -> ((com.fasterxml.jackson.databind.node.ObjectNode) c.get("rope_scaling")).put("type", "su"));
         try (BaseModel m = HfModels.load(su)) {
-            DecoderFixtures.assertClose(DecoderFixtures.expected("phi3").get("base").asDouble(),
+            DecoderFixtures.assertClose(Fixtures.tinyExpected("phi3").get("base").asDouble(),
                     CausalLmEval.evaluate(m, Adaptation.NONE, DecoderFixtures.rows("phi3"), 1).loss(), "phi3/su");
         }
         Path plain = DecoderFixtures.withConfig("phi3", Files.createDirectories(tmp.resolve("plain")),
                 c -> c.remove("rope_scaling"));
         try (BaseModel m = HfModels.load(plain)) {
-            DecoderFixtures.assertClose(DecoderFixtures.expected("phi3").get("base_default_rope").asDouble(),
+            DecoderFixtures.assertClose(Fixtures.tinyExpected("phi3").get("base_default_rope").asDouble(),
                     CausalLmEval.evaluate(m, Adaptation.NONE, DecoderFixtures.rows("phi3"), 3).loss(),
                     "phi3/default rope");
         }
@@ -90,13 +91,13 @@ class Phi3ForwardTest {
 
     @Test
     void aMergedFolderOfTheFusedAdapterEvaluatesLikeTheAdapter(@TempDir Path tmp) {
-        try (dev.lora4j.lora.Adapter ad = dev.lora4j.lora.PeftAdapters.load(base, DecoderFixtures.dir("phi3")
+        try (dev.lora4j.lora.Adapter ad = dev.lora4j.lora.PeftAdapters.load(base, Fixtures.tiny("phi3")
                 .resolve("adapters/dora"), false).adapter()) {
             dev.lora4j.lora.MergedModels.write(ad, tmp.resolve("merged"));
         }
         try (BaseModel merged = HfModels.load(tmp.resolve("merged"))) {
             assertEquals("phi3", merged.config().modelType());
-            DecoderFixtures.assertClose(DecoderFixtures.expected("phi3").get("dora").asDouble(),
+            DecoderFixtures.assertClose(Fixtures.tinyExpected("phi3").get("dora").asDouble(),
                     CausalLmEval.evaluate(merged, Adaptation.NONE, DecoderFixtures.rows("phi3"), 1).loss(),
                     "phi3/dora merged folder");
         }

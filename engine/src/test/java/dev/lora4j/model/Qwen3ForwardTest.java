@@ -1,5 +1,6 @@
 package dev.lora4j.model;
 
+import dev.lora4j.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -29,7 +30,7 @@ class Qwen3ForwardTest {
 
     @BeforeAll
     static void load() {
-        base = HfModels.load(DecoderFixtures.dir("qwen3").resolve("model"));
+        base = HfModels.load(Fixtures.tiny("qwen3").resolve("model"));
     }
 
     @AfterAll
@@ -50,7 +51,7 @@ class Qwen3ForwardTest {
     @CsvSource({"base,1", "base,4", "lora,1", "lora,4", "rslora,3", "dora,1", "dora,4"})
     void lossesEqualTheReference(String adapter, int batch) {
         if (adapter.equals("base")) {
-            DecoderFixtures.assertClose(DecoderFixtures.expected("qwen3").get("base").asDouble(),
+            DecoderFixtures.assertClose(Fixtures.tinyExpected("qwen3").get("base").asDouble(),
                     CausalLmEval.evaluate(base, Adaptation.NONE, DecoderFixtures.rows("qwen3"), batch).loss(),
                     "qwen3/base batch " + batch);
         } else {
@@ -64,8 +65,8 @@ class Qwen3ForwardTest {
             c.remove("layer_types");
             c.put("max_window_layers", 2);
         });
-        double expected = DecoderFixtures.expected("qwen3").get("base_max_window_layers_2").asDouble();
-        assertFalse(Math.abs(expected - DecoderFixtures.expected("qwen3").get("base").asDouble()) < 1e-4,
+        double expected = Fixtures.tinyExpected("qwen3").get("base_max_window_layers_2").asDouble();
+        assertFalse(Math.abs(expected - Fixtures.tinyExpected("qwen3").get("base").asDouble()) < 1e-4,
                 "the layers that slide change the loss");
         try (BaseModel other = HfModels.load(dir)) {
             DecoderFixtures.assertClose(expected, CausalLmEval.evaluate(other, Adaptation.NONE,

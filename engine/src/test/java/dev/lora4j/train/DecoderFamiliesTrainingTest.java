@@ -32,7 +32,7 @@ class DecoderFamiliesTrainingTest {
     @ParameterizedTest
     @ValueSource(strings = {"qwen3", "phi3"})
     void aTrainedAdapterRoundTripsThroughPeftsFormat(String family, @TempDir Path tmp) throws IOException {
-        Path dir = Fixtures.root().resolve("tiny-" + family);
+        Path dir = Fixtures.tiny(family);
         List<long[]> rows = Fixtures.rows(dir.resolve("data.jsonl"));
         LoraConfig.Builder b = LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0.05);
         LoraConfig lora = family.equals("qwen3") ? b.build()

@@ -38,14 +38,10 @@ class GemmaTrainingTest {
     /** Queries per block: the fixture's rows of up to 20 tokens make five blocks, more than Gemma 2's window of 6. */
     static final int BLOCK = 4;
 
-    static Path fixture(String family) {
-        return Fixtures.root().resolve("tiny-" + family);
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {"gemma", "gemma2"})
     void blocksAndCheckpointingAreTheSameFunctionAndGradients(String family) {
-        Path dir = fixture(family);
+        Path dir = Fixtures.tiny(family);
         List<long[]> rows = Fixtures.rows(dir.resolve("data.jsonl"));
         try (BaseModel base = HfModels.load(dir.resolve("model"));
                 Adapter adapter = PeftAdapters.load(base, dir.resolve("adapters/dora"), true).adapter()) {
@@ -84,7 +80,7 @@ class GemmaTrainingTest {
     void packedRowsHaveTheLossOfTheRowsAlone(String family) {
         // position ids restart per packed row, rows attend only to themselves, and Gemma 2's window counts positions
         // within the packed sequence, which are the row's own
-        Path dir = fixture(family);
+        Path dir = Fixtures.tiny(family);
         List<long[]> ids = Fixtures.rows(dir.resolve("data.jsonl"));
         List<Example> rows = IntStream.range(0, ids.size()).mapToObj(i -> Example.causal(i + 1, ids.get(i))).toList();
         List<Example> packed = Packing.bestFitDecreasing(rows, 32);
@@ -117,7 +113,7 @@ class GemmaTrainingTest {
     @ParameterizedTest
     @ValueSource(strings = {"gemma", "gemma2"})
     void anAdapterTrainedOnPeftsDefaultTargetsRoundTrips(String family, @TempDir Path tmp) throws IOException {
-        Path dir = fixture(family);
+        Path dir = Fixtures.tiny(family);
         List<long[]> rows = Fixtures.rows(dir.resolve("data.jsonl"));
         // no target_modules: PEFT's default for gemma and gemma2 (q_proj, v_proj)
         LoraConfig lora = LoraConfig.builder().r(4).loraAlpha(8).loraDropout(0.05).build();

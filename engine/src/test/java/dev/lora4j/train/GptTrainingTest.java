@@ -32,19 +32,15 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class GptTrainingTest {
 
-    private static Path dir(String family) {
-        return Fixtures.root().resolve("tiny-" + family);
-    }
-
     @ParameterizedTest(name = "{0} dora={1}")
     @CsvSource({"gpt2,false", "gpt2,true", "gpt-neox,false", "gpt-neox,true"})
     void trainedAdapterRoundTripsThroughPeftFiles(String family, boolean dora, @TempDir Path tmp) {
-        List<long[]> rows = Fixtures.rows(dir(family).resolve("data.jsonl"));
+        List<long[]> rows = Fixtures.rows(Fixtures.tiny(family).resolve("data.jsonl"));
         LoraConfig config = LoraConfig.builder().targetModulesRegex("all-linear").r(4).loraAlpha(8).loraDropout(0.1)
                 .useDora(dora).build();
         TrialRun.Settings settings = new TrialRun.Settings(1e-2, 0.0, 0.9, 0.999, 1e-8, "constant", 0, 0, 1, 12, 1,
                 1.0, 0, 0, 0, 7, "eval_loss", false);
-        try (BaseModel base = HfModels.load(dir(family).resolve("model"));
+        try (BaseModel base = HfModels.load(Fixtures.tiny(family).resolve("model"));
                 Adapter ad = Adapter.create(base, config, 3);
                 TrialRun run = new TrialRun(base, ad, new Objective.CausalLm(), settings, new RowBatches(rows, 3, 7),
                         RowBatches.inOrder(rows, 4), TrainListener.NONE)) {
@@ -71,9 +67,9 @@ class GptTrainingTest {
     @ParameterizedTest
     @ValueSource(strings = {"gpt2", "gpt-neox"})
     void blocksAndCheckpointingGiveTheSameLogitsAndGradients(String family) {
-        List<long[]> rows = Fixtures.rows(dir(family).resolve("data.jsonl"));
-        try (BaseModel base = HfModels.load(dir(family).resolve("model"));
-                Adapter adapter = PeftAdapters.load(base, dir(family).resolve("adapters/rslora"), true).adapter()) {
+        List<long[]> rows = Fixtures.rows(Fixtures.tiny(family).resolve("data.jsonl"));
+        try (BaseModel base = HfModels.load(Fixtures.tiny(family).resolve("model"));
+                Adapter adapter = PeftAdapters.load(base, Fixtures.tiny(family).resolve("adapters/rslora"), true).adapter()) {
             Batch batch = RowBatches.pad(IntStream.range(0, rows.size()).toArray(), rows);
             try (GradMode g = GradMode.off(); Ops ops = Ops.scope(adapter.manager())) {
                 float[] whole = base.architecture().forward(Forward.eval(ops, base, adapter), batch.modelInput(ops))
