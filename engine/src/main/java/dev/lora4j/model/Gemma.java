@@ -224,8 +224,9 @@ public final class Gemma extends Decoder {
         DataType type = embedded.getDataType();
         // GemmaModel.forward: normalizer = torch.tensor(hidden_size**0.5, dtype=hidden_states.dtype)
         NDArray x = ops.scale(embedded, Math.sqrt(hidden));
-        NDArray cos = rotary.cos(f, in, type);
-        NDArray sin = rotary.sin(f, in, type);
+        Rotary.Tables tables = rotary.tables(f, in, type);
+        NDArray cos = tables.cos();
+        NDArray sin = tables.sin();
         NDArray pad = in.attentionMask() == null ? null : Llama.padMask(ops, in.attentionMask(), b, t);
         NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
         AttentionMask mask = Llama.decoderMask(f, t, 0, pad, segments);

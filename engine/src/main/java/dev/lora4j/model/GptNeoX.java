@@ -159,8 +159,9 @@ public final class GptNeoX extends Decoder {
         checkPacking(in);
         NDArray x = f.dropout(f.embedding("gpt_neox.embed_in", in.inputIds()), hiddenDropout);
         DataType type = x.getDataType();
-        NDArray cos = rotary == null ? null : rotary.cos(f, in, type);
-        NDArray sin = rotary == null ? null : rotary.sin(f, in, type);
+        Rotary.Tables tables = rotary == null ? null : rotary.tables(f, in, type);
+        NDArray cos = tables == null ? null : tables.cos();
+        NDArray sin = tables == null ? null : tables.sin();
         AttentionMask mask = Llama.decoderMask(f, in, 0);
         for (int i = 0; i < layers; i++) {
             String l = layer(i);

@@ -422,8 +422,9 @@ public final class Llama extends Decoder {
         checkPacking(in);
         NDArray x = f.embedding("model.embed_tokens", in.inputIds());
         DataType type = x.getDataType();
-        NDArray cos = rotary.cos(f, in, type);
-        NDArray sin = rotary.sin(f, in, type);
+        Rotary.Tables tables = rotary.tables(f, in, type);
+        NDArray cos = tables.cos();
+        NDArray sin = tables.sin();
         NDArray pad = in.attentionMask() == null ? null : padMask(ops, in.attentionMask(), b, t);
         NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
         boolean windowed = slidingWindow > 0 && t > slidingWindow;

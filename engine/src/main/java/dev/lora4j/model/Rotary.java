@@ -39,11 +39,6 @@ final class Rotary {
         this.headDim = headDim;
     }
 
-    /** Plain RoPE over the whole head with {@code inverse} ({@link Llama#inverseFrequencies}). */
-    Rotary(float[] inverse, int headDim) {
-        this(inverse, headDim, headDim);
-    }
-
     /** Plain RoPE over the first {@code dim} features of each head (GPT-NeoX's {@code rotary_ndims}). */
     Rotary(float[] inverse, int dim, int headDim) {
         this(inverse, null, Integer.MAX_VALUE, 1f, dim, headDim);
@@ -110,25 +105,20 @@ final class Rotary {
         return inv;
     }
 
-    /**
-     * The cos table for a pass over {@code in} in {@code type}: {@code (T, dim)}, or {@code (B, 1, T, dim)} at a
-     * packed input's positions.
-     */
-    NDArray cos(Forward f, ModelInput in, DataType type) {
-        return forInput(f, in, type, true);
-    }
+    /** A pass's cos and sin tables: {@code (T, dim)}, or {@code (B, 1, T, dim)} at a packed input's positions. */
+    record Tables(NDArray cos, NDArray sin) {}
 
-    /** The sin table for a pass over {@code in}, as {@link #cos}. */
-    NDArray sin(Forward f, ModelInput in, DataType type) {
-        return forInput(f, in, type, false);
-    }
-
-    private NDArray forInput(Forward f, ModelInput in, DataType type, boolean cos) {
+    /** The cos and sin tables for a pass over {@code in} in {@code type}. */
+    Tables tables(Forward f, ModelInput in, DataType type) {
         boolean useLong = longInverse != null && longFor(in);
-        if (in.positionIds() == null) {
-            return table(f, in.length(), type, cos, useLong);
-        }
+        return new Tables(forInput(f, in, type, true, useLong), forInput(f, in, type, false, useLong));
+    }
+
+    private NDArray forInput(Forward f, ModelInput in, DataType type, boolean cos, boolean useLong) {
         NDArray table = table(f, in.length(), type, cos, useLong);
+        if (in.positionIds() == null) {
+            return table;
+        }
         Ops ops = f.ops();
         // each packed row's positions start again at 0, as transformers' position_ids
         return ops.unsqueeze(ops.embedding(in.positionIds(), table), 1);
@@ -136,9 +126,13 @@ final class Rotary {
 
     /**
      * LongRoPE's frequencies depend on the pass's largest position ({@code dynamic_rope_update}): in a padded batch the
-     * padded length decides, as in transformers.
+     * padded length decides, as in transformers. Packed positions never exceed the length, so only a pass longer than
+     * {@code original_max_position_embeddings} reads them back.
      */
     private boolean longFor(ModelInput in) {
+        if (in.length() <= originalLength) {
+            return false;
+        }
         long last = in.positionIds() == null ? in.length() - 1
                 : Arrays.stream(in.positionIds().toLongArray()).max().orElse(0);
         return last + 1 > originalLength;

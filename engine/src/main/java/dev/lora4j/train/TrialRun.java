@@ -238,7 +238,7 @@ public final class TrialRun implements AutoCloseable {
                     loss += v;
                 }
                 tokens += mb.tokens();
-                padded += (long) mb.rows() * mb.length();
+                padded += mb.paddedTokens();
                 rows += mb.rows();
             }
         }
