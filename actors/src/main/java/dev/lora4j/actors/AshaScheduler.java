@@ -1,5 +1,6 @@
 package dev.lora4j.actors;
 
+import dev.lora4j.sweep.Asha;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -16,27 +17,30 @@ import java.util.Set;
  * others. Thread-safe: trainers of all lanes consult one scheduler.
  */
 public final class AshaScheduler implements StopRule {
-    private final List<Long> rungs = new ArrayList<>();
+    private final List<Long> rungs;
     private final int eta;
     private final String metric;
     private final boolean maximize;
     private final Map<Long, List<Double>> recorded = new HashMap<>();
     private final Map<String, Set<Long>> passed = new HashMap<>();
 
-    public AshaScheduler(long gracePeriod, int reductionFactor, long maxT, String metric, boolean maximize) {
-        if (gracePeriod < 1 || reductionFactor < 2) {
-            throw new IllegalArgumentException("ASHA needs grace_period >= 1 and reduction_factor >= 2");
+    /**
+     * @param asha      the sweep's early termination
+     * @param evalSteps optimizer steps between evaluations: the rungs are {@link Asha#rungSteps} of it
+     */
+    public AshaScheduler(Asha asha, long evalSteps, String metric, boolean maximize) {
+        if (asha.gracePeriod() < 1 || asha.reductionFactor() < 2 || evalSteps < 1) {
+            throw new IllegalArgumentException("ASHA needs grace_period >= 1, reduction_factor >= 2 and"
+                    + " eval_steps >= 1");
         }
-        for (long r = gracePeriod; r < maxT; r *= reductionFactor) {
-            rungs.add(r);
-        }
-        this.eta = reductionFactor;
+        this.rungs = asha.rungSteps(evalSteps);
+        this.eta = asha.reductionFactor();
         this.metric = metric;
         this.maximize = maximize;
     }
 
     public List<Long> rungs() {
-        return List.copyOf(rungs);
+        return rungs;
     }
 
     /** The steps at which a trial must be evaluated for the scheduler to see it at a rung. */

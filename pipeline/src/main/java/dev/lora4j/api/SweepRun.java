@@ -80,10 +80,7 @@ record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, Even
                 return (StopRule) new HyperbandStopping(h.bands(), h.eta(), h.strict(), spec.metric().name(),
                         maximize);
             }
-            Asha a = (Asha) t;
-            long every = spec.base().training().evalSteps().orElse(1);
-            long maxT = a.maxT().isPresent() ? a.maxT().getAsInt() * every : Long.MAX_VALUE / 4;
-            return (StopRule) new AshaScheduler(a.gracePeriod() * every, a.reductionFactor(), maxT,
+            return (StopRule) new AshaScheduler((Asha) t, spec.base().training().evalSteps().orElse(1),
                     spec.metric().name(), maximize);
         }).orElse(null);
     }
