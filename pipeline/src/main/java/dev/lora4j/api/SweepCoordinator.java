@@ -130,8 +130,12 @@ final class SweepCoordinator extends AbstractBehavior<SweepCoordinator.Command> 
     private void runStream() {
         closing = true; // nothing but this stream serves the sweep
         Stages stages = new Stages(run, getContext().getSelf());
+        // a proposal fits TPE and appends to search.jsonl: on the blocking dispatcher, not the stream's
+        java.util.concurrent.Executor blocking = getContext().getSystem().dispatchers()
+                .lookup(DispatcherSelector.blocking());
         Source<TrialSpec, NotUsed> trials = search == null ? Source.fromIterator(() -> spec.trials().iterator())
-                : Source.unfoldAsync(0L, n -> search.next().thenApply(t -> t.map(x -> Pair.create(n + 1, x))));
+                : Source.unfoldAsync(0L, n -> CompletableFuture.supplyAsync(search::next, blocking)
+                        .thenCompose(f -> f).thenApply(t -> t.map(x -> Pair.create(n + 1, x))));
         killSwitch = trials
                 .viaMat(KillSwitches.single(), Keep.right())
                 .via(stages.all(run.slots()))
