@@ -2,6 +2,7 @@ package dev.lora4j.cli;
 
 import dev.lora4j.api.Dashboard;
 import dev.lora4j.api.Lora4j;
+import dev.lora4j.dashboard.DashboardToken;
 import dev.lora4j.report.SweepFolder;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -49,7 +50,7 @@ public final class ServeCommand implements Callable<Integer> {
         try (Lora4j lora4j = Lora4j.create()) {
             Dashboard d = DashboardAddress.await("--port", at, lora4j.serve(dir, at.host(), at.port()));
             out.println("lora4j: dashboard of " + dir + " (read-only) at " + d.url());
-            out.println("lora4j: the token is also in " + dir.resolve(".dashboard-token") + "; Ctrl-C stops serving");
+            out.println("lora4j: the token is also in " + dir.resolve(DashboardToken.FILE) + "; Ctrl-C stops serving");
             out.flush();
             CountDownLatch stop = new CountDownLatch(1);
             Interrupts.onCtrlC(stop::countDown);

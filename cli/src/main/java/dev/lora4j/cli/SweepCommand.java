@@ -12,6 +12,7 @@ import dev.lora4j.api.SweepOptions;
 import dev.lora4j.api.SweepReport;
 import dev.lora4j.api.trial.TrialResult;
 import dev.lora4j.config.Loaded;
+import dev.lora4j.dashboard.DashboardToken;
 import dev.lora4j.files.AtomicFiles;
 import dev.lora4j.report.HtmlReport;
 import dev.lora4j.sweep.SweepSpec;
@@ -135,7 +136,7 @@ public final class SweepCommand implements Callable<Integer> {
                     throw e;
                 }
                 // printed once, as Jupyter does: the URL carries the token the page trades for a cookie
-                view.log("dashboard: " + dashboard.url() + " (token also in " + dir.resolve(".dashboard-token") + ")");
+                view.log("dashboard: " + dashboard.url() + " (token also in " + dir.resolve(DashboardToken.FILE) + ")");
             }
             AtomicInteger presses = new AtomicInteger();
             Interrupts.onCtrlC(() -> {

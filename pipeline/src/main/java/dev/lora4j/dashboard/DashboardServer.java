@@ -13,7 +13,6 @@ import dev.lora4j.sweep.Asha;
 import dev.lora4j.sweep.Hyperband;
 import dev.lora4j.sweep.SweepSpec;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,7 +59,9 @@ public final class DashboardServer {
     static final String COOKIE = "lora4j_dashboard";
 
     private static final Pattern TRIAL_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
-    private static final List<String> ASSETS = List.of("report.css", "report.js", "dashboard.css", "dashboard.js");
+    /** The page's stylesheets and scripts, read from the classpath once. */
+    private static final Map<String, HttpResponse> ASSETS = assets("report.css", "report.js", "dashboard.css",
+            "dashboard.js");
     // no inline script or style, nothing from elsewhere; the page's script re-applies the markup's style attributes
     // through the CSSOM, which style-src does not govern
     private static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
@@ -121,6 +122,8 @@ public final class DashboardServer {
     private final DashboardToken token;
     private final TrialStates states;
     private final Executor blocking;
+    /** sweep.yaml as a tree (null when unreadable), read once: a sweep never rewrites it. */
+    private final JsonNode spec;
     /** The sweep's name (sweep.yaml's, else the folder's), the same in every answer. */
     private final String name;
     /** The sweep's early termination and the steps it decides at (ASHA's rungs, Hyperband's bands), or null. */
@@ -132,7 +135,9 @@ public final class DashboardServer {
         this.token = token;
         this.states = new TrialStates(sweep.folder());
         this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
-        this.name = sweepName(sweep.folder());
+        this.spec = readSpec(sweep.folder());
+        String folderName = sweep.folder().getFileName().toString();
+        this.name = spec == null ? folderName : spec.path("name").asText(folderName);
         this.earlyTerminate = sweep.spec().map(DashboardServer::earlyTerminate).orElse(null);
     }
 
@@ -230,6 +235,17 @@ public final class DashboardServer {
         return out;
     }
 
+    private static Map<String, HttpResponse> assets(String... names) {
+        Map<String, HttpResponse> out = new java.util.HashMap<>();
+        for (String name : names) {
+            ContentType type = ContentTypes.create(name.endsWith(".css") ? MediaTypes.TEXT_CSS
+                    : MediaTypes.APPLICATION_JAVASCRIPT, org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8);
+            out.put(name, HttpResponse.create().withEntity(type, HtmlReport.asset(name)
+                    .getBytes(StandardCharsets.UTF_8)));
+        }
+        return Map.copyOf(out);
+    }
+
     private CompletionStage<HttpResponse> get(List<String> path) {
         if (path.isEmpty()) {
             return CompletableFuture.supplyAsync(this::page, blocking).exceptionally(e -> {
@@ -239,19 +255,15 @@ public final class DashboardServer {
                         .addHeader(RawHeader.create("Retry-After", "1"));
             });
         }
-        if (path.size() == 2 && path.get(0).equals("static") && ASSETS.contains(path.get(1))) {
-            String name = path.get(1);
-            ContentType type = name.endsWith(".css") ? ContentTypes.create(MediaTypes.TEXT_CSS,
-                    org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8) : ContentTypes.create(
-                    MediaTypes.APPLICATION_JAVASCRIPT, org.apache.pekko.http.javadsl.model.HttpCharsets.UTF_8);
-            return done(HttpResponse.create().withEntity(type, HtmlReport.asset(name)
-                    .getBytes(StandardCharsets.UTF_8)));
+        if (path.size() == 2 && path.get(0).equals("static") && ASSETS.containsKey(path.get(1))) {
+            return done(ASSETS.get(path.get(1)));
         }
         if (!path.get(0).equals("api")) {
             return done(notFound());
         }
         List<String> api = path.subList(1, path.size());
-        return fresh().thenCompose(x -> api(api));
+        // trials' params.json and a folder's files are read for the answer: off the route's thread
+        return fresh().thenComposeAsync(x -> api(api), blocking);
     }
 
     /** A folder served from its files is read again for each API request; a live sweep's states are current. */
@@ -262,7 +274,7 @@ public final class DashboardServer {
 
     private CompletionStage<HttpResponse> api(List<String> api) {
         if (api.equals(List.of("sweep"))) {
-            return CompletableFuture.supplyAsync(() -> json(sweepJson(true)), blocking);
+            return done(json(sweepJson(true)));
         }
         if (api.equals(List.of("trials"))) {
             ArrayNode all = EventJson.JSON.createArrayNode();
@@ -334,13 +346,11 @@ public final class DashboardServer {
         return o;
     }
 
-    private static String sweepName(Path folder) {
+    private static JsonNode readSpec(Path folder) {
         try {
-            JsonNode spec = new YAMLMapper().readTree(folder.resolve(SweepFolder.SPEC).toFile());
-            return spec == null ? folder.getFileName().toString()
-                    : spec.path("name").asText(folder.getFileName().toString());
+            return new YAMLMapper().readTree(folder.resolve(SweepFolder.SPEC).toFile());
         } catch (IOException e) {
-            return folder.getFileName().toString();
+            return null;
         }
     }
 
@@ -361,14 +371,11 @@ public final class DashboardServer {
         if (earlyTerminate != null) {
             o.set("early_terminate", earlyTerminate);
         }
-        if (withSpec) {
-            try {
-                JsonNode spec = new YAMLMapper().readTree(sweep.folder().resolve(SweepFolder.SPEC).toFile());
-                o.set("metric", spec.path("metric"));
-                o.set("spec", spec);
-            } catch (IOException e) {
-                o.putNull("spec");
-            }
+        if (withSpec && spec != null) {
+            o.set("metric", spec.path("metric"));
+            o.set("spec", spec);
+        } else if (withSpec) {
+            o.putNull("spec");
         }
         return o;
     }
@@ -407,16 +414,8 @@ public final class DashboardServer {
         if (done.isPresent()) {
             return done.get();
         }
-        SweepReport folder;
-        try {
-            folder = new SweepFolder(sweep.folder()).readReport();
-        } catch (UncheckedIOException e) {
-            // nothing written yet (or a file being replaced): the page shows what the events say next time
-            folder = null;
-        }
-        if (folder == null) {
-            throw new IllegalStateException("the run folder " + sweep.folder() + " has no readable sweep yet");
-        }
+        // nothing readable yet (or a file being replaced) fails the page, which asks again
+        SweepReport folder = new SweepFolder(sweep.folder()).readReport();
         List<TrialResult> merged = new ArrayList<>();
         for (TrialResult t : folder.leaderboard()) {
             TrialStates.State s = states.get(t.trialId());

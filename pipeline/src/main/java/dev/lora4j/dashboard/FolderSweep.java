@@ -13,13 +13,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.NotUsed;
+import org.apache.pekko.stream.ActorAttributes;
 import org.apache.pekko.stream.javadsl.Source;
 
 /**
@@ -42,21 +42,25 @@ public final class FolderSweep implements LiveSweep {
 
     @Override
     public Source<TrialEvent, NotUsed> events() {
-        return Source.lazySource(() -> Source.from(endedTrials())).mapMaterializedValue(f -> NotUsed.getInstance());
+        // the folder's files are read when the stream starts: on the blocking dispatcher, not the stream's
+        return Source.lazySource(() -> Source.from(endedTrials())).mapMaterializedValue(f -> NotUsed.getInstance())
+                .addAttributes(ActorAttributes.dispatcher("pekko.actor.default-blocking-io-dispatcher"));
     }
 
     /** The folder as its report reads it; a trial it does not list yet is in progress while a sweep holds it. */
     private List<TrialEvent> endedTrials() {
         List<TrialEvent> out = new ArrayList<>();
+        SweepFolder files = new SweepFolder(folder);
         SweepReport report;
+        Set<String> listed;
         try {
-            report = new SweepFolder(folder).readReport();
+            report = files.readReport();
+            listed = files.listedTrials();
         } catch (RuntimeException e) {
             // a file being replaced: the next request reads it
             return out;
         }
         boolean running = running(folder);
-        Set<String> listed = listed();
         for (TrialResult t : report.leaderboard()) {
             if (running && !listed.contains(t.trialId())) {
                 out.add(new TrialEvent.Started(t.trialId(), t.name(), "", "", 0, t.steps(), t.attempts()));
@@ -65,27 +69,6 @@ public final class FolderSweep implements LiveSweep {
             }
         }
         return out;
-    }
-
-    /** The trials leaderboard.csv lists (those that ended, as the sweep last wrote it). */
-    private Set<String> listed() {
-        Set<String> ids = new HashSet<>();
-        try {
-            List<String> lines = Files.readAllLines(folder.resolve(SweepFolder.LEADERBOARD));
-            if (!lines.isEmpty()) {
-                List<String> header = List.of(lines.get(0).split(",", -1));
-                int col = header.indexOf("trial_id");
-                for (String line : lines.subList(1, lines.size())) {
-                    String[] cells = line.split(",", -1);
-                    if (col >= 0 && cells.length > col) {
-                        ids.add(cells[col]);
-                    }
-                }
-            }
-        } catch (IOException e) {
-            // none yet
-        }
-        return ids;
     }
 
     /** Serving a folder never ends on its own; the command ends it. */

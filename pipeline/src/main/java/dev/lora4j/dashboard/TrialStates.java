@@ -19,7 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class TrialStates {
     /** One trial's state; {@code result} once it ended. */
     record State(String trialId, String name, long index, String state, String lane, String node, long step,
-            long totalSteps, double loss, Map<String, Double> metrics, int attempts, TrialResult result) {}
+            long totalSteps, Map<String, Double> metrics, int attempts, TrialResult result) {}
 
     private final Map<String, State> trials = new ConcurrentHashMap<>();
     private final Path runFolder;
@@ -29,35 +29,36 @@ final class TrialStates {
     }
 
     void add(TrialEvent event) {
-        State s = trials.get(event.trialId());
-        if (s == null) {
-            s = new State(event.trialId(), event.trialId(), trials.size(), "queued", null, null, 0, 0, Double.NaN,
-                    Map.of(), 0, null);
-        }
+        // a served folder adds from each request's reading as well as from the dashboard's own subscription
+        trials.compute(event.trialId(), (id, old) -> next(old != null ? old
+                : new State(id, id, trials.size(), "queued", null, null, 0, 0, Map.of(), 0, null), event));
+    }
+
+    private static State next(State s, TrialEvent event) {
         State next = s;
         if (event instanceof TrialEvent.Queued q) {
             next = new State(s.trialId(), q.name(), q.index(), "queued", null, null, s.step(), s.totalSteps(),
-                    s.loss(), s.metrics(), s.attempts(), null);
+                    s.metrics(), s.attempts(), null);
         } else if (event instanceof TrialEvent.Started st) {
             next = new State(s.trialId(), st.name(), s.index(), "running", st.lane(), st.node(),
-                    Math.max(s.step(), st.resumedAtStep()), st.totalSteps(), s.loss(), s.metrics(), st.attempt(),
+                    Math.max(s.step(), st.resumedAtStep()), st.totalSteps(), s.metrics(), st.attempt(),
                     null);
         } else if (event instanceof TrialEvent.Progress p && s.result() == null) {
             next = new State(s.trialId(), p.name(), s.index(), s.state(), s.lane(), s.node(), p.report().step(),
-                    p.report().totalSteps(), p.report().loss(), s.metrics(), s.attempts(), null);
+                    p.report().totalSteps(), s.metrics(), s.attempts(), null);
         } else if (event instanceof TrialEvent.Evaluated e && s.result() == null) {
             next = new State(s.trialId(), e.name(), s.index(), s.state(), s.lane(), s.node(),
-                    Math.max(s.step(), e.step()), s.totalSteps(), s.loss(), Map.copyOf(e.metrics()), s.attempts(),
+                    Math.max(s.step(), e.step()), s.totalSteps(), Map.copyOf(e.metrics()), s.attempts(),
                     null);
         } else if (event instanceof TrialEvent.Retried r) {
             next = new State(s.trialId(), r.name(), s.index(), "retrying", null, null, s.step(), s.totalSteps(),
-                    s.loss(), s.metrics(), r.attempt(), null);
+                    s.metrics(), r.attempt(), null);
         } else if (event instanceof TrialEvent.Ended e) {
             TrialResult r = e.result();
             next = new State(s.trialId(), r.name(), r.index(), r.status().json(), null, null, r.steps(),
-                    s.totalSteps(), s.loss(), r.metrics(), r.attempts(), r);
+                    s.totalSteps(), r.metrics(), r.attempts(), r);
         }
-        trials.put(event.trialId(), next);
+        return next;
     }
 
     /** Every trial, in sweep order. */

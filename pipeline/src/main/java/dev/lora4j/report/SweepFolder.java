@@ -125,6 +125,19 @@ public final class SweepFolder {
         writeAtomically(LEADERBOARD, text.toString());
     }
 
+    /** The ids of the trials leaderboard.csv lists (those that ended, as the sweep last wrote it). */
+    public Set<String> listedTrials() {
+        Set<String> ids = new LinkedHashSet<>();
+        List<List<String>> rows = parseCsv(read(dir.resolve(LEADERBOARD)));
+        int col = rows.isEmpty() ? -1 : rows.get(0).indexOf("trial_id");
+        for (List<String> row : col < 0 ? List.<List<String>>of() : rows.subList(1, rows.size())) {
+            if (row.size() > col) {
+                ids.add(row.get(col));
+            }
+        }
+        return ids;
+    }
+
     /**
      * The sweep's outcome read back from its files alone (for a report rebuilt later): the trials of
      * {@code leaderboard.csv} with parameters from each {@code params.json} and metrics from each {@code result.json}
