@@ -108,14 +108,7 @@ public final class Adapter implements Adaptation, AutoCloseable {
             long out = embedding ? m.weightShape()[1] : m.outFeatures();
             total += r * in + out * r + (c.loraBias() ? out : 0) + (c.useDora() ? out : 0);
         }
-        Set<String> wrapped = new HashSet<>();
-        for (String name : new LinkedHashSet<>(c.modulesToSave().orElse(List.of()))) {
-            for (ModuleNode n : tree.nodes()) {
-                if (n.path().endsWith(name)) {
-                    wrapped.add(n.path());
-                }
-            }
-        }
+        Set<String> wrapped = new HashSet<>(modulesToSave(tree, c));
         Bias bias = c.biasMode().orElse(Bias.NONE);
         for (Map.Entry<String, long[]> p : parameters.entrySet()) {
             String name = p.getKey();
@@ -124,8 +117,7 @@ public final class Adapter implements Adaptation, AutoCloseable {
             long n = Arrays.stream(p.getValue()).reduce(1, Math::multiplyExact);
             if (wrapped.contains(module)) {
                 total += n;
-            } else if (name.endsWith("bias") && (bias == Bias.ALL || bias == Bias.LORA_ONLY
-                    && targeted.contains(module))) {
+            } else if (trainableBias(name, bias, targeted::contains)) {
                 total += n;
             }
         }
@@ -446,14 +438,7 @@ public final class Adapter implements Adaptation, AutoCloseable {
     private static List<String> wrapModulesToSave(BaseModel base, LoraConfig c, Ops keep,
             Map<String, NDArray> overrides, List<Parameter> params, boolean trainable, List<String> modulesToTie,
             Map<String, String> savedAliases) {
-        List<String> wrapped = new ArrayList<>();
-        for (String name : new LinkedHashSet<>(c.modulesToSave().orElse(List.of()))) {
-            for (ModuleNode n : base.tree().nodes()) {
-                if (n.path().endsWith(name) && !wrapped.contains(n.path())) {
-                    wrapped.add(n.path());
-                }
-            }
-        }
+        List<String> wrapped = new ArrayList<>(modulesToSave(base.tree(), c));
         List<String> names = new ArrayList<>(base.weights().keySet());
         names.addAll(base.architecture().aliases().keySet());
         for (String path : wrapped) {
@@ -487,6 +472,28 @@ public final class Adapter implements Adaptation, AutoCloseable {
         return wrapped;
     }
 
+    /** The modules PEFT's {@code modules_to_save} wraps: every key ending with a listed name, in listing order. */
+    private static Set<String> modulesToSave(ModuleTree tree, LoraConfig c) {
+        Set<String> wrapped = new LinkedHashSet<>();
+        for (String name : new LinkedHashSet<>(c.modulesToSave().orElse(List.of()))) {
+            for (ModuleNode n : tree.nodes()) {
+                if (n.path().endsWith(name)) {
+                    wrapped.add(n.path());
+                }
+            }
+        }
+        return wrapped;
+    }
+
+    /** Whether the base parameter {@code name} is a bias that {@code bias} trains ({@code loraModule}: wrapped). */
+    private static boolean trainableBias(String name, Bias bias, java.util.function.Predicate<String> loraModule) {
+        if (bias == Bias.NONE || !(name.equals("bias") || name.endsWith(".bias"))) {
+            return false;
+        }
+        String module = name.endsWith(".bias") ? name.substring(0, name.length() - 5) : "";
+        return bias == Bias.ALL || loraModule.test(module);
+    }
+
     /** {@code bias="all"}: every base bias; {@code "lora_only"}: the biases of LoRA-wrapped layers (spec 5.7). */
     private static void addTrainableBiases(BaseModel base, Bias bias, Map<String, LoraLayer> layers, Ops keep,
             Map<String, NDArray> overrides, List<Parameter> params, boolean trainable) {
@@ -495,14 +502,11 @@ public final class Adapter implements Adaptation, AutoCloseable {
         }
         for (Map.Entry<String, NDArray> w : base.weights().entrySet()) {
             String name = w.getKey();
-            if (!(name.equals("bias") || name.endsWith(".bias")) || overrides.containsKey(name)) {
+            if (!trainableBias(name, bias, layers::containsKey) || overrides.containsKey(name)) {
                 continue;
             }
             String module = name.endsWith(".bias") ? name.substring(0, name.length() - 5) : "";
             boolean wrapped = layers.containsKey(module);
-            if (bias == Bias.LORA_ONLY && !wrapped) {
-                continue;
-            }
             NDArray copy = master(keep, w.getValue());
             copy.setName(name);
             overrides.put(name, copy);
