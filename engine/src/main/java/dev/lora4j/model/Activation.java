@@ -34,15 +34,22 @@ enum Activation {
 
     /** The activation named by {@code key} ({@code def} when absent), refused naming the field when unknown. */
     static Activation of(HfConfig c, String key, String def, String family) {
+        return of(c, key, def, family, NAMES);
+    }
+
+    /** As {@link #of(HfConfig, String, String, String)}, for a family that supports only {@code allowed}. */
+    static Activation of(HfConfig c, String key, String def, String family, List<String> allowed) {
         String name = c.stringOr(key, def);
+        if (!allowed.contains(name)) {
+            throw new ModelException(c.source() + ": " + key + " " + name + " is not supported for " + family
+                    + " (supported: " + String.join(", ", allowed) + ")");
+        }
         return switch (name) {
             case "gelu" -> GELU;
             case "gelu_new" -> GELU_NEW;
             case "gelu_pytorch_tanh" -> GELU_PYTORCH_TANH;
             case "gelu_fast" -> GELU_FAST;
-            case "relu" -> RELU;
-            default -> throw new ModelException(c.source() + ": " + key + " " + name + " is not supported for "
-                    + family + " (supported: " + String.join(", ", NAMES) + ")");
+            default -> RELU;
         };
     }
 

@@ -33,7 +33,7 @@ public final class Gemma extends Decoder {
     private final double eps;
     private final boolean attentionBias;
     private final boolean tied;
-    private final boolean exactGelu;
+    private final Activation act;
     private final Rotary rotary;
     private final double attentionScale;
     private final double attentionSoftcap;
@@ -67,12 +67,8 @@ public final class Gemma extends Decoder {
         this.tied = c.boolOr("tie_word_embeddings", true) || (task == TaskType.CAUSAL_LM && !checkpointHasLmHead);
         // GemmaMLP reads ACT2FN[config.hidden_act], Gemma2MLP ACT2FN[config.hidden_activation]
         String actKey = gemma2 ? "hidden_activation" : "hidden_act";
-        String act = c.stringOr(actKey, "gelu_pytorch_tanh");
-        if (!act.equals("gelu_pytorch_tanh") && !act.equals("gelu_new") && !act.equals("gelu")) {
-            throw new ModelException(c.source() + ": " + actKey + " " + act + " is not supported for " + modelType
-                    + " (supported: gelu_pytorch_tanh, gelu_new, gelu)");
-        }
-        this.exactGelu = act.equals("gelu");
+        this.act = Activation.of(c, actKey, "gelu_pytorch_tanh", modelType,
+                List.of("gelu_pytorch_tanh", "gelu_new", "gelu"));
         this.rotary = Rotary.of(c, headDim, headDim);
         this.sliding = new boolean[layers];
         if (gemma2) {
@@ -187,7 +183,7 @@ public final class Gemma extends Decoder {
             n.add(ModuleNode.linear(l + ".mlp.gate_proj", hidden, intermediate, false));
             n.add(ModuleNode.linear(l + ".mlp.up_proj", hidden, intermediate, false));
             n.add(ModuleNode.linear(l + ".mlp.down_proj", intermediate, hidden, false));
-            n.add(ModuleNode.other(l + ".mlp.act_fn", exactGelu ? "GELUActivation" : "PytorchGELUTanh"));
+            n.add(ModuleNode.other(l + ".mlp.act_fn", act.module()));
             for (String norm : norms()) {
                 n.add(ModuleNode.other(l + "." + norm, cls + "RMSNorm"));
             }
@@ -266,9 +262,9 @@ public final class Gemma extends Decoder {
         return f.scoped(mf -> {
             NDArray h = rmsNorm(mf, afterAttention, l + (gemma2 ? ".pre_feedforward_layernorm.weight"
                     : ".post_attention_layernorm.weight"));
-            NDArray act = mf.scoped(af -> af.ops().mul(gelu(af.ops(), af.linear(l + ".mlp.gate_proj", h)),
+            NDArray gated = mf.scoped(af -> af.ops().mul(act.apply(af.ops(), af.linear(l + ".mlp.gate_proj", h)),
                     af.linear(l + ".mlp.up_proj", h)));
-            NDArray out = mf.linear(l + ".mlp.down_proj", act);
+            NDArray out = mf.linear(l + ".mlp.down_proj", gated);
             return mf.ops().add(afterAttention, gemma2 ? rmsNorm(mf, out, l + ".post_feedforward_layernorm.weight")
                     : out);
         });
@@ -295,10 +291,6 @@ public final class Gemma extends Decoder {
 
     private NDArray heads(Ops ops, NDArray y, int b, int t, int n) {
         return ops.transpose(ops.reshape(y, b, t, n, headDim), 1, 2);
-    }
-
-    private NDArray gelu(Ops ops, NDArray x) {
-        return exactGelu ? ops.gelu(x) : ops.geluTanh(x);
     }
 
     /**
