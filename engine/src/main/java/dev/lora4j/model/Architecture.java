@@ -51,6 +51,11 @@ public interface Architecture {
         return 0;
     }
 
+    /** A decoder's sizes, for estimates; empty for an encoder. */
+    default Optional<DecoderShape> decoderShape() {
+        return Optional.empty();
+    }
+
     /**
      * The transformers class this model is ({@code BertForSequenceClassification}, {@code LlamaForCausalLM}), as
      * {@code save_pretrained} writes it into {@code config.json}'s {@code architectures}; empty when unknown.

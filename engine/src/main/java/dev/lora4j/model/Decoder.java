@@ -20,6 +20,7 @@ abstract class Decoder implements Architecture {
     protected final Integer padTokenId;
     private Map<String, long[]> params;
     private ModuleTree tree;
+    private DecoderShape shape;
 
     /** {@code defaultPad}: the config class's {@code pad_token_id} when config.json has none (null: None). */
     Decoder(HfConfig c, TaskType task, Integer defaultPad) {
@@ -29,10 +30,16 @@ abstract class Decoder implements Architecture {
         this.padTokenId = Llama.poolingPadId(c, vocab, defaultPad);
     }
 
-    /** Sets the parameters and the module tree (at the end of the subclass's constructor). */
-    protected final void define(Map<String, long[]> parameters, ModuleTree modules) {
+    /** Sets the sizes, the parameters and the module tree (at the end of the subclass's constructor). */
+    protected final void define(DecoderShape sizes, Map<String, long[]> parameters, ModuleTree modules) {
+        this.shape = sizes;
         this.params = parameters;
         this.tree = modules;
+    }
+
+    @Override
+    public Optional<DecoderShape> decoderShape() {
+        return Optional.of(shape);
     }
 
     /** {@code nn.LayerNorm} at {@code module} (weight and bias). */

@@ -88,7 +88,7 @@ public final class Gemma extends Decoder {
             this.finalSoftcap = 0;
             this.slidingWindow = 0;
         }
-        define(buildParams(), buildTree());
+        define(new DecoderShape(hidden, intermediate, layers, heads, headDim), buildParams(), buildTree());
     }
 
     private static double softcap(HfConfig c, String key, double def) {

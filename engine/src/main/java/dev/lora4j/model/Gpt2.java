@@ -63,7 +63,7 @@ public final class Gpt2 extends Decoder {
         this.residDropout = c.probabilityOr("resid_pdrop", 0.1);
         // GPT2Config leaves tie_word_embeddings at PretrainedConfig's True; a checkpoint without lm_head is tied
         this.tied = c.boolOr("tie_word_embeddings", true) || (task == TaskType.CAUSAL_LM && !checkpointHasLmHead);
-        define(buildParams(), buildTree());
+        define(new DecoderShape(embd, inner, layers, heads, embd / heads), buildParams(), buildTree());
     }
 
     private static String layer(int i) {

@@ -72,7 +72,7 @@ public final class GptNeoX extends Decoder {
         this.hiddenDropout = c.probabilityOr("hidden_dropout", 0.0);
         // GPTNeoXConfig defaults tie_word_embeddings to False; a checkpoint without embed_out can only mean tied
         this.tied = c.boolOr("tie_word_embeddings", false) || (task == TaskType.CAUSAL_LM && !checkpointHasEmbedOut);
-        define(buildParams(), buildTree());
+        define(new DecoderShape(hidden, intermediate, layers, heads, headSize), buildParams(), buildTree());
     }
 
     private static String layer(int i) {

@@ -109,7 +109,7 @@ public final class Llama extends Decoder {
             window = qwenSlidingLayers(c, slidingLayers);
         }
         this.slidingWindow = window;
-        define(buildParams(), buildTree());
+        define(new DecoderShape(hidden, intermediate, layers, heads, headDim), buildParams(), buildTree());
     }
 
     /** The classifier's outputs: num_labels, else the size of id2label, else 2; a classifier needs at least one. */

@@ -9,6 +9,7 @@ import dev.lora4j.lora.Adapter;
 import dev.lora4j.lora.TargetMatcher;
 import dev.lora4j.model.Architecture;
 import dev.lora4j.model.Attention;
+import dev.lora4j.model.DecoderShape;
 import dev.lora4j.model.HfConfig;
 import dev.lora4j.model.HfModels;
 import dev.lora4j.model.ModuleNode;
@@ -199,7 +200,7 @@ public final class MemoryEstimate {
         int batch = training.batchSize();
         long activations = switch (config.modelType()) {
             case "bert", "roberta" -> bert(config, arch, withTask, training, batch, length, e);
-            default -> llama(config, arch, withTask, training, batch, length, e);
+            default -> llama(arch, withTask, training, batch, length, e);
         };
         return new Estimate(gpu ? GPU_RUNTIME_BYTES : CPU_RUNTIME_BYTES, base, adapter, optimizer, activations,
                 batch, length);
@@ -250,37 +251,23 @@ public final class MemoryEstimate {
     }
 
     /**
-     * A decoder's hidden size, MLP width, layers and heads, under the config names of its family (GPT-2's
-     * {@code n_embd}, {@code n_inner} (null: 4 x n_embd), {@code n_layer}, {@code n_head}).
-     */
-    private static long[] decoderShape(HfConfig c) {
-        if (c.modelType().equals("gpt2")) {
-            long h = c.size("n_embd");
-            return new long[] {h, c.sizeOr("n_inner", (int) (4 * h)), c.count("n_layer"), c.size("n_head")};
-        }
-        return new long[] {c.size("hidden_size"), c.size("intermediate_size"), c.count("num_hidden_layers"),
-            c.size("num_attention_heads")};
-    }
-
-    /**
      * Llama's coefficients (SwiGLU keeps two MLP projections of width {@code inter} and their product; GPT-2's and
      * GPT-NeoX's GELU MLP keeps one and its activation, with LayerNorm inputs in place of RMSNorm's: within the
      * estimate's 20%).
      */
-    private static long llama(HfConfig c, Architecture arch, LoraConfig lora, TrainingConfig t, int batch,
-            int length, int e) {
-        long[] shape = decoderShape(c);
-        long h = shape[0];
-        long inter = shape[1];
-        int layers = (int) shape[2];
-        long heads = shape[3];
-        long vocab = arch.task() == TaskType.SEQ_CLS ? arch.numLabels() : c.size("vocab_size");
+    private static long llama(Architecture arch, LoraConfig lora, TrainingConfig t, int batch, int length, int e) {
+        DecoderShape shape = arch.decoderShape().orElseThrow();
+        long h = shape.hidden();
+        long inter = shape.intermediate();
+        int layers = shape.layers();
+        long heads = shape.heads();
+        long vocab = arch.task() == TaskType.SEQ_CLS ? arch.numLabels() : arch.vocabSize();
         long tokens = (long) batch * length;
         boolean half = e == 2;
         long[] loraBytes = loraPerToken(arch, lora, layers, half);
         long loraLayer = loraBytes[0];
         // heads x head_dim: hidden_size but where head_dim says otherwise (Qwen3, Gemma: wider or narrower)
-        long width = heads * c.sizeOr("head_dim", (int) (h / heads));
+        long width = heads * shape.headDim();
         // what one layer keeps per token: rotated q, repeated k and v, the attention output that o_proj reads, the
         // residual after attention, the output, the MLP's gate, sigmoid, SiLU and up projections
         long layerKept = e * (4 * width + 2 * h + 4 * inter) + loraLayer;
