@@ -54,14 +54,14 @@ public final class Bert implements Architecture {
         this.intermediate = c.size("intermediate_size");
         this.layers = c.count("num_hidden_layers");
         this.heads = c.size("num_attention_heads");
-        this.paddingIdx = Llama.padTokenId(c, vocab, roberta ? 1 : 0);
+        this.paddingIdx = Decoder.padTokenId(c, vocab, roberta ? 1 : 0);
         this.maxPositions = c.sizeOr("max_position_embeddings", 512);
         this.typeVocab = c.sizeOr("type_vocab_size", 2);
         this.eps = c.numberAtLeast("layer_norm_eps", 1e-12, 0, true);
         this.hiddenDropout = c.probabilityOr("hidden_dropout_prob", 0.1);
         this.attentionDropout = c.probabilityOr("attention_probs_dropout_prob", 0.1);
         this.classifierDropout = c.probabilityOr("classifier_dropout", hiddenDropout);
-        this.numLabels = Llama.numLabels(c, task);
+        this.numLabels = Decoder.numLabels(c, task);
         this.act = Activation.of(c, "hidden_act", "gelu", family);
         String pos = c.stringOr("position_embedding_type", "absolute");
         if (!pos.equals("absolute")) {
@@ -277,7 +277,7 @@ public final class Bert implements Architecture {
      */
     private static NDArray padMask(Ops ops, NDArray attentionMask, int b, int t, DataType type) {
         if (type != DataType.FLOAT16) {
-            return Llama.padMask(ops, attentionMask, b, t);
+            return Decoder.padMask(ops, attentionMask, b, t);
         }
         // -FLT_MAX would round to -inf in fp16; transformers uses the finite fp16 minimum
         NDArray keep = ops.toType(attentionMask, DataType.FLOAT16);
@@ -320,8 +320,8 @@ public final class Bert implements Architecture {
             NDArray q = heads(ops, af.linear(l + ".attention.self.query", xq), b, tq, hd);
             NDArray k = heads(ops, af.linear(l + ".attention.self.key", x), b, t, hd);
             NDArray v = heads(ops, af.linear(l + ".attention.self.value", x), b, t, hd);
-            NDArray ctx = af.scoped(cf -> cf.ops().reshape(cf.ops().transpose(cf.attention(q, k, v, mask,
-                    new Attention.Spec(1.0 / Math.sqrt(hd), false, attentionDropout)), 1, 2), b, tq, hidden));
+            NDArray ctx = af.attention(q, k, v, mask, new Attention.Spec(1.0 / Math.sqrt(hd), false,
+                    attentionDropout));
             NDArray dense = af.dropout(af.linear(l + ".attention.output.dense", ctx), hiddenDropout);
             return ops.layerNorm(ops.add(dense, xq), af.param(l + ".attention.output.LayerNorm.weight"),
                     af.param(l + ".attention.output.LayerNorm.bias"), eps);

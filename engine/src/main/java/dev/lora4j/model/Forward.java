@@ -120,8 +120,17 @@ public final class Forward {
      * {@code mask} (null: every key visible): over the whole score matrix, or in query blocks (see
      * {@link Attention}).
      */
+    /**
+     * Scaled dot-product attention of heads {@code q (B, heads, Tq, hd)}, {@code k} and {@code v}, with the heads
+     * merged back as the output projection reads them: {@code (B, Tq, heads x hd)}. Its temporaries end with it.
+     */
     public NDArray attention(NDArray q, NDArray k, NDArray v, AttentionMask mask, Attention.Spec spec) {
-        return Attention.compute(this, q, k, v, mask, spec);
+        return scoped(cf -> {
+            Ops o = cf.ops();
+            NDArray out = Attention.compute(cf, q, k, v, mask, spec);
+            long[] s = out.getShape().getShape();
+            return o.reshape(o.transpose(out, 1, 2), s[0], s[2], s[1] * s[3]);
+        });
     }
 
     public Ops ops() {

@@ -223,16 +223,11 @@ public final class Gemma extends Decoder {
         Rotary.Tables tables = rotary.tables(f, in, type);
         NDArray cos = tables.cos();
         NDArray sin = tables.sin();
-        NDArray pad = in.attentionMask() == null ? null : Llama.padMask(ops, in.attentionMask(), b, t);
-        NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
-        AttentionMask mask = Llama.decoderMask(f, t, 0, pad, segments);
-        // a window at least as long as the sequence hides nothing the causal mask does not
-        AttentionMask windowMask = slidingWindow > 0 && t > slidingWindow
-                ? Llama.decoderMask(f, t, slidingWindow, pad, segments) : mask;
+        Masks masks = masks(f, in, slidingWindow);
         Attention.Spec spec = new Attention.Spec(attentionScale, true, 0, attentionSoftcap);
         for (int i = 0; i < layers; i++) {
             int index = i;
-            AttentionMask m = sliding[i] ? windowMask : mask;
+            AttentionMask m = sliding[i] ? masks.windowed() : masks.full();
             x = f.layer(x, (lf, xi) -> decoderLayer(lf, xi, index, cos, sin, m, spec, b, t));
         }
         x = rmsNorm(f, x, "model.norm.weight");
@@ -279,8 +274,7 @@ public final class Gemma extends Decoder {
                 kf.linear(l + ".self_attn.k_proj", h), b, t, kvHeads), cos, sin)));
         NDArray v = f.scoped(vf -> repeatKv(vf.ops(), heads(vf.ops(), vf.linear(l + ".self_attn.v_proj", h), b, t,
                 kvHeads)));
-        NDArray attended = f.scoped(cf -> cf.ops().reshape(cf.ops().transpose(cf.attention(q, k, v, mask, spec), 1,
-                2), b, t, (long) heads * headDim));
+        NDArray attended = f.attention(q, k, v, mask, spec);
         return f.linear(l + ".self_attn.o_proj", attended);
     }
 

@@ -155,7 +155,7 @@ public final class Gpt2 extends Decoder {
         NDArray x = ops.add(f.embedding("transformer.wte", in.inputIds()),
                 f.embedding("transformer.wpe", positionIds));
         x = f.dropout(x, embdDropout);
-        AttentionMask mask = Llama.decoderMask(f, in, 0);
+        AttentionMask mask = masks(f, in, 0).full();
         for (int i = 0; i < layers; i++) {
             int index = i;
             x = f.layer(x, (lf, xi) -> block(lf, xi, index, mask, b, t));
@@ -177,8 +177,7 @@ public final class Gpt2 extends Decoder {
             NDArray q = heads(ops, ops.slice(qkv, -1, 0, embd), b, t, hd);
             NDArray k = heads(ops, ops.slice(qkv, -1, embd, 2L * embd), b, t, hd);
             NDArray v = heads(ops, ops.slice(qkv, -1, 2L * embd, 3L * embd), b, t, hd);
-            NDArray attended = af.scoped(cf -> cf.ops().reshape(cf.ops().transpose(
-                    cf.attention(q, k, v, mask, new Attention.Spec(scale, upcast, attnDropout)), 1, 2), b, t, embd));
+            NDArray attended = af.attention(q, k, v, mask, new Attention.Spec(scale, upcast, attnDropout));
             return ops.add(x, af.dropout(af.linear(l + ".attn.c_proj", attended), residDropout));
         });
         return f.scoped(mf -> {

@@ -162,7 +162,7 @@ public final class GptNeoX extends Decoder {
         Rotary.Tables tables = rotary == null ? null : rotary.tables(f, in, type);
         NDArray cos = tables == null ? null : tables.cos();
         NDArray sin = tables == null ? null : tables.sin();
-        AttentionMask mask = Llama.decoderMask(f, in, 0);
+        AttentionMask mask = masks(f, in, 0).full();
         for (int i = 0; i < layers; i++) {
             String l = layer(i);
             x = f.layer(x, (lf, xi) -> decoderLayer(lf, xi, l, cos, sin, mask, b, t));
@@ -201,8 +201,8 @@ public final class GptNeoX extends Decoder {
         NDArray q = rotate(f, ops.slice(qkv, -1, 0, headSize), cos, sin);
         NDArray k = rotate(f, ops.slice(qkv, -1, headSize, 2L * headSize), cos, sin);
         NDArray v = ops.slice(qkv, -1, 2L * headSize, 3L * headSize);
-        NDArray attended = f.scoped(cf -> cf.ops().reshape(cf.ops().transpose(cf.attention(q, k, v, mask,
-                new Attention.Spec(Math.pow(headSize, -0.5), true, attentionDropout)), 1, 2), b, t, hidden));
+        NDArray attended = f.attention(q, k, v, mask, new Attention.Spec(Math.pow(headSize, -0.5), true,
+                attentionDropout));
         return f.linear(l + ".attention.dense", attended);
     }
 

@@ -2,7 +2,6 @@ package dev.lora4j.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lora4j.config.TaskType;
 import dev.lora4j.runtime.Ops;
@@ -27,7 +26,6 @@ import java.util.Optional;
  * LongRoPE. PEFT puts LoRA on a fused projection as on any Linear: one A and one B over all of its outputs.
  */
 public final class Llama extends Decoder {
-    private static final float MASKED = AttentionMask.HIDDEN;
 
     private final String modelType;
     private final int hidden;
@@ -110,25 +108,6 @@ public final class Llama extends Decoder {
         }
         this.slidingWindow = window;
         define(new DecoderShape(hidden, intermediate, layers, heads, headDim), buildParams(), buildTree());
-    }
-
-    /** The classifier's outputs: num_labels, else the size of id2label, else 2; a classifier needs at least one. */
-    static int numLabels(HfConfig c, TaskType task) {
-        Optional<JsonNode> explicit = c.get("num_labels");
-        int n = explicit.isPresent()
-                ? c.intInRange("num_labels", 2, 0, Integer.MAX_VALUE, "a positive integer")
-                : c.get("id2label").map(JsonNode::size).orElse(2);
-        if (task == TaskType.SEQ_CLS && n < 1) {
-            throw explicit.isPresent() ? c.invalid("num_labels", "a positive integer", explicit.get())
-                    : c.invalid("id2label", "a mapping with at least one label", c.get("id2label").orElseThrow());
-        }
-        return n;
-    }
-
-    /** transformers' nn.Embedding(vocab_size, hidden_size, padding_idx=pad_token_id) accepts -vocab..vocab-1. */
-    static int padTokenId(HfConfig c, int vocab, int def) {
-        return c.intInRange("pad_token_id", def, -(long) vocab, vocab - 1L, "an integer from " + -vocab + " to "
-                + (vocab - 1) + " (vocab_size is " + vocab + "), or null");
     }
 
     /**
@@ -416,7 +395,6 @@ public final class Llama extends Decoder {
 
     @Override
     public NDArray forward(Forward f, ModelInput in) {
-        Ops ops = f.ops();
         int b = in.batchSize();
         int t = in.length();
         checkPacking(in);
@@ -425,88 +403,14 @@ public final class Llama extends Decoder {
         Rotary.Tables tables = rotary.tables(f, in, type);
         NDArray cos = tables.cos();
         NDArray sin = tables.sin();
-        NDArray pad = in.attentionMask() == null ? null : padMask(ops, in.attentionMask(), b, t);
-        NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
-        boolean windowed = slidingWindow > 0 && t > slidingWindow;
-        AttentionMask mask = decoderMask(f, t, 0, pad, segments);
-        AttentionMask windowMask = windowed ? decoderMask(f, t, slidingWindow, pad, segments) : null;
+        Masks masks = masks(f, in, slidingWindow);
         for (int i = 0; i < layers; i++) {
             int index = i;
-            AttentionMask m = slidingLayers[i] && windowMask != null ? windowMask : mask;
+            AttentionMask m = slidingLayers[i] ? masks.windowed() : masks.full();
             x = f.layer(x, (lf, xi) -> decoderLayer(lf, xi, index, cos, sin, m, b, t));
         }
         x = rmsNorm(f, x, "model.norm.weight");
         return head(f, x, in, "lm_head");
-    }
-
-    /**
-     * The causal mask of a decoder pass over {@code t} tokens, keys {@code window} or more before the query hidden
-     * when {@code window > 0}, plus the additive key padding {@code pad} and the packed rows' {@code segments} (each
-     * optional): made block by block when attention runs in blocks (no {@code (t, t)} mask at all), else whole.
-     */
-    static AttentionMask decoderMask(Forward f, ModelInput in, int window) {
-        Ops ops = f.ops();
-        int t = in.length();
-        NDArray pad = in.attentionMask() == null ? null : padMask(ops, in.attentionMask(), in.batchSize(), t);
-        NDArray segments = in.segmentIds() == null ? null : ops.toType(in.segmentIds(), DataType.FLOAT32);
-        return decoderMask(f, t, window, pad, segments);
-    }
-
-    /** {@link #decoderMask(Forward, ModelInput, int)} with the padding and segments of the pass already made. */
-    static AttentionMask decoderMask(Forward f, int t, int window, NDArray pad, NDArray segments) {
-        if (f.blockwise(t)) {
-            return AttentionMask.blockwise(true, window, pad, segments, t);
-        }
-        Ops ops = f.ops();
-        NDArray whole = causalMask(f, t, window);
-        if (pad != null) {
-            // padded keys are never attended, as transformers does for any padding side
-            whole = ops.add(whole, pad);
-        }
-        if (segments != null) {
-            whole = ops.add(whole, AttentionMask.segmentMask(ops, segments));
-        }
-        return AttentionMask.whole(whole, true, window, t);
-    }
-
-    /**
-     * A classifier's logits {@code (B, labels)}: each row's at its last token, as transformers'
-     * {@code *ForSequenceClassification} picks it: the rightmost token that is not {@code pad_token_id}
-     * ({@code (token_indices * non_pad_mask).argmax(-1)}, 0 when there is none), among the tokens the attention mask
-     * keeps. The mask only adds to transformers' rule where the batch pads with another id than the config's (which
-     * transformers would pool as real tokens); without {@code pad_token_id} it is the last kept token (transformers
-     * then takes the last token, and refuses batches of more than one row).
-     *
-     * @param padTokenId the config's {@code pad_token_id}, or null
-     */
-    static NDArray lastTokenLogits(Ops ops, NDArray logits, ModelInput in, Integer padTokenId) {
-        int b = in.batchSize();
-        int t = in.length();
-        // cast in the caller's scope, not in the manager of the inputs (which may outlive this pass)
-        long[] ids = padTokenId == null ? null : ops.toType(in.inputIds(), DataType.INT64).toLongArray();
-        float[] kept = in.attentionMask() == null ? null
-                : ops.toType(in.attentionMask(), DataType.FLOAT32).toFloatArray();
-        long[] last = new long[b];
-        for (int r = 0; r < b; r++) {
-            for (int j = 0; j < t; j++) {
-                boolean real = (ids == null || ids[r * t + j] != padTokenId) && (kept == null || kept[r * t + j] > 0);
-                last[r] = real ? j : last[r];
-            }
-        }
-        long labels = logits.getShape().get(2);
-        NDArray idx = ops.broadcast(ops.longs(last, new Shape(b, 1, 1)), new Shape(b, 1, labels));
-        return ops.reshape(ops.gather(logits, idx, 1), b, labels);
-    }
-
-    /**
-     * The config's {@code pad_token_id} for the classifier's pooling: the value when set (null when null), else the
-     * family config's default ({@code def}, null for none).
-     */
-    static Integer poolingPadId(HfConfig c, int vocab, Integer def) {
-        if (c.get("pad_token_id").isEmpty()) {
-            return def;
-        }
-        return c.get("pad_token_id").get().isNull() ? null : padTokenId(c, vocab, 0);
     }
 
     /**
@@ -537,9 +441,8 @@ public final class Llama extends Decoder {
                         : vf.linear(l + ".self_attn.v_proj", h), b, t, kvHeads);
                 return kvHeads == heads ? values : vf.ops().repeatInterleave(values, heads / kvHeads, 1);
             });
-            NDArray attended = af.scoped(cf -> cf.ops().reshape(cf.ops().transpose(
-                    cf.attention(q, k, v, mask, new Attention.Spec(attentionScale, true, attentionDropout)), 1, 2), b,
-                    t, (long) heads * headDim));
+            NDArray attended = af.attention(q, k, v, mask, new Attention.Spec(attentionScale, true,
+                    attentionDropout));
             // Phi3DecoderLayer: residual + resid_attn_dropout(attention)
             return ops.add(x, af.dropout(af.linear(l + ".self_attn.o_proj", attended), residDropout));
         });
@@ -588,35 +491,4 @@ public final class Llama extends Decoder {
         return rotary.apply(ops, x, cos, sin);
     }
 
-    /**
-     * The additive mask {@code (1, 1, t, t)}: 0 where key j is visible from query i, the most negative float
-     * elsewhere; the top-left corner of a shared mask built for a power-of-two length.
-     */
-    private static NDArray causalMask(Forward f, int t, int window) {
-        int capacity = capacity(t);
-        NDArray mask = f.constant("llama.causal." + capacity + "." + window, ops -> {
-            float[] m = new float[capacity * capacity];
-            for (int i = 0; i < capacity; i++) {
-                for (int j = 0; j < capacity; j++) {
-                    boolean visible = j <= i && (window <= 0 || i - j < window);
-                    m[i * capacity + j] = visible ? 0f : MASKED;
-                }
-            }
-            return ops.floats(m, new Shape(1, 1, capacity, capacity));
-        });
-        Ops ops = f.ops();
-        return ops.slice(ops.slice(mask, 2, 0, t), 3, 0, t);
-    }
-
-    /** The length shared tables are built for: a power of two, at least 64. */
-    static int capacity(int t) {
-        return Math.max(64, Integer.highestOneBit(Math.max(1, t - 1)) << 1);
-    }
-
-    static NDArray padMask(Ops ops, NDArray attentionMask, int b, int t) {
-        NDArray keep = ops.toType(attentionMask, DataType.FLOAT32);
-        // (1 - mask) * most-negative, shaped to broadcast over heads and queries
-        NDArray masked = ops.scale(ops.sub(ops.ones(keep.getShape(), DataType.FLOAT32), keep), MASKED);
-        return ops.reshape(masked, b, 1, 1, t);
-    }
 }

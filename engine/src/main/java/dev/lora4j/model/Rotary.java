@@ -143,7 +143,7 @@ final class Rotary {
      * built for power-of-two lengths, so varying batch lengths make a handful of tables, not one per length.
      */
     private NDArray table(Forward f, int t, DataType type, boolean cos, boolean useLong) {
-        int capacity = Llama.capacity(t);
+        int capacity = Decoder.capacity(t);
         float[] inv = useLong ? longInverse : inverse;
         NDArray table = f.constant("rope." + dim + (cos ? ".cos." : ".sin.") + (useLong ? "long." : "") + capacity + "."
                 + type, ops -> {

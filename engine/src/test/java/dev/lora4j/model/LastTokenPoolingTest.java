@@ -28,7 +28,7 @@ class LastTokenPoolingTest {
             NDArray logits = ops.floats(positions, new Shape(b, t, 1));
             ModelInput in = new ModelInput(ops.longs(ids, new Shape(b, t)),
                     mask == null ? null : ops.longs(mask, new Shape(b, t)), null);
-            return Llama.lastTokenLogits(ops, logits, in, padTokenId).toFloatArray();
+            return Decoder.lastTokenLogits(ops, logits, in, padTokenId).toFloatArray();
         }
     }
 
