@@ -81,23 +81,24 @@ public final class PopulationBasedTraining implements StopRule {
         if (lineage.isEmpty()) {
             return spec;
         }
+        if (ended) {
+            // its timeline is what the others' decisions read; it trains no more
+            return spec;
+        }
         ObjectNode last = lineage.get(lineage.size() - 1);
         long step = last.path("step").asLong();
-        if (!ended) {
-            // a kill may have come between the lineage line and the copy: redo the copy unless training went past it
-            boolean past = files.checkpoints().stream().anyMatch(p -> CheckpointStore.stepOf(p) > step);
-            Path parent = checkpointOf(last.path("from").asText(), step);
-            if (!past && Files.isDirectory(parent)) {
-                files.copyCheckpoint(parent, step);
-            }
+        // a kill may have come between the lineage line and the copy: redo the copy unless training went past it
+        boolean past = files.checkpoints().stream().anyMatch(p -> CheckpointStore.stepOf(p) > step);
+        Path parent = checkpointOf(last.path("from").asText(), step);
+        if (!past && Files.isDirectory(parent)) {
+            files.copyCheckpoint(parent, step);
         }
         return reconfigure.apply(spec, timeline.get(step));
     }
 
     @Override
-    public synchronized Exploit exploit(TrialSpec spec, long step, Map<String, Double> metrics) {
-        configs.computeIfAbsent(spec.id(), id -> new TreeMap<>(Map.of(0L, pbt.initialConfig(spec))));
-        record(spec.id(), step, metrics);
+    public synchronized Exploit exploit(TrialSpec spec, long step) {
+        // shouldStop recorded this evaluation; begin gave every trial its configuration timeline
         LinkedHashMap<String, Double> at = scores.get(step);
         if (!pbt.perturbsAt(step) || at == null || !at.containsKey(spec.id())) {
             return null;

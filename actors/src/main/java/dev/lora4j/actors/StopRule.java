@@ -37,10 +37,10 @@ public interface StopRule {
     }
 
     /**
-     * Population-based training at the evaluation of {@code step} (after {@link #shouldStop} let the trial go on):
-     * the checkpoint and configuration the trial takes instead of its own, or null to go on as it is.
+     * Population-based training at the evaluation of {@code step} (after {@link #shouldStop} recorded it and let the
+     * trial go on): the checkpoint and configuration the trial takes instead of its own, or null to go on as it is.
      */
-    default Exploit exploit(TrialSpec spec, long step, Map<String, Double> metrics) {
+    default Exploit exploit(TrialSpec spec, long step) {
         return null;
     }
 

@@ -420,7 +420,7 @@ public final class TrialSession extends AbstractBehavior<TrialSession.Command> {
             String stop = rule.shouldStop(spec.id(), e.step(), e.metrics());
             if (stop == null && pendingFault == null && cancelReason == null && pendingExploit == null
                     && e.step() < totalSteps) {
-                pendingExploit = rule.exploit(spec, e.step(), e.metrics());
+                pendingExploit = rule.exploit(spec, e.step());
                 if (pendingExploit != null) {
                     // the lane ends this attempt at the step; the trial goes on from the copied checkpoint
                     stop = "pbt: copies trial " + pendingExploit.parent() + " at step " + e.step();
