@@ -15,9 +15,12 @@ import dev.lora4j.sweep.Pbt;
 import dev.lora4j.sweep.SweepSpec;
 import dev.lora4j.train.MemoryEstimate;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.ToIntFunction;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -34,7 +37,7 @@ record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, Even
             TrialFiles.Factory files, RunLock lock) {
         List<DevicePool.DeviceLayout> layout = options.localLanes() ? Devices.layout(spec.base().resources(),
                 options.cpuLanes(), options.cpuThreadsPerLane(), Runtime.getRuntime().availableProcessors(),
-                d -> fit(spec, d)) : List.of();
+                fitting(spec)) : List.of();
         int slots = layout.stream().mapToInt(d -> d.lanes() * d.trialsPerLane()).sum();
         int remote = 0;
         if (workers.clustered()) {
@@ -53,15 +56,22 @@ record SweepRun(SweepSpec spec, SweepOptions options, Workers.Refs workers, Even
                 plan, slots);
     }
 
-    /** {@code trials_per_device: auto}: how many of the sweep's largest trial fit on {@code d} (the estimate). */
-    private static int fit(SweepSpec spec, Device d) {
-        ai.djl.Device device = d.kind() == Device.Kind.CPU ? ai.djl.Device.cpu() : ai.djl.Device.gpu(d.index());
-        MemoryEstimate.Estimate e = MemoryEstimate.forSweep(spec, device.isGpu());
-        int n = e.trialsPerDevice(MemoryEstimate.freeBytes(device));
-        LoggerFactory.getLogger(SweepRun.class).info("trials_per_device auto on {}: {} trial(s) fit (one"
-                + " trial's peak {} MiB, of which {} MiB per trial)", d, Math.max(1, n), e.peakBytes() >> 20,
-                e.perTrialBytes() >> 20);
-        return n;
+    /**
+     * {@code trials_per_device: auto}: how many of the sweep's largest trial fit on a device (the estimate, made once
+     * per kind of device: it reads the weights' headers and looks at the sweep's trials).
+     */
+    private static ToIntFunction<Device> fitting(SweepSpec spec) {
+        Map<Boolean, MemoryEstimate.Estimate> estimates = new HashMap<>();
+        return d -> {
+            ai.djl.Device device = d.kind() == Device.Kind.CPU ? ai.djl.Device.cpu() : ai.djl.Device.gpu(d.index());
+            MemoryEstimate.Estimate e = estimates.computeIfAbsent(device.isGpu(),
+                    gpu -> MemoryEstimate.forSweep(spec, gpu));
+            int n = e.trialsPerDevice(MemoryEstimate.freeBytes(device));
+            LoggerFactory.getLogger(SweepRun.class).info("trials_per_device auto on {}: {} trial(s) fit (one"
+                    + " trial's peak {} MiB, of which {} MiB per trial)", d, Math.max(1, n), e.peakBytes() >> 20,
+                    e.perTrialBytes() >> 20);
+            return n;
+        };
     }
 
     /**
