@@ -27,8 +27,10 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryUsage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -135,6 +137,8 @@ public final class MemoryEstimate {
      */
     public static Estimate forSweep(SweepSpec sweep, boolean gpu) {
         Header h = Header.read(sweep.base().model());
+        // the architecture depends on the task alone: built once per task, not once per trial
+        Map<TaskType, Architecture> byTask = new EnumMap<>(TaskType.class);
         Estimate largest = null;
         Iterator<TrialSpec> it = sweep.trials().iterator();
         for (int i = 0; i < SWEEP_TRIALS_LOOKED_AT && it.hasNext(); i++) {
@@ -142,7 +146,9 @@ public final class MemoryEstimate {
             if (!t.isValid()) {
                 continue;
             }
-            Estimate e = of(h.config(), h.names(), t.task(), t.lora(), t.training(), t.data().maxLength(), gpu);
+            Architecture arch = byTask.computeIfAbsent(t.task(),
+                    task -> HfModels.architecture(h.config(), task, h.names()));
+            Estimate e = of(arch, h.config(), t.task(), t.lora(), t.training(), t.data().maxLength(), gpu);
             if (largest == null || e.peakBytes() > largest.peakBytes()) {
                 largest = e;
             }
@@ -185,7 +191,11 @@ public final class MemoryEstimate {
      */
     public static Estimate of(HfConfig config, Set<String> names, TaskType task, LoraConfig lora,
             TrainingConfig training, int length, boolean gpu) {
-        Architecture arch = HfModels.architecture(config, task, names);
+        return of(HfModels.architecture(config, task, names), config, task, lora, training, length, gpu);
+    }
+
+    private static Estimate of(Architecture arch, HfConfig config, TaskType task, LoraConfig lora,
+            TrainingConfig training, int length, boolean gpu) {
         boolean half = training.precision() == Precision.FP16 && gpu;
         int e = half ? 2 : 4;
         long base = 0;
