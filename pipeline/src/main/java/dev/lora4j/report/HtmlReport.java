@@ -275,9 +275,8 @@ public final class HtmlReport {
                 for (JsonNode line : lineage) {
                     StringBuilder config = new StringBuilder();
                     line.path("parameters").properties().forEach(e -> config.append(config.length() == 0 ? "" : ", ")
-                            .append(e.getKey().substring(e.getKey().indexOf('.') + 1)).append(' ')
-                            .append(e.getValue().isNumber() ? Figures.value(e.getValue().asDouble())
-                                    : e.getValue().asText()));
+                            .append(labels.getOrDefault(e.getKey(), e.getKey().substring(e.getKey().indexOf('.')
+                                    + 1))).append(' ').append(Figures.parameter(e.getValue())));
                     String from = line.path("from").asText();
                     rows.add(new String[] {t.trialId(), line.path("step").asText(), from, config.toString()});
                 }
